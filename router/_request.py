@@ -1,0 +1,222 @@
+"""Step 1 of the pipeline: validate a request before any network call.
+
+Everything a caller can get wrong is caught here with an `InvalidRequestError` that names the
+argument and how to fix it, and never quotes the prompt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from router.backends._usage import estimate_tokens
+from router.errors import InvalidRequestError, PromptTooLongError
+from router.policy import Policy
+
+ROLES = frozenset({"system", "user", "assistant"})
+_RESERVED_METADATA = ("team", "app", "user")
+_REFUSED_ARGS = frozenset({"api_base", "base_url", "api_key", "host", "extra_headers"})
+_MAX_METADATA_VALUE = 256
+_FORMATS = frozenset({"text", "json_object", "json_schema"})
+
+
+@dataclass(frozen=True, slots=True)
+class RoutedRequest:
+    """A validated request: normalised text-only messages and routing metadata."""
+
+    request_id: str
+    messages: tuple[Mapping[str, str], ...]
+    sensitive: bool
+    team: str | None = None
+    app: str | None = None
+    user: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    max_tokens: int | None = None
+    temperature: float | None = None
+    response_format: Mapping[str, Any] | None = None
+    prompt_tokens: int = 0
+
+    @property
+    def scoring_text(self) -> str:
+        """What the classifier scores: the last user message."""
+        return next(m["content"] for m in reversed(self.messages) if m["role"] == "user")
+
+    @property
+    def prompt_hash(self) -> str:
+        canonical = json.dumps([dict(m) for m in self.messages], sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def build_request(
+    policy: Policy,
+    *,
+    prompt: str | None,
+    messages: Sequence[Mapping[str, Any]] | None,
+    metadata: Mapping[str, Any] | None,
+    sensitive: bool | None,
+    max_tokens: int | None,
+    temperature: float | None,
+    response_format: Mapping[str, Any] | None,
+    request_id: str | None,
+    unknown: Mapping[str, Any],
+) -> RoutedRequest:
+    """Validate the caller's arguments against `policy`; raise `InvalidRequestError` if wrong."""
+    _refuse_unknown(unknown)
+    normalised = _normalise_messages(prompt, messages)
+    prompt_tokens = _check_size(normalised, policy)
+    meta = _check_metadata(metadata)
+    return RoutedRequest(
+        request_id=_check_request_id(request_id),
+        messages=normalised,
+        sensitive=bool(sensitive) or policy.privacy.local_only,
+        team=meta.pop("team", None),
+        app=meta.pop("app", None),
+        user=meta.pop("user", None),
+        tags=meta,
+        max_tokens=_check_max_tokens(max_tokens, policy),
+        temperature=_check_temperature(temperature),
+        response_format=_check_response_format(response_format),
+        prompt_tokens=prompt_tokens,
+    )
+
+
+def _refuse_unknown(unknown: Mapping[str, Any]) -> None:
+    if not unknown:
+        return
+    names = ", ".join(sorted(unknown))
+    if _REFUSED_ARGS & set(unknown):
+        raise InvalidRequestError(
+            f"{names}: endpoints and keys cannot be set per request (it would let a request "
+            "redirect traffic); set them in the policy under frontier.models or local.host"
+        )
+    raise InvalidRequestError(
+        f"unknown argument(s): {names}; accepted: prompt, messages, metadata, sensitive, "
+        "max_tokens, temperature, response_format, request_id"
+    )
+
+
+def _normalise_messages(
+    prompt: str | None, messages: Sequence[Mapping[str, Any]] | None
+) -> tuple[Mapping[str, str], ...]:
+    if (prompt is None) == (messages is None):
+        raise InvalidRequestError("pass exactly one of `prompt` (a string) or `messages` (a list)")
+    if prompt is not None:
+        messages = [{"role": "user", "content": prompt}]
+    if isinstance(messages, str | bytes) or not isinstance(messages, Sequence):
+        raise InvalidRequestError("`messages` must be a list of {'role': ..., 'content': ...}")
+    if not messages:
+        raise InvalidRequestError("`messages` is empty; add at least one user message")
+    result = tuple(_normalise_message(i, m) for i, m in enumerate(messages))
+    if not any(m["role"] == "user" for m in result):
+        raise InvalidRequestError("`messages` has no message with role 'user'")
+    return result
+
+
+def _normalise_message(index: int, message: Any) -> Mapping[str, str]:
+    where = f"messages[{index}]"
+    if not isinstance(message, Mapping):
+        raise InvalidRequestError(f"{where} must be a dict with 'role' and 'content'")
+    extra = set(message) - {"role", "content", "name"}
+    if extra:
+        raise InvalidRequestError(f"{where} has unsupported keys {sorted(extra)}; use role/content")
+    role = message.get("role")
+    if role not in ROLES:
+        raise InvalidRequestError(f"{where}.role must be one of {sorted(ROLES)}, not {role!r}")
+    content = _text_content(where, message.get("content"))
+    if role == "user" and not content.strip():
+        raise InvalidRequestError(f"{where} (user) has empty content")
+    return {"role": role, "content": content}
+
+
+def _text_content(where: str, content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Sequence) and not isinstance(content, bytes):
+        texts = []
+        for part in content:
+            kind = part.get("type") if isinstance(part, Mapping) else type(part).__name__
+            if kind != "text" or not isinstance(part.get("text"), str):
+                raise InvalidRequestError(
+                    f"{where}.content has a {kind!r} part; only text parts are supported "
+                    "(the local model takes text only)"
+                )
+            texts.append(part["text"])
+        return "\n".join(texts)
+    raise InvalidRequestError(f"{where}.content must be a string or a list of text parts")
+
+
+def _check_size(messages: tuple[Mapping[str, str], ...], policy: Policy) -> int:
+    chars = sum(len(m["content"]) for m in messages)
+    if chars > policy.limits.max_prompt_chars:
+        raise PromptTooLongError(
+            f"the prompt has {chars:,} characters, over the policy's limits.max_prompt_chars "
+            f"({policy.limits.max_prompt_chars:,}); shorten it or raise the limit"
+        )
+    tokens = sum(estimate_tokens(m["content"]) + 4 for m in messages)
+    context = policy.local.context_tokens
+    if tokens > context:
+        raise PromptTooLongError(
+            f"the prompt is about {tokens:,} tokens, over the local model's context of "
+            f"{context:,} ({policy.local.model}); shorten or split it"
+        )
+    return tokens
+
+
+def _check_metadata(metadata: Mapping[str, Any] | None) -> dict[str, str]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, Mapping):
+        raise InvalidRequestError("`metadata` must be a dict of strings, e.g. {'team': 'support'}")
+    result: dict[str, str] = {}
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise InvalidRequestError(f"metadata[{key!r}] must be a string key with a string value")
+        if len(value) > _MAX_METADATA_VALUE:
+            raise InvalidRequestError(f"metadata[{key!r}] is longer than {_MAX_METADATA_VALUE}")
+        result[key] = value
+    return result
+
+
+def _check_request_id(request_id: str | None) -> str:
+    if request_id is None:
+        return uuid.uuid4().hex
+    if not isinstance(request_id, str) or not 0 < len(request_id) <= 128:
+        raise InvalidRequestError("`request_id` must be a string of 1 to 128 characters")
+    return request_id
+
+
+def _check_max_tokens(max_tokens: int | None, policy: Policy) -> int | None:
+    if max_tokens is None:
+        return None
+    limit = policy.limits.max_output_tokens
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or not max_tokens > 0:
+        raise InvalidRequestError("`max_tokens` must be a positive integer")
+    if max_tokens > limit:
+        raise InvalidRequestError(
+            f"`max_tokens` {max_tokens} is over the policy's limits.max_output_tokens ({limit})"
+        )
+    return max_tokens
+
+
+def _check_temperature(temperature: float | None) -> float | None:
+    if temperature is None:
+        return None
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float):
+        raise InvalidRequestError("`temperature` must be a number from 0 to 2")
+    if not 0 <= temperature <= 2:
+        raise InvalidRequestError("`temperature` must be from 0 to 2")
+    return float(temperature)
+
+
+def _check_response_format(fmt: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    if fmt is None:
+        return None
+    if not isinstance(fmt, Mapping) or fmt.get("type") not in _FORMATS:
+        raise InvalidRequestError(
+            "`response_format` must be {'type': 'text' | 'json_object' | 'json_schema', ...}"
+        )
+    return dict(fmt)

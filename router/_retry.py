@@ -1,0 +1,102 @@
+"""Retries for one model within the request's deadline, built from tenacity's pieces.
+
+Only transient failures are retried (connection errors, timeouts, 429, 5xx). A 429's
+`Retry-After` is honoured up to a cap; otherwise the wait is exponential with jitter. A retry is
+skipped when its wait would not fit in what is left of the deadline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+from tenacity.stop import stop_base
+from tenacity.wait import wait_base
+
+from router._clock import Clock
+from router.errors import DeadlineExceededError, RateLimitError, TransientBackendError
+from router.policy import Retries
+
+T = TypeVar("T")
+
+
+class Deadline:
+    """One overall deadline per request, read from the injected clock."""
+
+    def __init__(self, clock: Clock, seconds: float) -> None:
+        self._clock = clock
+        self._ends_at = clock.monotonic() + seconds
+        self.seconds = seconds
+
+    def remaining(self) -> float:
+        return self._ends_at - self._clock.monotonic()
+
+    def check(self) -> float:
+        """Seconds left; raise `DeadlineExceededError` if none."""
+        left = self.remaining()
+        if left <= 0:
+            raise DeadlineExceededError(
+                f"the request's deadline of {self.seconds:g}s passed; raise retries.deadline_s "
+                "in the policy or pass a shorter prompt"
+            )
+        return left
+
+
+class wait_retry_after(wait_base):
+    """The server's `Retry-After` (capped) when it gave one, else `fallback`."""
+
+    def __init__(self, cap: float, fallback: wait_base) -> None:
+        self.cap = cap
+        self.fallback = fallback
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+            return min(exc.retry_after, self.cap)
+        return self.fallback(retry_state)
+
+
+class stop_at_deadline(stop_base):
+    """Stop when the next wait would run past the deadline."""
+
+    def __init__(self, deadline: Deadline) -> None:
+        self.deadline = deadline
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return retry_state.upcoming_sleep >= self.deadline.remaining()
+
+
+async def call_with_retries(
+    attempt: Callable[[float], Awaitable[T]],
+    *,
+    retries: Retries,
+    deadline: Deadline,
+    clock: Clock,
+) -> T:
+    """Run `attempt(timeout_s)` until it succeeds, fails permanently, or retries run out."""
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(retries.max_attempts) | stop_at_deadline(deadline),
+        wait=wait_retry_after(
+            retries.retry_after_cap_s,
+            wait_exponential_jitter(
+                multiplier=retries.backoff_initial_s,
+                max=retries.backoff_max_s,
+                jitter=retries.backoff_initial_s,
+            ),
+        ),
+        retry=retry_if_exception_type(TransientBackendError),
+        sleep=clock.sleep,
+        reraise=True,
+    )
+    async for try_ in retrying:
+        with try_:
+            return await attempt(deadline.check())
+    raise AssertionError("unreachable: tenacity either returns or reraises")  # pragma: no cover

@@ -1,0 +1,222 @@
+"""`Router`: the public entry point. It builds the default seams and runs the pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from router._clock import Clock, SystemClock
+from router._completion import Completion, StreamChunk
+from router._loop import LoopThread
+from router._pipeline import Pipeline, Seams
+from router._request import build_request
+from router.backends import Backend, LiteLLMBackend, OllamaBackend
+from router.policy import Policy, load_policy
+from router.pricing import LocalCostModel, PriceTable, UnitPrice, load_price_table
+
+if TYPE_CHECKING:
+    from router.classifier import Classifier
+    from router.ledger import Ledger
+
+_DEFAULT: Any = object()
+
+
+class Router:
+    """Send each request to the cheapest model that can answer it well.
+
+    Every external system is a seam you may replace: `local` and `frontier` backends, the
+    `classifier`, the `ledger` (`None` turns recording off) and the `clock`. Defaults come from
+    the policy (the shipped `default` policy when none is given). Nothing connects until the
+    first request.
+    """
+
+    def __init__(
+        self,
+        policy: Policy | str | Path | None = None,
+        *,
+        local: Backend | None = None,
+        frontier: Sequence[Backend] | None = None,
+        classifier: Classifier | None = _DEFAULT,
+        ledger: Ledger | None = _DEFAULT,
+        clock: Clock | None = None,
+    ) -> None:
+        self._policy = load_policy(policy)
+        self._seams = self._build_seams(self._policy, local, frontier, classifier, ledger, clock)
+        self._pipeline = Pipeline(self._seams)
+        self._loop = LoopThread()
+
+    @property
+    def policy(self) -> Policy:
+        return self._policy
+
+    # -- async API ---------------------------------------------------------------------------
+
+    async def acomplete(
+        self,
+        prompt: str | None = None,
+        *,
+        messages: Sequence[Mapping[str, Any]] | None = None,
+        metadata: Mapping[str, str] | None = None,
+        sensitive: bool | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+        **unknown: Any,
+    ) -> Completion:
+        """Route one request and return its `Completion`."""
+        request = build_request(
+            self._policy,
+            prompt=prompt,
+            messages=messages,
+            metadata=metadata,
+            sensitive=sensitive,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            response_format=response_format,
+            request_id=request_id,
+            unknown=unknown,
+        )
+        return await self._pipeline.run(request)
+
+    async def astream(
+        self,
+        prompt: str | None = None,
+        *,
+        messages: Sequence[Mapping[str, Any]] | None = None,
+        metadata: Mapping[str, str] | None = None,
+        sensitive: bool | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+        **unknown: Any,
+    ) -> AsyncIterator[StreamChunk]:
+        """Route one request and yield text as it arrives; the last chunk carries the Completion."""
+        request = build_request(
+            self._policy,
+            prompt=prompt,
+            messages=messages,
+            metadata=metadata,
+            sensitive=sensitive,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            response_format=response_format,
+            request_id=request_id,
+            unknown=unknown,
+        )
+        async for chunk in self._pipeline.stream(request):
+            yield chunk
+
+    # -- sync API ----------------------------------------------------------------------------
+
+    def complete(self, prompt: str | None = None, **kwargs: Any) -> Completion:
+        """Blocking `acomplete` (runs on the router's own event-loop thread)."""
+        return self._loop.run(self.acomplete(prompt, **kwargs))
+
+    def stream(self, prompt: str | None = None, **kwargs: Any) -> Iterator[StreamChunk]:
+        """Blocking `astream`: iterate over chunks as they arrive."""
+        return self._loop.iterate(self.astream(prompt, **kwargs))
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        for backend in (self._seams.local, *self._seams.frontier):
+            await backend.aclose()
+
+    def close(self) -> None:
+        """Release connections and the ledger. Async users: `await aclose()` first."""
+        if self._loop.started:
+            self._loop.run(self.aclose())
+            self._loop.close()
+        ledger = self._seams.ledger
+        if ledger is not None:
+            ledger.close()
+
+    def __enter__(self) -> Router:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Router:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+        self.close()
+
+    # -- construction --------------------------------------------------------------------------
+
+    @staticmethod
+    def _build_seams(  # noqa: PLR0917 - private; called once, from __init__
+        policy: Policy,
+        local: Backend | None,
+        frontier: Sequence[Backend] | None,
+        classifier: Classifier | None,
+        ledger: Ledger | None,
+        clock: Clock | None,
+    ) -> Seams:
+        local = local or _default_local(policy)
+        frontier = tuple(frontier) if frontier is not None else _default_frontier(policy)
+        prices = _price_table(policy, local)
+        for backend in (local, *frontier):
+            prices.unit_price(backend.model)  # fail now, not mid-request, on an unpriced model
+        return Seams(
+            policy=policy,
+            local=local,
+            frontier=frontier,
+            classifier=_default_classifier(policy) if classifier is _DEFAULT else classifier,
+            ledger=_default_ledger(policy) if ledger is _DEFAULT else ledger,
+            clock=clock or SystemClock(),
+            prices=prices,
+        )
+
+
+def _default_local(policy: Policy) -> Backend:
+    cfg = policy.local
+    return OllamaBackend(
+        cfg.model,
+        cfg.host,
+        connect_timeout_s=cfg.connect_timeout_s,
+        read_timeout_s=cfg.read_timeout_s,
+    )
+
+
+def _default_frontier(policy: Policy) -> tuple[Backend, ...]:
+    return tuple(
+        LiteLLMBackend(
+            m.model,
+            api_base=m.api_base,
+            api_key=m.api_key,
+            api_key_env=m.api_key_env,
+            timeout_s=m.timeout_s,
+        )
+        for m in policy.frontier.models
+    )
+
+
+def _price_table(policy: Policy, local: Backend) -> PriceTable:
+    overrides = {
+        name: UnitPrice(p.input_per_mtok, p.output_per_mtok) for name, p in policy.prices.items()
+    }
+    cost = policy.local_cost
+    local_cost = LocalCostModel(cost.per_mtok_usd, cost.gpu_hour_usd, cost.tokens_per_second)
+    return load_price_table(overrides, local_cost, frozenset({local.model}))
+
+
+def _default_classifier(policy: Policy) -> Classifier | None:
+    if policy.routing.rule != "classifier":
+        return None
+    from router.classifier import load_classifier  # noqa: PLC0415 - loads the artefact
+
+    return load_classifier()
+
+
+def _default_ledger(policy: Policy) -> Ledger | None:
+    if not policy.ledger.enabled:
+        return None
+    from router.ledger import open_ledger  # noqa: PLC0415 - SQLAlchemy only when recording
+
+    return open_ledger(policy.ledger.url)

@@ -1,0 +1,169 @@
+"""Translate litellm's exceptions into the router's exception tree, in one table.
+
+`LITELLM_ERRORS` names every exception class litellm 1.110.2 defines; a test fails when litellm
+grows one that is not listed. Upstream messages are dropped (they can quote the request), as is
+anything resembling a key; only the class name, status code, model and provider survive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+
+import httpx
+
+from router.errors import (
+    AuthenticationError,
+    BackendError,
+    BackendTimeoutError,
+    BackendUnavailableError,
+    BadRequestError,
+    BudgetExceededError,
+    ContentPolicyError,
+    MalformedResponseError,
+    ModelNotFoundError,
+    PermanentBackendError,
+    PromptTooLongError,
+    RateLimitError,
+    RouterError,
+    SensitiveDataError,
+    ServerError,
+)
+
+_BY_STATUS = "by-status"  # resolved from the exception's status_code
+
+# litellm class name -> router class. Keys are names so the table needs no litellm import.
+LITELLM_ERRORS: dict[str, type[RouterError] | str] = {
+    "APIConnectionError": BackendUnavailableError,
+    "APIError": _BY_STATUS,
+    "APIResponseValidationError": MalformedResponseError,
+    "AuthenticationError": AuthenticationError,
+    "BadGatewayError": ServerError,
+    "BadRequestError": BadRequestError,
+    "BlockedPiiEntityError": ContentPolicyError,
+    "BudgetExceededError": BudgetExceededError,
+    "CallerCredentialAuthenticationError": AuthenticationError,
+    "CallerCredentialRateLimitError": RateLimitError,
+    "ContentPolicyViolationError": ContentPolicyError,
+    "ContextWindowExceededError": PromptTooLongError,
+    "EndpointNotSupportedByModelError": BadRequestError,
+    "GuardrailRaisedException": ContentPolicyError,
+    "ImageFetchError": BadRequestError,
+    "InternalServerError": ServerError,
+    "InvalidRequestError": BadRequestError,
+    "JSONSchemaValidationError": MalformedResponseError,
+    "LiteLLMUnknownProvider": BadRequestError,
+    "MalformedRequestFieldError": BadRequestError,
+    "MidStreamFallbackError": BackendUnavailableError,
+    "MockException": _BY_STATUS,
+    "ModelNotMappedError": BadRequestError,
+    "ModifyResponseException": ContentPolicyError,
+    "NotFoundError": ModelNotFoundError,
+    "OpenAIError": _BY_STATUS,
+    "PaymentRequiredError": AuthenticationError,
+    "PermissionDeniedError": AuthenticationError,
+    "RateLimitError": RateLimitError,
+    "RejectedRequestError": ContentPolicyError,
+    "SensitiveDataRouteException": SensitiveDataError,
+    "ServiceUnavailableError": ServerError,
+    "Timeout": BackendTimeoutError,
+    "UnprocessableEntityError": BadRequestError,
+    "UnsupportedEndpointError": BadRequestError,
+    "UnsupportedParamsError": BadRequestError,
+    "VectorStoreSearchError": BadRequestError,
+}
+
+_HINTS: dict[type[RouterError], str] = {
+    AuthenticationError: "check the API key (policy frontier.models[].api_key_env or the "
+    "provider's standard variable, e.g. OPENAI_API_KEY / ANTHROPIC_API_KEY)",
+    ModelNotFoundError: "check the model name in the policy's frontier.models",
+    RateLimitError: "the provider is rate limiting; lower concurrency or raise your quota",
+    ServerError: "the provider failed; it is retried and the next frontier model is tried",
+    BackendUnavailableError: "check network access to the provider and frontier api_base",
+    BackendTimeoutError: "raise frontier.models[].timeout_s or retries.deadline_s",
+    PromptTooLongError: "shorten the prompt or pick a model with a larger context",
+    BadRequestError: "the provider rejected the request parameters",
+    MalformedResponseError: "the provider's answer was not valid; is api_base right?",
+    ContentPolicyError: "the provider refused the content",
+}
+
+
+def map_litellm_error(exc: BaseException, *, model: str, provider: str) -> RouterError:
+    """The router error for an exception raised by `litellm.acompletion` (or under it)."""
+    target = _lookup(exc)
+    status = _status(exc)
+    if target is None:
+        target = _transport_error(exc)
+    if target == _BY_STATUS or target is None:
+        target = _class_for_status(status)
+    assert isinstance(target, type)
+    hint = _HINTS.get(target, "see the provider's status page")
+    message = f"{provider}:{model} failed ({type(exc).__name__}"
+    message += f", HTTP {status})" if status else ")"
+    message += f"; {hint}"
+    if issubclass(target, RateLimitError):
+        return RateLimitError(
+            message,
+            model=model,
+            provider=provider,
+            status_code=status,
+            retry_after=retry_after(exc),
+        )
+    if issubclass(target, BackendError):
+        return target(message, model=model, provider=provider, status_code=status)
+    return target(message)
+
+
+def _lookup(exc: BaseException) -> type[RouterError] | str | None:
+    for klass in type(exc).__mro__:
+        if klass.__module__.startswith(("litellm", "openai")) and klass.__name__ in LITELLM_ERRORS:
+            return LITELLM_ERRORS[klass.__name__]
+    return None
+
+
+def _transport_error(exc: BaseException) -> type[RouterError] | None:
+    if isinstance(exc, httpx.TimeoutException | asyncio.TimeoutError | TimeoutError):
+        return BackendTimeoutError
+    if isinstance(exc, httpx.TransportError | ConnectionError):
+        return BackendUnavailableError
+    return None
+
+
+def _status(exc: BaseException) -> int | None:
+    status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _class_for_status(status: int | None) -> type[RouterError]:
+    if status is None:
+        return PermanentBackendError
+    if status == 429:
+        return RateLimitError
+    if status >= 500:
+        return ServerError
+    if status in (401, 403):
+        return AuthenticationError
+    if status == 404:
+        return ModelNotFoundError
+    return BadRequestError if status < 500 else PermanentBackendError
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """Seconds from a `Retry-After` (or `retry-after-ms`) header on the error's response."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or getattr(exc, "headers", None) or {}
+    try:
+        millis = headers.get("retry-after-ms")
+        if millis is not None:
+            return max(0.0, float(millis) / 1000)
+        value = headers.get("retry-after")
+    except AttributeError:
+        return None
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None

@@ -1,0 +1,171 @@
+"""The local backend: Ollama through the `ollama` package's async client."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import weakref
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+import ollama
+
+from router._records import Tier
+from router.backends._base import ModelChunk, ModelRequest, ModelResponse
+from router.backends._ollama_errors import map_ollama_error
+from router.backends._usage import estimate_prompt_tokens, estimate_tokens
+from router.errors import BackendError, ModelNotFoundError
+
+DEFAULT_HOST = "http://127.0.0.1:11434"
+
+
+class OllamaBackend:
+    """Qwen (or any Ollama model) on this machine. Data sent here never leaves it.
+
+    Ollama's client has no timeout by default; this one always sets connect and read timeouts.
+    An httpx client belongs to one event loop, so one is kept per loop.
+    """
+
+    def __init__(
+        self,
+        model: str = "qwen3.5:9b",
+        host: str | None = None,
+        *,
+        connect_timeout_s: float = 2.0,
+        read_timeout_s: float = 120.0,
+    ) -> None:
+        self._model = model
+        self.host = (host or os.environ.get("OLLAMA_HOST") or DEFAULT_HOST).rstrip("/")
+        self._timeout = httpx.Timeout(read_timeout_s, connect=connect_timeout_s)
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ollama.AsyncClient]
+        self._clients = weakref.WeakKeyDictionary()
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    @property
+    def provider(self) -> str:
+        return "ollama"
+
+    @property
+    def tier(self) -> Tier:
+        return "local"
+
+    def _client(self) -> ollama.AsyncClient:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            # trust_env=False: the local model is never reached through a proxy.
+            client = ollama.AsyncClient(
+                host=self.host, timeout=self._timeout, follow_redirects=False, trust_env=False
+            )
+            self._clients[loop] = client
+        return client
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        try:
+            async with asyncio.timeout(request.timeout_s):
+                raw = await self._client().chat(**self._chat_args(request), stream=False)
+            return self._response(raw, request)
+        except BackendError:
+            raise
+        except Exception as exc:
+            raise self._map(exc) from None
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelChunk]:
+        parts: list[str] = []
+        try:
+            async with asyncio.timeout(request.timeout_s):
+                chunks = await self._client().chat(**self._chat_args(request), stream=True)
+                async for chunk in chunks:
+                    delta = chunk.message.content or ""
+                    if delta:
+                        parts.append(delta)
+                        yield ModelChunk(delta=delta)
+                    if chunk.done:
+                        yield ModelChunk(final=self._response(chunk, request, "".join(parts)))
+                        return
+        except BackendError:
+            raise
+        except Exception as exc:
+            raise self._map(exc) from None
+        raise self._map(ValueError("stream ended without a final chunk"))
+
+    async def check_ready(self) -> None:
+        """Raise a `BackendError` that says what to run if Ollama or the model is missing."""
+        try:
+            listing = await self._client().list()
+        except Exception as exc:
+            raise self._map(exc) from None
+        names = {m.model for m in listing.models} | {
+            str(m.model).split(":")[0] for m in listing.models
+        }
+        if self._model not in names:
+            raise ModelNotFoundError(
+                f"Ollama at {self.host} is running but has no {self._model!r}; "
+                f"run `ollama pull {self._model}`",
+                model=self._model,
+                provider="ollama",
+                status_code=404,
+            )
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.items()), weakref.WeakKeyDictionary()
+        current = asyncio.get_running_loop()
+        for loop, client in clients:
+            if loop is current:
+                await client.close()  # type: ignore[no-untyped-call]
+
+    def _chat_args(self, request: ModelRequest) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if request.max_tokens is not None:
+            options["num_predict"] = request.max_tokens
+        if request.temperature is not None:
+            options["temperature"] = request.temperature
+        args: dict[str, Any] = {
+            "model": self._model,
+            "messages": [dict(m) for m in request.messages],
+            "options": options or None,
+        }
+        fmt = _ollama_format(request.response_format)
+        if fmt is not None:
+            args["format"] = fmt
+        return args
+
+    def _response(
+        self, raw: ollama.ChatResponse, request: ModelRequest, text: str | None = None
+    ) -> ModelResponse:
+        content = raw.message.content or "" if text is None else text
+        tokens_in, tokens_out = raw.prompt_eval_count, raw.eval_count
+        estimated = tokens_in is None or tokens_out is None
+        return ModelResponse(
+            text=content,
+            model=raw.model or self._model,
+            # Ollama omits prompt_eval_count when the prompt was cached: estimate it then.
+            input_tokens=tokens_in if tokens_in is not None else estimate_prompt_tokens(request),
+            output_tokens=tokens_out if tokens_out is not None else estimate_tokens(content),
+            finish_reason=_finish_reason(raw.done_reason),
+            usage_estimated=estimated,
+        )
+
+    def _map(self, exc: BaseException) -> BackendError:
+        return map_ollama_error(exc, model=self._model, host=self.host)
+
+
+def _finish_reason(done_reason: str | None) -> str:
+    return {"length": "length", "stop": "stop", None: "stop"}.get(
+        done_reason, done_reason or "stop"
+    )
+
+
+def _ollama_format(response_format: Mapping[str, Any] | None) -> str | dict[str, Any] | None:
+    """OpenAI-style `response_format` to Ollama's `format` (JSON mode or a JSON schema)."""
+    if not response_format:
+        return None
+    kind = response_format.get("type")
+    if kind == "json_schema":
+        schema = response_format.get("json_schema", {}).get("schema")
+        return dict(schema) if isinstance(schema, Mapping) else "json"
+    return "json" if kind == "json_object" else None

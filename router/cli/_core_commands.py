@@ -1,0 +1,128 @@
+"""`router demo`: the main job, thin over `router.demo.run_demo`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TYPE_CHECKING
+
+import click
+
+from router.demo import DemoSummary, run_demo
+
+if TYPE_CHECKING:
+    from router.ledger import Ledger
+
+CENT = Decimal("0.01")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(demo)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary only.")
+@click.option("--live", is_flag=True, help="Use a real Ollama on localhost and real API keys.")
+@click.option("--policy", default=None, help="Policy file or shipped policy name.")
+@click.option("--ledger", "ledger_url", default=None, help="Ledger URL (default: your ledger).")
+@click.option("--no-ledger", is_flag=True, help="Do not record the demo's requests.")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Route only the first N.")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True)
+def demo(
+    as_json: bool,
+    live: bool,
+    policy: str | None,
+    ledger_url: str | None,
+    no_ledger: bool,
+    limit: int | None,
+    concurrency: int,
+) -> None:
+    """Route a realistic mixed workload and show what went where, why, and what it saved.
+
+    Unless --live is given, the models are simulated: loopback servers that replay answers real
+    small and large models gave to these prompts. Routing, retries and accounting are real.
+
+    \b
+    Examples:
+      router demo
+      router demo --json
+      router demo --limit 50 --ledger sqlite:///demo.db
+      router demo --live --policy policies/default.yaml
+    """
+    ledger = None if no_ledger else _open_ledger(ledger_url)
+    progress = None if as_json else _progress_printer()
+    summary = run_demo(
+        policy=policy,
+        ledger=ledger,
+        limit=limit,
+        concurrency=concurrency,
+        live=live,
+        on_result=progress,
+    )
+    summary.ledger_url = None if ledger is None else getattr(ledger, "url", None)
+    if as_json:
+        click.echo(json.dumps(summary.as_json(), indent=2))
+    else:
+        click.echo(_render(summary))
+
+
+def _open_ledger(url: str | None) -> Ledger:
+    from router.ledger import open_ledger  # noqa: PLC0415 - SQLAlchemy only when recording
+
+    return open_ledger(url)
+
+
+def _progress_printer() -> Callable[[int, int], None] | None:
+    """A progress bar on stderr when it is a terminal; nothing when piped."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total
+        if done != total and filled == width * (done - 1) // total:
+            return
+        sys.stderr.write(f"\r  routing [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+def _usd(value: Decimal) -> str:
+    return f"${value.quantize(CENT, rounding=ROUND_HALF_EVEN):,}"
+
+
+def _render(s: DemoSummary) -> str:
+    answered = max(1, s.local + s.frontier)
+    pct = (s.savings_usd / s.baseline_usd * 100) if s.baseline_usd else Decimal(0)
+    lines = [
+        "",
+        "cost-router demo"
+        + (" (simulated models: recorded answers replayed)" if s.simulated else ""),
+        "",
+        "What went where and why (first requests):",
+    ]
+    lines += [
+        f"  {task[:28]:<28} -> {tier:<8} {model:<26} {why}" for task, tier, model, why in s.examples
+    ]
+    lines += [
+        "",
+        f"  requests         {s.requests}",
+        f"  answered locally {s.local} ({s.local / answered:.0%})",
+        f"  sent to frontier {s.frontier} ({s.frontier / answered:.0%})",
+        f"  errors           {s.errors}",
+        "  escalations      "
+        + (", ".join(f"{k}: {v}" for k, v in s.escalations.items()) or "none"),
+        f"  spend            {_usd(s.spend_usd)}",
+        f"  all-frontier     {_usd(s.baseline_usd)}  (every request on the baseline model)",
+        f"  saved            {_usd(s.savings_usd)} ({pct:.1f}%)",
+        f"  quality          {s.quality:.3f} vs {s.frontier_quality:.3f} all-frontier "
+        "(recorded scores of the answers given)",
+    ]
+    if s.ledger_url:
+        lines.append(f"  ledger           {s.ledger_url}  (see `router report --ledger ...`)")
+    return "\n".join(lines)

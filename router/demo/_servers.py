@@ -1,0 +1,72 @@
+"""The simulated world the demo runs in: loopback model servers replaying recorded answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
+
+from pydantic import SecretStr
+
+from router.policy import Frontier, FrontierModel, LocalModel, Policy
+from router.testing import (
+    AnthropicServer,
+    ChatRequest,
+    DemoPrompt,
+    OllamaServer,
+    OpenAIServer,
+    ReplayResponder,
+    Reply,
+    Responder,
+)
+
+# Loopback servers accept any key; these are placeholders, never sent anywhere else.
+_DEMO_KEY = "demo-key-not-secret"
+
+
+@dataclass(frozen=True)
+class SimulatedModels:
+    ollama: OllamaServer
+    openai: OpenAIServer
+    anthropic: AnthropicServer
+
+    def wire(self, policy: Policy) -> Policy:
+        """`policy` with its endpoints pointed at the loopback servers."""
+        apis = {"openai": self.openai.url + "/v1", "anthropic": self.anthropic.url}
+        models = tuple(
+            FrontierModel(
+                model=m.model,
+                api_base=apis["anthropic" if m.model.startswith("anthropic/") else "openai"],
+                api_key=SecretStr(_DEMO_KEY),
+                context_tokens=m.context_tokens,
+                timeout_s=m.timeout_s,
+            )
+            for m in policy.frontier.models
+        )
+        local = LocalModel.model_validate({**policy.local.model_dump(), "host": self.ollama.url})
+        frontier = Frontier(models=models, baseline=policy.frontier.baseline)
+        return policy.model_copy(update={"local": local, "frontier": frontier})
+
+
+@contextmanager
+def simulated_models(
+    workload: list[DemoPrompt], local_model: str, local_latency: float = 0.02
+) -> Iterator[SimulatedModels]:
+    """Start the three loopback servers, replaying the workload's recorded answers."""
+    with ExitStack() as stack:
+        ollama = stack.enter_context(OllamaServer(models=(local_model,)))
+        openai = stack.enter_context(OpenAIServer())
+        anthropic = stack.enter_context(AnthropicServer())
+        ollama.responder = _with_latency(ReplayResponder(workload, "local"), local_latency)
+        openai.responder = ReplayResponder(workload, "frontier")
+        anthropic.responder = ReplayResponder(workload, "frontier")
+        yield SimulatedModels(ollama, openai, anthropic)
+
+
+def _with_latency(responder: Responder, latency: float) -> Responder:
+    """A local model takes a moment to answer; the replay should too."""
+
+    def slow(request: ChatRequest) -> Reply:
+        return replace(responder(request), latency=latency)
+
+    return slow

@@ -1,0 +1,153 @@
+"""The one exception tree. Every error the router raises is a `RouterError`.
+
+Messages say what went wrong and how to fix it. They never contain prompt text, answers or keys:
+errors from litellm and ollama are translated at the backend seam, keeping only the class name,
+status code and model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class RouterError(Exception):
+    """Base class of every error cost-router raises."""
+
+
+class ConfigError(RouterError):
+    """The router, a policy file or an argument is misconfigured."""
+
+
+class PolicyError(ConfigError):
+    """A policy file failed validation. `problems` lists `file:line: key: what; fix` lines."""
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems: tuple[str, ...] = tuple(problems)
+
+
+class InvalidRequestError(RouterError):
+    """The request itself is malformed; raised before any network call."""
+
+
+class PromptTooLongError(InvalidRequestError):
+    """The prompt does not fit the context window of the model it must go to."""
+
+
+class SensitiveDataError(RouterError):
+    """A sensitive request could not be served without leaving the machine, so it failed closed."""
+
+
+class BudgetExceededError(RouterError):
+    """A spending cap forbids the call and the policy does not allow a local-only answer."""
+
+
+class BackendError(RouterError):
+    """A model call failed. `model` and `provider` say which; `status_code` when HTTP gave one."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str = "",
+        provider: str = "",
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.model = model
+        self.provider = provider
+        self.status_code = status_code
+
+
+class TransientBackendError(BackendError):
+    """A failure worth retrying: connection trouble, timeouts, 429 and 5xx."""
+
+
+class BackendUnavailableError(TransientBackendError):
+    """The server could not be reached (refused, reset, DNS, TLS)."""
+
+
+class BackendTimeoutError(TransientBackendError):
+    """The server accepted the request but did not answer in time."""
+
+
+class RateLimitError(TransientBackendError):
+    """HTTP 429. `retry_after` is the server's hint in seconds, when it gave one."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str = "",
+        provider: str = "",
+        status_code: int | None = 429,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, model=model, provider=provider, status_code=status_code)
+        self.retry_after = retry_after
+
+
+class ServerError(TransientBackendError):
+    """HTTP 5xx from the model server."""
+
+
+class PermanentBackendError(BackendError):
+    """A failure that retrying will not fix."""
+
+
+class AuthenticationError(PermanentBackendError):
+    """The API key is missing, wrong or lacks permission."""
+
+
+class ModelNotFoundError(PermanentBackendError):
+    """The server does not have the model the policy names."""
+
+
+class BadRequestError(PermanentBackendError):
+    """The server rejected the request as malformed (HTTP 400/422)."""
+
+
+class ContentPolicyError(PermanentBackendError):
+    """The provider refused the content."""
+
+
+class MalformedResponseError(PermanentBackendError):
+    """The server answered with something that is not a valid response (bad JSON, no usage...)."""
+
+
+class DeadlineExceededError(RouterError):
+    """The request's overall deadline passed before any model answered."""
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptFailure:
+    """One failed attempt inside `AllAttemptsFailedError`; holds no prompt text."""
+
+    model: str
+    provider: str
+    error: BackendError | DeadlineExceededError
+
+    def describe(self) -> str:
+        return f"{self.provider}:{self.model}: {type(self.error).__name__}: {self.error}"
+
+
+class AllAttemptsFailedError(RouterError):
+    """Every model the policy allowed was tried and failed. `attempts` names each."""
+
+    def __init__(self, attempts: Sequence[AttemptFailure]) -> None:
+        self.attempts: tuple[AttemptFailure, ...] = tuple(attempts)
+        lines = "; ".join(a.describe() for a in self.attempts) or "no model was allowed"
+        super().__init__(f"all {len(self.attempts)} attempt(s) failed: {lines}")
+
+
+class ClassifierError(RouterError):
+    """The difficulty classifier or its artefact could not be loaded or used."""
+
+
+class LedgerError(RouterError):
+    """The ledger could not be opened, migrated or read. Writes never raise this to callers."""
+
+
+class VerificationError(RouterError):
+    """A verifier failed to run (not: the answer failed verification)."""
