@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any, TypeVar
@@ -34,7 +36,20 @@ class LoopThread:
             return self._loop
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self._ensure()).result()
+        """Run `coro` on the loop thread in a copy of the caller's context (so a caller's
+        OpenTelemetry span is the parent of the router's)."""
+        return self._submit(coro).result()
+
+    def _submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        loop, context = self._ensure(), contextvars.copy_context()
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def start() -> None:
+            task = loop.create_task(coro, context=context)
+            task.add_done_callback(lambda done: _settle(done, future))
+
+        loop.call_soon_threadsafe(start)
+        return future
 
     def iterate(self, agen: AsyncIterator[T]) -> Iterator[T]:
         """Drive an async iterator from sync code, one item at a time."""
@@ -42,7 +57,7 @@ class LoopThread:
         try:
             while True:
                 try:
-                    yield asyncio.run_coroutine_threadsafe(anext(agen), loop).result()  # type: ignore[arg-type]
+                    yield self._submit(_next(agen)).result()
                 except StopAsyncIteration:
                     return
         finally:
@@ -62,6 +77,19 @@ class LoopThread:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=5)
             loop.close()
+
+
+async def _next(agen: AsyncIterator[T]) -> T:
+    return await anext(agen)
+
+
+def _settle(task: asyncio.Task[T], future: concurrent.futures.Future[T]) -> None:
+    if task.cancelled():
+        future.cancel()
+    elif (exc := task.exception()) is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(task.result())
 
 
 async def _finish_tasks() -> None:

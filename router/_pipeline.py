@@ -35,6 +35,7 @@ from router.pricing import PriceTable
 if TYPE_CHECKING:
     from router.classifier import Classifier
     from router.ledger import Ledger
+    from router.telemetry import RequestTrace, Telemetry
 
 log = logging.getLogger("router")
 
@@ -50,6 +51,7 @@ class Seams:
     ledger: Ledger | None
     clock: Clock
     prices: PriceTable
+    telemetry: Telemetry
 
 
 @dataclass
@@ -60,6 +62,7 @@ class _Progress:
     decision: Decision
     deadline: Deadline
     started: float
+    trace: RequestTrace
     attempts: list[AttemptRecord] = field(default_factory=list)
     failures: list[AttemptFailure] = field(default_factory=list)
 
@@ -75,46 +78,52 @@ class Pipeline:
         self.seams = seams
 
     async def run(self, request: RoutedRequest) -> Completion:
-        progress = self._start(request)
-        try:
-            answer, step = await self._call(progress)
-        except RouterError as exc:
-            await self._record(self._build(self._outcome(progress, None, None, error=exc)))
-            raise
-        outcome = self._outcome(progress, answer, step)
-        record = self._build(outcome)
-        await self._record(record)
-        return self._completion(record, outcome, progress.decision)
+        with self.seams.telemetry.request(request, self.seams.policy) as trace:
+            progress = self._start(request, trace)
+            try:
+                answer, step = await self._call(progress)
+            except RouterError as exc:
+                await self._finish(self._outcome(progress, None, None, error=exc), trace)
+                raise
+            outcome = self._outcome(progress, answer, step)
+            record = await self._finish(outcome, trace)
+            return self._completion(record, outcome, progress.decision)
 
     async def stream(self, request: RoutedRequest) -> AsyncIterator[StreamChunk]:
-        progress = self._start(request)
-        answer: ModelResponse | None = None
-        try:
-            for step in self._plan(progress):
-                async for chunk in self._stream_step(progress, step):
-                    if chunk.final is not None:
-                        answer = chunk.final
-                    else:
-                        yield StreamChunk(text=chunk.delta)
-                if answer is not None:
-                    break
-            if answer is None:
-                raise self._exhausted(progress)
-        except RouterError as exc:
-            await self._record(self._build(self._outcome(progress, None, None, error=exc)))
-            raise
-        outcome = self._outcome(progress, answer, step)
-        record = self._build(outcome)
-        await self._record(record)
-        yield StreamChunk(text="", completion=self._completion(record, outcome, progress.decision))
+        telemetry = self.seams.telemetry
+        with telemetry.request(request, self.seams.policy, activate=False) as trace:
+            progress = self._start(request, trace)
+            answer: ModelResponse | None = None
+            try:
+                for step in self._plan(progress):
+                    async for chunk in self._stream_step(progress, step):
+                        if chunk.final is not None:
+                            answer = chunk.final
+                        else:
+                            yield StreamChunk(text=chunk.delta)
+                    if answer is not None:
+                        break
+                if answer is None:
+                    raise self._exhausted(progress)
+            except RouterError as exc:
+                await self._finish(self._outcome(progress, None, None, error=exc), trace)
+                raise
+            outcome = self._outcome(progress, answer, step)
+            record = await self._finish(outcome, trace)
+            yield StreamChunk(
+                text="", completion=self._completion(record, outcome, progress.decision)
+            )
 
     # -- steps -------------------------------------------------------------------------------
 
-    def _start(self, request: RoutedRequest) -> _Progress:
+    def _start(self, request: RoutedRequest, trace: RequestTrace) -> _Progress:
         clock, policy = self.seams.clock, self.seams.policy
-        decision = decide(request, policy, self.seams.classifier)
+        started = clock.monotonic()
+        with trace.stage("router.score"):
+            decision = decide(request, policy, self.seams.classifier)
+        trace.set_decision(decision)
         deadline = Deadline(clock, policy.retries.deadline_s)
-        return _Progress(request, decision, deadline, clock.monotonic())
+        return _Progress(request, decision, deadline, started, trace)
 
     def _plan(self, progress: _Progress) -> list[_Step]:
         """Backends in the order to try them: the decided tier first, then allowed fallbacks."""
@@ -144,8 +153,11 @@ class Pipeline:
     async def _call_with_retries(self, progress: _Progress, backend: Backend) -> ModelResponse:
         async def attempt(timeout_s: float) -> ModelResponse:
             started = self.seams.clock.monotonic()
+            model_request = self._model_request(progress, timeout_s)
             try:
-                response = await backend.complete(self._model_request(progress, timeout_s))
+                with progress.trace.attempt(backend, model_request) as traced:
+                    response = await backend.complete(model_request)
+                    traced.set_response(response)
             except BackendError as exc:
                 self._note_failure(progress, backend, exc, started)
                 raise
@@ -166,15 +178,17 @@ class Pipeline:
             sent_any, started = False, self.seams.clock.monotonic()
             request = self._model_request(progress, progress.deadline.check())
             try:
-                async for chunk in backend.stream(request):
-                    sent_any = sent_any or bool(chunk.delta)
-                    if chunk.final is not None:
-                        progress.attempts.append(
-                            attempt_succeeded(
-                                backend, chunk.final, self._ms_since(started), self.seams.prices
+                with progress.trace.attempt(backend, request) as traced:
+                    async for chunk in backend.stream(request):
+                        sent_any = sent_any or bool(chunk.delta)
+                        if chunk.final is not None:
+                            traced.set_response(chunk.final)
+                            progress.attempts.append(
+                                attempt_succeeded(
+                                    backend, chunk.final, self._ms_since(started), self.seams.prices
+                                )
                             )
-                        )
-                    yield chunk
+                        yield chunk
                 return
             except BackendError as exc:
                 self._note_failure(progress, backend, exc, started)
@@ -245,9 +259,14 @@ class Pipeline:
             error=error,
         )
 
-    def _build(self, outcome: Outcome) -> RequestRecord:
+    async def _finish(self, outcome: Outcome, trace: RequestTrace) -> RequestRecord:
+        """Account for the request, report it to telemetry, and write the ledger row."""
         seams = self.seams
-        return build_record(outcome, seams.policy, seams.prices, seams.clock.now())
+        record = build_record(outcome, seams.policy, seams.prices, seams.clock.now())
+        trace.finish(record)
+        with trace.stage("router.ledger.write"):
+            await self._record(record)
+        return record
 
     async def _record(self, record: RequestRecord) -> None:
         """Write the ledger row. A ledger problem never fails the caller's request."""

@@ -16,8 +16,12 @@ from router.policy import Policy, load_policy
 from router.pricing import LocalCostModel, PriceTable, UnitPrice, load_price_table
 
 if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
+
     from router.classifier import Classifier
     from router.ledger import Ledger
+    from router.telemetry import Telemetry
 
 _DEFAULT: Any = object()
 
@@ -26,7 +30,9 @@ class Router:
     """Send each request to the cheapest model that can answer it well.
 
     Every external system is a seam you may replace: `local` and `frontier` backends, the
-    `classifier`, the `ledger` (`None` turns recording off) and the `clock`. Defaults come from
+    `classifier`, the `ledger` (`None` turns recording off) and the `clock`. Traces and metrics
+    go to the global OpenTelemetry providers unless `tracer_provider`/`meter_provider` are given
+    (with no SDK configured they cost next to nothing). Defaults come from
     the policy (the shipped `default` policy when none is given). Nothing connects until the
     first request.
     """
@@ -40,9 +46,14 @@ class Router:
         classifier: Classifier | None = _DEFAULT,
         ledger: Ledger | None = _DEFAULT,
         clock: Clock | None = None,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         self._policy = load_policy(policy)
-        self._seams = self._build_seams(self._policy, local, frontier, classifier, ledger, clock)
+        telemetry = _telemetry(self._policy, tracer_provider, meter_provider)
+        self._seams = self._build_seams(
+            self._policy, local, frontier, classifier, ledger, clock, telemetry
+        )
         self._pipeline = Pipeline(self._seams)
         self._loop = LoopThread()
 
@@ -157,6 +168,7 @@ class Router:
         classifier: Classifier | None,
         ledger: Ledger | None,
         clock: Clock | None,
+        telemetry: Telemetry,
     ) -> Seams:
         local = local or _default_local(policy)
         frontier = tuple(frontier) if frontier is not None else _default_frontier(policy)
@@ -171,6 +183,7 @@ class Router:
             ledger=_default_ledger(policy) if ledger is _DEFAULT else ledger,
             clock=clock or SystemClock(),
             prices=prices,
+            telemetry=telemetry,
         )
 
 
@@ -220,3 +233,12 @@ def _default_ledger(policy: Policy) -> Ledger | None:
     from router.ledger import open_ledger  # noqa: PLC0415 - SQLAlchemy only when recording
 
     return open_ledger(policy.ledger.url)
+
+
+def _telemetry(
+    policy: Policy, tracer_provider: TracerProvider | None, meter_provider: MeterProvider | None
+) -> Telemetry:
+    from router.telemetry import Telemetry  # noqa: PLC0415 - OpenTelemetry only when routing
+
+    capture = True if policy.privacy.capture_content else None  # None: the standard env var
+    return Telemetry(tracer_provider, meter_provider, capture_content=capture)

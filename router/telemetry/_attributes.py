@@ -1,0 +1,113 @@
+"""Span attributes built from the router's own objects. None of them carries content.
+
+OpenTelemetry attributes cannot be None or Decimal: unknown values are left out, and money
+(USD, `Decimal` in the router) is written as a float.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from opentelemetry.util.types import AttributeValue
+
+from router.telemetry._names import OPERATION_CHAT, provider_name
+
+if TYPE_CHECKING:
+    from router._completion import Decision
+    from router._records import RequestRecord
+    from router._request import RoutedRequest
+    from router.backends._base import Backend, ModelRequest, ModelResponse
+    from router.policy import Policy
+
+Attributes = dict[str, AttributeValue]
+
+
+def known(values: Mapping[str, AttributeValue | None]) -> Attributes:
+    """`values` without the ones that are None (OpenTelemetry refuses None)."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def request_attributes(request: RoutedRequest, policy: Policy) -> Attributes:
+    return known(
+        {
+            "gen_ai.operation.name": OPERATION_CHAT,
+            "router.policy.name": policy.name,
+            "router.policy.version": policy.version,
+            "router.request_id": request.request_id,
+            "router.team": request.team,
+            "router.app": request.app,
+            "router.sensitive": request.sensitive,
+        }
+    )
+
+
+def decision_attributes(decision: Decision) -> Attributes:
+    return known(
+        {
+            "router.tier": decision.tier,
+            "router.decision.rule": decision.rule,
+            "router.score": decision.score,
+            "router.threshold": decision.threshold,
+        }
+    )
+
+
+def outcome_attributes(record: RequestRecord) -> Attributes:
+    return known(
+        {
+            "router.status": record.status,
+            "router.tier": record.tier,
+            "router.model": record.model,
+            "router.escalated": record.escalation_reason is not None,
+            "router.escalation_reason": record.escalation_reason,
+            "router.verification": record.verification,
+            "router.cost_usd": float(record.cost_usd),
+            "router.baseline_cost_usd": float(record.baseline_cost_usd),
+            "router.savings_usd": float(record.savings_usd),
+        }
+    )
+
+
+def attempt_attributes(backend: Backend, request: ModelRequest) -> Attributes:
+    return known(
+        {
+            "gen_ai.operation.name": OPERATION_CHAT,
+            "gen_ai.provider.name": provider_name(backend.provider),
+            "gen_ai.request.model": backend.model,
+            "gen_ai.request.max_tokens": request.max_tokens,
+            "gen_ai.request.temperature": request.temperature,
+            "router.tier": backend.tier,
+            **server_attributes(backend),
+        }
+    )
+
+
+def response_attributes(response: ModelResponse) -> Attributes:
+    return {
+        "gen_ai.response.model": response.model,
+        "gen_ai.usage.input_tokens": response.input_tokens,
+        "gen_ai.usage.output_tokens": response.output_tokens,
+        "gen_ai.response.finish_reasons": (response.finish_reason,),
+    }
+
+
+def server_attributes(backend: Backend) -> Attributes:
+    """`server.address`/`server.port` from a backend's public `host` or `api_base` URL, if any.
+
+    Only the host and port are kept: a URL's user, password, path and query never are.
+    """
+    url = getattr(backend, "host", None) or getattr(backend, "api_base", None)
+    return dict(_server_of(url)) if isinstance(url, str) else {}
+
+
+@functools.lru_cache(maxsize=64)
+def _server_of(url: str) -> tuple[tuple[str, AttributeValue], ...]:
+    try:
+        parts = urlsplit(url if "//" in url else f"//{url}")
+        port = parts.port
+    except ValueError:
+        return ()
+    return tuple(known({"server.address": parts.hostname, "server.port": port}).items())
