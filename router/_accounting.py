@@ -23,7 +23,11 @@ from router.pricing import PriceTable
 
 
 def attempt_succeeded(
-    backend: Backend, response: ModelResponse, latency_ms: float, prices: PriceTable
+    backend: Backend,
+    response: ModelResponse,
+    latency_ms: float,
+    prices: PriceTable,
+    purpose: str = "answer",
 ) -> AttemptRecord:
     unit = prices.unit_price(backend.model)
     return AttemptRecord(
@@ -38,11 +42,16 @@ def attempt_succeeded(
         unit_price_in=unit.input_per_mtok,
         unit_price_out=unit.output_per_mtok,
         tokens_estimated=response.usage_estimated,
+        purpose=purpose,
     )
 
 
 def attempt_failed(
-    backend: Backend, error: RouterError, latency_ms: float, prices: PriceTable
+    backend: Backend,
+    error: RouterError,
+    latency_ms: float,
+    prices: PriceTable,
+    purpose: str = "answer",
 ) -> AttemptRecord:
     """A failed call costs nothing we can see; a dropped body is flagged as possibly billed."""
     unit = prices.unit_price(backend.model)
@@ -60,6 +69,7 @@ def attempt_failed(
         unit_price_out=unit.output_per_mtok,
         error_class=type(error).__name__,
         possibly_billed=dropped and backend.tier == "frontier",
+        purpose=purpose,
     )
 
 

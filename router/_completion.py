@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from router._records import Tier
+
+if TYPE_CHECKING:
+    from router.verify import VerificationResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +58,9 @@ class Attempt:
 class Completion:
     """The answer to a routed request.
 
-    `cost_usd` is everything this request spent (failed attempts included); `baseline_usd` what it
-    would have cost on the policy's baseline frontier model; `savings_usd` the difference.
+    `cost_usd` is everything this request spent (failed attempts and verifier calls included);
+    `baseline_usd` what it would have cost on the policy's baseline frontier model; `savings_usd`
+    the difference. `verification` holds every verifier's verdict and timing when any ran.
     """
 
     request_id: str
@@ -70,7 +75,7 @@ class Completion:
     finish_reason: str
     latency_ms: float
     attempts: tuple[Attempt, ...]
-    verification: str | None = None
+    verification: VerificationResult | None = None
     escalation_reason: str | None = None
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from router._accounting import Outcome, attempt_failed, attempt_succeeded, build_record
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from router.classifier import Classifier
     from router.ledger import Ledger
     from router.telemetry import RequestTrace, Telemetry
+    from router.verify import VerificationResult, Verifier
 
 log = logging.getLogger("router")
 
@@ -52,6 +53,7 @@ class Seams:
     clock: Clock
     prices: PriceTable
     telemetry: Telemetry
+    verifier: Verifier | None = None
 
 
 @dataclass
@@ -64,6 +66,7 @@ class _Progress:
     started: float
     trace: RequestTrace
     attempts: list[AttemptRecord] = field(default_factory=list)
+    verification: VerificationResult | None = None
     failures: list[AttemptFailure] = field(default_factory=list)
 
 
@@ -81,38 +84,82 @@ class Pipeline:
         with self.seams.telemetry.request(request, self.seams.policy) as trace:
             progress = self._start(request, trace)
             try:
-                answer, step = await self._call(progress)
+                answer, step = await self._call(progress, self._plan(progress))
+                answer, step = await self._verify_and_escalate(progress, answer, step)
             except RouterError as exc:
                 await self._finish(self._outcome(progress, None, None, error=exc), trace)
                 raise
             outcome = self._outcome(progress, answer, step)
             record = await self._finish(outcome, trace)
-            return self._completion(record, outcome, progress.decision)
+            return self._completion(record, outcome, progress)
 
     async def stream(self, request: RoutedRequest) -> AsyncIterator[StreamChunk]:
+        """Stream the answer. With verifiers on, a local answer is held back until it passes;
+        if it fails, the frontier answer is streamed instead (see docs/verification.md)."""
         telemetry = self.seams.telemetry
         with telemetry.request(request, self.seams.policy, activate=False) as trace:
             progress = self._start(request, trace)
-            answer: ModelResponse | None = None
+            hold_local = self._verifier_for(request) is not None
+            got: list[tuple[ModelResponse, _Step]] = []
             try:
-                for step in self._plan(progress):
-                    async for chunk in self._stream_step(progress, step):
-                        if chunk.final is not None:
-                            answer = chunk.final
-                        else:
-                            yield StreamChunk(text=chunk.delta)
-                    if answer is not None:
-                        break
-                if answer is None:
-                    raise self._exhausted(progress)
+                async for text in self._stream_steps(
+                    progress, self._plan(progress), got, hold_local
+                ):
+                    yield StreamChunk(text=text)
+                answer, step = got[-1]
+                if hold_local and step.backend.tier == "local":
+                    async for text in self._stream_verified(progress, answer, step, got):
+                        yield StreamChunk(text=text)
+                    answer, step = got[-1]
             except RouterError as exc:
                 await self._finish(self._outcome(progress, None, None, error=exc), trace)
                 raise
             outcome = self._outcome(progress, answer, step)
             record = await self._finish(outcome, trace)
-            yield StreamChunk(
-                text="", completion=self._completion(record, outcome, progress.decision)
-            )
+            yield StreamChunk(text="", completion=self._completion(record, outcome, progress))
+
+    async def _stream_steps(
+        self,
+        progress: _Progress,
+        steps: Sequence[_Step],
+        got: list[tuple[ModelResponse, _Step]],
+        hold_local: bool = False,
+    ) -> AsyncIterator[str]:
+        """Text from the first step that answers (held back for a local step when asked);
+        appends (answer, step) to `got`, or raises when every step failed."""
+        for step in steps:
+            hold = hold_local and step.backend.tier == "local"
+            async for chunk in self._stream_step(progress, step):
+                if chunk.final is not None:
+                    got.append((chunk.final, step))
+                elif not hold:
+                    yield chunk.delta
+            if got:
+                return
+        raise self._exhausted(progress)
+
+    async def _stream_verified(
+        self,
+        progress: _Progress,
+        answer: ModelResponse,
+        step: _Step,
+        got: list[tuple[ModelResponse, _Step]],
+    ) -> AsyncIterator[str]:
+        """Release a held-back local answer if it passes; otherwise stream the frontier's."""
+        escalation = [_Step(b, "verification-failed") for b in self.seams.frontier]
+        failed = await self._verify(progress, answer, step)
+        if failed and escalation and not progress.request.sensitive:
+            sent = False
+            try:
+                async for text in self._stream_steps(progress, escalation, got):
+                    sent = True
+                    yield text
+                return
+            except RouterError:
+                if sent:
+                    raise
+                got.append((answer, step))  # the frontier failed too: the local answer stands
+        yield answer.text
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -138,8 +185,11 @@ class Pipeline:
         first, *rest = seams.frontier or (seams.local,)
         return [_Step(first, None)] + [_Step(b, "frontier-fallback") for b in rest]
 
-    async def _call(self, progress: _Progress) -> tuple[ModelResponse, _Step]:
-        for step in self._plan(progress):
+    async def _call(
+        self, progress: _Progress, steps: Sequence[_Step]
+    ) -> tuple[ModelResponse, _Step]:
+        """The first answer from `steps`, each tried with retries; every failure is noted."""
+        for step in steps:
             try:
                 return await self._call_with_retries(progress, step.backend), step
             except BackendError as exc:
@@ -150,20 +200,29 @@ class Pipeline:
                 break
         raise self._exhausted(progress)
 
-    async def _call_with_retries(self, progress: _Progress, backend: Backend) -> ModelResponse:
+    async def _call_with_retries(
+        self,
+        progress: _Progress,
+        backend: Backend,
+        asked: ModelRequest | None = None,
+        purpose: str = "answer",
+    ) -> ModelResponse:
+        """One backend, retried on transient failures; `asked` overrides the request's own
+        messages (verifiers ask the local model their own questions)."""
+        prices = self.seams.prices
+
         async def attempt(timeout_s: float) -> ModelResponse:
             started = self.seams.clock.monotonic()
-            model_request = self._model_request(progress, timeout_s)
+            model_request = self._model_request(progress, timeout_s, asked)
             try:
                 with progress.trace.attempt(backend, model_request) as traced:
                     response = await backend.complete(model_request)
                     traced.set_response(response)
             except BackendError as exc:
-                self._note_failure(progress, backend, exc, started)
+                self._note_failure(progress, backend, exc, started, purpose)
                 raise
-            progress.attempts.append(
-                attempt_succeeded(backend, response, self._ms_since(started), self.seams.prices)
-            )
+            elapsed = self._ms_since(started)
+            progress.attempts.append(attempt_succeeded(backend, response, elapsed, prices, purpose))
             return response
 
         policy = self.seams.policy
@@ -202,6 +261,53 @@ class Pipeline:
                     policy.retries.backoff_initial_s * 2 ** (try_number - 1)
                 )
 
+    async def _verify_and_escalate(
+        self, progress: _Progress, answer: ModelResponse, step: _Step
+    ) -> tuple[ModelResponse, _Step]:
+        """Check a local answer; when it falls short, ask the frontier models instead.
+
+        A sensitive request keeps its local answer (marked failed). When every frontier model
+        fails too, the local answer stands, marked failed, rather than failing the request.
+        """
+        if not await self._verify(progress, answer, step):
+            return answer, step
+        escalation = [_Step(b, "verification-failed") for b in self.seams.frontier]
+        if progress.request.sensitive or not escalation:
+            return answer, step
+        try:
+            return await self._call(progress, escalation)
+        except RouterError:
+            return answer, step
+
+    async def _verify(self, progress: _Progress, answer: ModelResponse, step: _Step) -> bool:
+        """Run the verifiers on a local answer; True when it should be escalated."""
+        verifier = self._verifier_for(progress.request)
+        if verifier is None or step.backend.tier != "local":
+            return False
+        from router.verify import VerifyContext, run_verifiers  # noqa: PLC0415
+
+        budget = min(self.seams.policy.verify_budget_s, progress.deadline.check())
+
+        async def ask_local(asked: ModelRequest) -> ModelResponse:
+            return await self._call_with_retries(progress, self.seams.local, asked, "verify")
+
+        context = VerifyContext.from_request(
+            progress.request, answer, call_local=ask_local, deadline_s=budget
+        )
+        with progress.trace.stage("router.verify"):
+            result = await run_verifiers(verifier, context, budget_s=budget)
+        progress.verification = result
+        return not result.accepted(fail_open=True)
+
+    def _verifier_for(self, request: RoutedRequest) -> Verifier | None:
+        extra = request.verifiers
+        if not extra:
+            return self.seams.verifier
+        from router.verify import AllOf, as_verifier  # noqa: PLC0415
+
+        parts = [v for v in (self.seams.verifier,) if v is not None]
+        return AllOf(*parts, *(as_verifier(v) for v in extra))
+
     def _exhausted(self, progress: _Progress) -> RouterError:
         if progress.request.sensitive:
             names = "; ".join(f.describe() for f in progress.failures)
@@ -212,10 +318,15 @@ class Pipeline:
         return AllAttemptsFailedError(progress.failures)
 
     def _note_failure(
-        self, progress: _Progress, backend: Backend, exc: BackendError, started: float
+        self,
+        progress: _Progress,
+        backend: Backend,
+        exc: BackendError,
+        started: float,
+        purpose: str = "answer",
     ) -> None:
         elapsed = self._ms_since(started)
-        progress.attempts.append(attempt_failed(backend, exc, elapsed, self.seams.prices))
+        progress.attempts.append(attempt_failed(backend, exc, elapsed, self.seams.prices, purpose))
         log.warning(
             "attempt failed: provider=%s model=%s error=%s status=%s",
             backend.provider,
@@ -224,7 +335,11 @@ class Pipeline:
             exc.status_code,
         )
 
-    def _model_request(self, progress: _Progress, timeout_s: float) -> ModelRequest:
+    def _model_request(
+        self, progress: _Progress, timeout_s: float, asked: ModelRequest | None = None
+    ) -> ModelRequest:
+        if asked is not None:
+            return replace(asked, timeout_s=min(timeout_s, asked.timeout_s or timeout_s))
         request = progress.request
         return ModelRequest(
             messages=request.messages,
@@ -254,7 +369,7 @@ class Pipeline:
             score=decision.score,
             threshold=decision.threshold,
             latency_ms=self._ms_since(progress.started),
-            verification="skipped" if answer is not None else None,
+            verification=_verification_status(progress.verification, answer),
             escalation_reason=step.escalation if step else None,
             error=error,
         )
@@ -279,8 +394,9 @@ class Pipeline:
             log.exception("ledger write failed for request %s", record.request_id)
 
     def _completion(
-        self, record: RequestRecord, outcome: Outcome, decision: Decision
+        self, record: RequestRecord, outcome: Outcome, progress: _Progress
     ) -> Completion:
+        decision, verification = progress.decision, progress.verification
         answer, backend = outcome.answer, outcome.answered_by
         assert answer is not None and backend is not None
         return Completion(
@@ -296,7 +412,7 @@ class Pipeline:
             finish_reason=answer.finish_reason,
             latency_ms=record.latency_ms,
             attempts=tuple(_public_attempt(a) for a in record.attempts),
-            verification=record.verification,
+            verification=verification,
             escalation_reason=record.escalation_reason,
         )
 
@@ -316,3 +432,11 @@ def _public_attempt(record: AttemptRecord) -> Attempt:
         cost_usd=record.cost_usd,
         error_class=record.error_class,
     )
+
+
+def _verification_status(
+    result: VerificationResult | None, answer: ModelResponse | None
+) -> str | None:
+    if result is not None:
+        return result.status
+    return "skipped" if answer is not None else None

@@ -39,6 +39,7 @@ class RoutedRequest:
     temperature: float | None = None
     response_format: Mapping[str, Any] | None = None
     prompt_tokens: int = 0
+    verifiers: tuple[Any, ...] = ()
 
     @property
     def scoring_text(self) -> str:
@@ -63,6 +64,7 @@ def build_request(
     response_format: Mapping[str, Any] | None,
     request_id: str | None,
     unknown: Mapping[str, Any],
+    verifiers: Sequence[Any] | None = None,
 ) -> RoutedRequest:
     """Validate the caller's arguments against `policy`; raise `InvalidRequestError` if wrong."""
     _refuse_unknown(unknown)
@@ -81,6 +83,7 @@ def build_request(
         temperature=_check_temperature(temperature),
         response_format=_check_response_format(response_format),
         prompt_tokens=prompt_tokens,
+        verifiers=_check_verifiers(verifiers),
     )
 
 
@@ -95,7 +98,7 @@ def _refuse_unknown(unknown: Mapping[str, Any]) -> None:
         )
     raise InvalidRequestError(
         f"unknown argument(s): {names}; accepted: prompt, messages, metadata, sensitive, "
-        "max_tokens, temperature, response_format, request_id"
+        "max_tokens, temperature, response_format, request_id, verifiers"
     )
 
 
@@ -220,3 +223,14 @@ def _check_response_format(fmt: Mapping[str, Any] | None) -> Mapping[str, Any] |
             "`response_format` must be {'type': 'text' | 'json_object' | 'json_schema', ...}"
         )
     return dict(fmt)
+
+
+def _check_verifiers(verifiers: Sequence[Any] | None) -> tuple[Any, ...]:
+    if verifiers is None:
+        return ()
+    if isinstance(verifiers, str | bytes) or not isinstance(verifiers, Sequence):
+        raise InvalidRequestError("`verifiers` must be a list of verifiers or callables")
+    for index, verifier in enumerate(verifiers):
+        if not callable(verifier) and not hasattr(verifier, "verify"):
+            raise InvalidRequestError(f"verifiers[{index}] is neither a verifier nor a callable")
+    return tuple(verifiers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from router.classifier import Classifier
     from router.ledger import Ledger
     from router.telemetry import Telemetry
+    from router.verify import Verifier
 
 _DEFAULT: Any = object()
 
@@ -30,7 +32,9 @@ class Router:
     """Send each request to the cheapest model that can answer it well.
 
     Every external system is a seam you may replace: `local` and `frontier` backends, the
-    `classifier`, the `ledger` (`None` turns recording off) and the `clock`. Traces and metrics
+    `classifier`, the `ledger` (`None` turns recording off) and the `clock`. `verifiers` (plain
+    callables accepted) check local answers on top of the policy's `verify:` section; an answer
+    that fails is escalated to the frontier. Traces and metrics
     go to the global OpenTelemetry providers unless `tracer_provider`/`meter_provider` are given
     (with no SDK configured they cost next to nothing). Defaults come from
     the policy (the shipped `default` policy when none is given). Nothing connects until the
@@ -46,14 +50,16 @@ class Router:
         classifier: Classifier | None = _DEFAULT,
         ledger: Ledger | None = _DEFAULT,
         clock: Clock | None = None,
+        verifiers: Sequence[Any] = (),
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
     ) -> None:
         self._policy = load_policy(policy)
         telemetry = _telemetry(self._policy, tracer_provider, meter_provider)
-        self._seams = self._build_seams(
+        seams = self._build_seams(
             self._policy, local, frontier, classifier, ledger, clock, telemetry
         )
+        self._seams = replace(seams, verifier=_verifier(self._policy, seams, verifiers))
         self._pipeline = Pipeline(self._seams)
         self._loop = LoopThread()
 
@@ -74,6 +80,7 @@ class Router:
         temperature: float | None = None,
         response_format: Mapping[str, Any] | None = None,
         request_id: str | None = None,
+        verifiers: Sequence[Any] | None = None,
         **unknown: Any,
     ) -> Completion:
         """Route one request and return its `Completion`."""
@@ -88,6 +95,7 @@ class Router:
             response_format=response_format,
             request_id=request_id,
             unknown=unknown,
+            verifiers=verifiers,
         )
         return await self._pipeline.run(request)
 
@@ -102,6 +110,7 @@ class Router:
         temperature: float | None = None,
         response_format: Mapping[str, Any] | None = None,
         request_id: str | None = None,
+        verifiers: Sequence[Any] | None = None,
         **unknown: Any,
     ) -> AsyncIterator[StreamChunk]:
         """Route one request and yield text as it arrives; the last chunk carries the Completion."""
@@ -116,6 +125,7 @@ class Router:
             response_format=response_format,
             request_id=request_id,
             unknown=unknown,
+            verifiers=verifiers,
         )
         async for chunk in self._pipeline.stream(request):
             yield chunk
@@ -242,3 +252,16 @@ def _telemetry(
 
     capture = True if policy.privacy.capture_content else None  # None: the standard env var
     return Telemetry(tracer_provider, meter_provider, capture_content=capture)
+
+
+def _verifier(policy: Policy, seams: Seams, extra: Sequence[Any]) -> Verifier | None:
+    """The policy's `verify:` checks plus `Router(verifiers=...)`, all of which must pass."""
+    if not policy.verify and not extra:
+        return None
+    from router.verify import AllOf, as_verifier, build_verifiers  # noqa: PLC0415
+
+    parts: list[Verifier] = []
+    if policy.verify:
+        parts.append(build_verifiers(policy.verify, scorer=seams.classifier))
+    parts.extend(as_verifier(v) for v in extra)
+    return parts[0] if len(parts) == 1 else AllOf(*parts)
