@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -30,7 +30,13 @@ def register(group: click.Group) -> None:
 @click.option("--no-ledger", is_flag=True, help="Do not record the demo's requests.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Route only the first N.")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True)
-def demo(
+@click.option(
+    "--otel",
+    type=click.Choice(["console"]),
+    default=None,
+    help="Print OpenTelemetry spans and metrics (to stderr).",
+)
+def demo(  # noqa: PLR0917 - click passes one argument per option
     as_json: bool,
     live: bool,
     policy: str | None,
@@ -38,6 +44,7 @@ def demo(
     no_ledger: bool,
     limit: int | None,
     concurrency: int,
+    otel: str | None,
 ) -> None:
     """Route a realistic mixed workload and show what went where, why, and what it saved.
 
@@ -50,17 +57,26 @@ def demo(
       router demo --json
       router demo --limit 50 --ledger sqlite:///demo.db
       router demo --live --policy policies/default.yaml
+      router demo --limit 5 --otel console
     """
     ledger = None if no_ledger else _open_ledger(ledger_url)
     progress = None if as_json else _progress_printer()
-    summary = run_demo(
-        policy=policy,
-        ledger=ledger,
-        limit=limit,
-        concurrency=concurrency,
-        live=live,
-        on_result=progress,
-    )
+    providers = _console_telemetry() if otel == "console" else (None, None)
+    try:
+        summary = run_demo(
+            policy=policy,
+            ledger=ledger,
+            limit=limit,
+            concurrency=concurrency,
+            live=live,
+            on_result=progress,
+            tracer_provider=providers[0],
+            meter_provider=providers[1],
+        )
+    finally:
+        for provider in providers:
+            if provider is not None:
+                provider.shutdown()
     summary.ledger_url = None if ledger is None else getattr(ledger, "url", None)
     if as_json:
         click.echo(json.dumps(summary.as_json(), indent=2))
@@ -72,6 +88,12 @@ def _open_ledger(url: str | None) -> Ledger:
     from router.ledger import open_ledger  # noqa: PLC0415 - SQLAlchemy only when recording
 
     return open_ledger(url)
+
+
+def _console_telemetry() -> tuple[Any, Any]:
+    from router.telemetry import configure_console  # noqa: PLC0415 - the SDK only when asked
+
+    return configure_console(sys.stderr)
 
 
 def _progress_printer() -> Callable[[int, int], None] | None:

@@ -25,6 +25,9 @@ from router.policy import Policy, load_policy
 from router.testing import DemoPrompt, load_demo_workload
 
 if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
+
     from router.ledger import Ledger
 
 DEMO_SEED = 20261130
@@ -87,6 +90,8 @@ def run_demo(
     concurrency: int = 8,
     live: bool = False,
     on_result: Callable[[int, int], None] | None = None,
+    tracer_provider: TracerProvider | None = None,
+    meter_provider: MeterProvider | None = None,
 ) -> DemoSummary:
     """Route the demo workload and summarise it. `on_result(done, total)` reports progress."""
     workload = load_demo_workload()
@@ -94,7 +99,9 @@ def run_demo(
     workload = workload[:limit]
     base = load_policy(policy)
     with _models(workload, base, live) as wired:
-        router = Router(wired, ledger=ledger)
+        router = Router(
+            wired, ledger=ledger, tracer_provider=tracer_provider, meter_provider=meter_provider
+        )
         try:
             results = asyncio.run(_route_all(router, workload, concurrency, on_result))
         finally:
