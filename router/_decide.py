@@ -27,7 +27,7 @@ def decide(request: RoutedRequest, policy: Policy, classifier: Classifier | None
         reason = f"prompt of {request.prompt_tokens} tokens vs limit {limit}"
         return Decision(tier, "token-count", float(request.prompt_tokens), float(limit), reason)
     score = classifier.score(request.scoring_text)
-    tier: Tier = "frontier" if score >= routing.threshold else "local"
-    sign = ">=" if tier == "frontier" else "<"
+    chosen: Tier = "frontier" if score >= routing.threshold else "local"
+    sign = ">=" if chosen == "frontier" else "<"
     reason = f"difficulty {score:.3f} {sign} threshold {routing.threshold:.3f}"
-    return Decision(tier, "classifier", score, routing.threshold, reason)
+    return Decision(chosen, "classifier", score, routing.threshold, reason)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -29,7 +29,7 @@ from router.errors import (
     SensitiveDataError,
     TransientBackendError,
 )
-from router.policy import Policy
+from router.policy import Policy, preferred_frontier
 from router.pricing import PriceTable
 
 if TYPE_CHECKING:
@@ -45,9 +45,8 @@ log = logging.getLogger("router")
 class Seams:
     """Everything the pipeline talks to, chosen once by `Router`."""
 
-    policy: Policy
     local: Backend
-    frontier: tuple[Backend, ...]
+    frontier_for: Callable[[Policy], tuple[Backend, ...]]
     classifier: Classifier | None
     ledger: Ledger | None
     clock: Clock
@@ -81,7 +80,7 @@ class Pipeline:
         self.seams = seams
 
     async def run(self, request: RoutedRequest) -> Completion:
-        with self.seams.telemetry.request(request, self.seams.policy) as trace:
+        with self.seams.telemetry.request(request, request.policy) as trace:
             progress = self._start(request, trace)
             try:
                 answer, step = await self._call(progress, self._plan(progress))
@@ -97,7 +96,7 @@ class Pipeline:
         """Stream the answer. With verifiers on, a local answer is held back until it passes;
         if it fails, the frontier answer is streamed instead (see docs/verification.md)."""
         telemetry = self.seams.telemetry
-        with telemetry.request(request, self.seams.policy, activate=False) as trace:
+        with telemetry.request(request, request.policy, activate=False) as trace:
             progress = self._start(request, trace)
             hold_local = self._verifier_for(request) is not None
             got: list[tuple[ModelResponse, _Step]] = []
@@ -146,7 +145,7 @@ class Pipeline:
         got: list[tuple[ModelResponse, _Step]],
     ) -> AsyncIterator[str]:
         """Release a held-back local answer if it passes; otherwise stream the frontier's."""
-        escalation = [_Step(b, "verification-failed") for b in self.seams.frontier]
+        escalation = [_Step(b, "verification-failed") for b in self._frontier(progress)]
         failed = await self._verify(progress, answer, step)
         if failed and escalation and not progress.request.sensitive:
             sent = False
@@ -164,7 +163,7 @@ class Pipeline:
     # -- steps -------------------------------------------------------------------------------
 
     def _start(self, request: RoutedRequest, trace: RequestTrace) -> _Progress:
-        clock, policy = self.seams.clock, self.seams.policy
+        clock, policy = self.seams.clock, request.policy
         started = clock.monotonic()
         with trace.stage("router.score"):
             decision = decide(request, policy, self.seams.classifier)
@@ -174,15 +173,16 @@ class Pipeline:
 
     def _plan(self, progress: _Progress) -> list[_Step]:
         """Backends in the order to try them: the decided tier first, then allowed fallbacks."""
-        seams, request = self.seams, progress.request
-        local = [_Step(seams.local, None)]
+        request = progress.request
+        local = [_Step(self.seams.local, None)]
         if request.sensitive:
             return local
+        frontier = self._frontier(progress)
         if progress.decision.tier == "local":
-            if not seams.policy.routing.escalate_when_local_down:
+            if not request.policy.routing.escalate_when_local_down:
                 return local
-            return local + [_Step(b, "local-failed") for b in seams.frontier]
-        first, *rest = seams.frontier or (seams.local,)
+            return local + [_Step(b, "local-failed") for b in frontier]
+        first, *rest = frontier or (self.seams.local,)
         return [_Step(first, None)] + [_Step(b, "frontier-fallback") for b in rest]
 
     async def _call(
@@ -213,11 +213,12 @@ class Pipeline:
 
         async def attempt(timeout_s: float) -> ModelResponse:
             started = self.seams.clock.monotonic()
-            model_request = self._model_request(progress, timeout_s, asked)
+            model_request = self._model_request(progress, timeout_s, asked, backend)
             try:
                 with progress.trace.attempt(backend, model_request) as traced:
                     response = await backend.complete(model_request)
                     traced.set_response(response)
+                response = self._restored(progress, backend, response)
             except BackendError as exc:
                 self._note_failure(progress, backend, exc, started, purpose)
                 raise
@@ -225,20 +226,20 @@ class Pipeline:
             progress.attempts.append(attempt_succeeded(backend, response, elapsed, prices, purpose))
             return response
 
-        policy = self.seams.policy
+        policy = progress.request.policy
         return await call_with_retries(
             attempt, retries=policy.retries, deadline=progress.deadline, clock=self.seams.clock
         )
 
     async def _stream_step(self, progress: _Progress, step: _Step) -> AsyncIterator[ModelChunk]:
         """Stream from one backend; retry only while nothing has been sent to the caller."""
-        backend, policy = step.backend, self.seams.policy
+        backend, policy = step.backend, progress.request.policy
         for try_number in range(1, policy.retries.max_attempts + 1):
             sent_any, started = False, self.seams.clock.monotonic()
-            request = self._model_request(progress, progress.deadline.check())
+            request = self._model_request(progress, progress.deadline.check(), backend=backend)
             try:
                 with progress.trace.attempt(backend, request) as traced:
-                    async for chunk in backend.stream(request):
+                    async for chunk in self._restoring(progress, backend, backend.stream(request)):
                         sent_any = sent_any or bool(chunk.delta)
                         if chunk.final is not None:
                             traced.set_response(chunk.final)
@@ -271,7 +272,7 @@ class Pipeline:
         """
         if not await self._verify(progress, answer, step):
             return answer, step
-        escalation = [_Step(b, "verification-failed") for b in self.seams.frontier]
+        escalation = [_Step(b, "verification-failed") for b in self._frontier(progress)]
         if progress.request.sensitive or not escalation:
             return answer, step
         try:
@@ -286,7 +287,7 @@ class Pipeline:
             return False
         from router.verify import VerifyContext, run_verifiers  # noqa: PLC0415
 
-        budget = min(self.seams.policy.verify_budget_s, progress.deadline.check())
+        budget = min(progress.request.policy.verify_budget_s, progress.deadline.check())
 
         async def ask_local(asked: ModelRequest) -> ModelResponse:
             return await self._call_with_retries(progress, self.seams.local, asked, "verify")
@@ -307,6 +308,39 @@ class Pipeline:
 
         parts = [v for v in (self.seams.verifier,) if v is not None]
         return AllOf(*parts, *(as_verifier(v) for v in extra))
+
+    def _frontier(self, progress: _Progress) -> tuple[Backend, ...]:
+        """The frontier backends the request's policy allows, in the order its task rules prefer."""
+        request = progress.request
+        backends = {b.model: b for b in self.seams.frontier_for(request.policy)}
+        order = preferred_frontier(request.policy, request.scoring_text)
+        return tuple(backends[name] for name in order if name in backends) or tuple(
+            backends.values()
+        )
+
+    @staticmethod
+    def _restored(progress: _Progress, backend: Backend, response: ModelResponse) -> ModelResponse:
+        """Put redacted values back into a frontier answer that repeats their placeholders."""
+        mapping = progress.request.redactions
+        if not mapping or backend.tier != "frontier":
+            return response
+        from router.privacy import restore  # noqa: PLC0415
+
+        return replace(response, text=restore(response.text, mapping))
+
+    async def _restoring(
+        self, progress: _Progress, backend: Backend, chunks: AsyncIterator[ModelChunk]
+    ) -> AsyncIterator[ModelChunk]:
+        """With redactions, a placeholder may straddle chunks: hold the text, send it restored."""
+        if not progress.request.redactions or backend.tier != "frontier":
+            async for chunk in chunks:
+                yield chunk
+            return
+        async for chunk in chunks:
+            if chunk.final is not None:
+                final = self._restored(progress, backend, chunk.final)
+                yield ModelChunk(delta=final.text)
+                yield ModelChunk(final=final)
 
     def _exhausted(self, progress: _Progress) -> RouterError:
         if progress.request.sensitive:
@@ -336,13 +370,20 @@ class Pipeline:
         )
 
     def _model_request(
-        self, progress: _Progress, timeout_s: float, asked: ModelRequest | None = None
+        self,
+        progress: _Progress,
+        timeout_s: float,
+        asked: ModelRequest | None = None,
+        backend: Backend | None = None,
     ) -> ModelRequest:
+        """What a backend is sent: frontier models get the redacted copy when there is one."""
         if asked is not None:
             return replace(asked, timeout_s=min(timeout_s, asked.timeout_s or timeout_s))
         request = progress.request
+        redacted = request.frontier_messages
+        use_redacted = redacted is not None and backend is not None and backend.tier == "frontier"
         return ModelRequest(
-            messages=request.messages,
+            messages=redacted if use_redacted and redacted is not None else request.messages,
             max_tokens=request.max_tokens,
             temperature=request.temperature,
             response_format=request.response_format,
@@ -377,7 +418,8 @@ class Pipeline:
     async def _finish(self, outcome: Outcome, trace: RequestTrace) -> RequestRecord:
         """Account for the request, report it to telemetry, and write the ledger row."""
         seams = self.seams
-        record = build_record(outcome, seams.policy, seams.prices, seams.clock.now())
+        policy = outcome.request.policy
+        record = build_record(outcome, policy, seams.prices, seams.clock.now())
         trace.finish(record)
         with trace.stage("router.ledger.write"):
             await self._record(record)

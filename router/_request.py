@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from router._privacy_step import check_privacy
 from router.backends._usage import estimate_tokens
 from router.errors import InvalidRequestError, PromptTooLongError
 from router.policy import Policy
@@ -26,7 +27,12 @@ _FORMATS = frozenset({"text", "json_object", "json_schema"})
 
 @dataclass(frozen=True, slots=True)
 class RoutedRequest:
-    """A validated request: normalised text-only messages and routing metadata."""
+    """A validated request: normalised text-only messages and routing metadata.
+
+    `policy` is the effective policy (team and app overrides applied). `frontier_messages` is
+    the copy frontier models see when personal data was redacted, and `redactions` maps its
+    placeholders back to the values, to restore them in the answer.
+    """
 
     request_id: str
     messages: tuple[Mapping[str, str], ...]
@@ -40,6 +46,10 @@ class RoutedRequest:
     response_format: Mapping[str, Any] | None = None
     prompt_tokens: int = 0
     verifiers: tuple[Any, ...] = ()
+    policy: Policy = field(default_factory=Policy)
+    frontier_messages: tuple[Mapping[str, str], ...] | None = None
+    redactions: Mapping[str, str] | None = None
+    pii_classes: tuple[str, ...] = ()
 
     @property
     def scoring_text(self) -> str:
@@ -66,15 +76,27 @@ def build_request(
     unknown: Mapping[str, Any],
     verifiers: Sequence[Any] | None = None,
 ) -> RoutedRequest:
-    """Validate the caller's arguments against `policy`; raise `InvalidRequestError` if wrong."""
+    """Validate the caller's arguments against the request's effective policy (the base policy
+    with its team and app overrides); raise `InvalidRequestError` if they are wrong.
+
+    Privacy is settled here too, before any network call: a request carrying data the policy
+    refuses raises `SensitiveDataError`; data it keeps local marks the request sensitive; data
+    it redacts gets placeholders in the copy of the messages frontier models will see.
+    """
     _refuse_unknown(unknown)
     normalised = _normalise_messages(prompt, messages)
-    prompt_tokens = _check_size(normalised, policy)
     meta = _check_metadata(metadata)
+    policy = policy.for_request(meta.get("team"), meta.get("app"))
+    prompt_tokens = _check_size(normalised, policy)
+    privacy = check_privacy(policy, normalised, sensitive=bool(sensitive))
     return RoutedRequest(
         request_id=_check_request_id(request_id),
         messages=normalised,
-        sensitive=bool(sensitive) or policy.privacy.local_only,
+        sensitive=privacy.sensitive,
+        policy=policy,
+        frontier_messages=privacy.frontier_messages,
+        redactions=privacy.redactions,
+        pii_classes=privacy.classes,
         team=meta.pop("team", None),
         app=meta.pop("app", None),
         user=meta.pop("user", None),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from router._clock import Clock, SystemClock
 from router._completion import Completion, StreamChunk
@@ -13,7 +13,7 @@ from router._loop import LoopThread
 from router._pipeline import Pipeline, Seams
 from router._request import build_request
 from router.backends import Backend, LiteLLMBackend, OllamaBackend
-from router.policy import Policy, load_policy
+from router.policy import FrontierModel, Policy, load_policy
 from router.pricing import LocalCostModel, PriceTable, UnitPrice, load_price_table
 
 if TYPE_CHECKING:
@@ -60,6 +60,7 @@ class Router:
             self._policy, local, frontier, classifier, ledger, clock, telemetry
         )
         self._seams = replace(seams, verifier=_verifier(self._policy, seams, verifiers))
+        self._frontier = cast(FrontierPool, seams.frontier_for)
         self._pipeline = Pipeline(self._seams)
         self._loop = LoopThread()
 
@@ -143,7 +144,8 @@ class Router:
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def aclose(self) -> None:
-        for backend in (self._seams.local, *self._seams.frontier):
+        await self._seams.local.aclose()
+        for backend in self._frontier.backends():
             await backend.aclose()
 
     def close(self) -> None:
@@ -181,14 +183,14 @@ class Router:
         telemetry: Telemetry,
     ) -> Seams:
         local = local or _default_local(policy)
-        frontier = tuple(frontier) if frontier is not None else _default_frontier(policy)
         prices = _price_table(policy, local)
-        for backend in (local, *frontier):
+        for backend in (local, *(frontier or ())):
             prices.unit_price(backend.model)  # fail now, not mid-request, on an unpriced model
+        for model in policy.frontier.models:
+            prices.unit_price(model.model)
         return Seams(
-            policy=policy,
             local=local,
-            frontier=frontier,
+            frontier_for=FrontierPool(frontier),
             classifier=_default_classifier(policy) if classifier is _DEFAULT else classifier,
             ledger=_default_ledger(policy) if ledger is _DEFAULT else ledger,
             clock=clock or SystemClock(),
@@ -207,17 +209,36 @@ def _default_local(policy: Policy) -> Backend:
     )
 
 
-def _default_frontier(policy: Policy) -> tuple[Backend, ...]:
-    return tuple(
-        LiteLLMBackend(
-            m.model,
-            api_base=m.api_base,
-            api_key=m.api_key,
-            api_key_env=m.api_key_env,
-            timeout_s=m.timeout_s,
-        )
-        for m in policy.frontier.models
-    )
+class FrontierPool:
+    """Frontier backends for a (possibly per-team) policy, built once per model configuration.
+
+    Backends passed to `Router(frontier=[...])` are used for every policy instead.
+    """
+
+    def __init__(self, fixed: Sequence[Backend] | None = None) -> None:
+        self._fixed = tuple(fixed) if fixed is not None else None
+        self._built: dict[FrontierModel, Backend] = {}
+
+    def __call__(self, policy: Policy) -> tuple[Backend, ...]:
+        if self._fixed is not None:
+            return self._fixed
+        return tuple(self._backend(m) for m in policy.frontier.models)
+
+    def backends(self) -> tuple[Backend, ...]:
+        return self._fixed if self._fixed is not None else tuple(self._built.values())
+
+    def _backend(self, config: FrontierModel) -> Backend:
+        backend = self._built.get(config)
+        if backend is None:
+            backend = LiteLLMBackend(
+                config.model,
+                api_base=config.api_base,
+                api_key=config.api_key,
+                api_key_env=config.api_key_env,
+                timeout_s=config.timeout_s,
+            )
+            self._built[config] = backend
+        return backend
 
 
 def _price_table(policy: Policy, local: Backend) -> PriceTable:
@@ -262,6 +283,7 @@ def _verifier(policy: Policy, seams: Seams, extra: Sequence[Any]) -> Verifier | 
 
     parts: list[Verifier] = []
     if policy.verify:
-        parts.append(build_verifiers(policy.verify, scorer=seams.classifier))
+        checks: dict[str, Mapping[str, Any] | None] = {str(k): v for k, v in policy.verify.items()}
+        parts.append(build_verifiers(checks, scorer=seams.classifier))
     parts.extend(as_verifier(v) for v in extra)
     return parts[0] if len(parts) == 1 else AllOf(*parts)

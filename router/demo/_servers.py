@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from pydantic import SecretStr
 
-from router.policy import Frontier, FrontierModel, LocalModel, Policy
+from router.policy import FrontierModel, LocalModel, Policy
 from router.testing import (
     AnthropicServer,
     ChatRequest,
@@ -44,7 +44,7 @@ class SimulatedModels:
             for m in policy.frontier.models
         )
         local = LocalModel.model_validate({**policy.local.model_dump(), "host": self.ollama.url})
-        frontier = Frontier(models=models, baseline=policy.frontier.baseline)
+        frontier = policy.frontier.model_copy(update={"models": models})
         return policy.model_copy(update={"local": local, "frontier": frontier})
 
 

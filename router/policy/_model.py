@@ -220,7 +220,7 @@ class Privacy(_Frozen):
     capture_content: bool = Field(
         default=False, description="Store prompt and answer text in the ledger"
     )
-    hash_users: bool = Field(default=True, description="Store user ids as salted hashes")
+    hash_users: bool = Field(default=True, description="Store user ids as SHA-256 hashes")
     detect_pii: bool = Field(
         default=True, description="Scan prompts for personal data and secrets (see pii)"
     )

@@ -190,15 +190,13 @@ def _lower_first(text: str) -> str:
 
 
 def _range(path: KeyPath, ctx: Mapping[str, Any]) -> str:
-    bounds = dict(ctx)
+    limits = dict(ctx)
     field = field_at(path)
     if field is not None:
-        bounds = {**_bounds(field), **bounds}
-    low = _low(bounds)
-    high = _high(bounds)
-    if "ge" in bounds and "le" in bounds:
-        return f"between {_number(bounds['ge'])} and {_number(bounds['le'])}"
-    return " and ".join(part for part in (low, high) if part) or "in range"
+        limits = {**bounds(field), **limits}
+    if "ge" in limits and "le" in limits:
+        return f"between {_number(limits['ge'])} and {_number(limits['le'])}"
+    return " and ".join(part for part in (_low(limits), _high(limits)) if part) or "in range"
 
 
 def _low(bounds: Mapping[str, Any]) -> str:
@@ -213,7 +211,7 @@ def _high(bounds: Mapping[str, Any]) -> str:
     return f"less than {_number(bounds['lt'])}" if "lt" in bounds else ""
 
 
-def _bounds(field: FieldInfo) -> dict[str, Any]:
+def bounds(field: FieldInfo) -> dict[str, Any]:
     metadata = list(field.metadata)
     for arg in get_args(field.annotation):
         if get_origin(arg) is Annotated:

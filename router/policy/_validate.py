@@ -101,7 +101,7 @@ def _override_problem(name: Any, override: Any, noun: str) -> tuple[KeyPath, str
     if not isinstance(name, str):
         return (), f"{noun} names must be text; quote the name"
     if override is not None and not isinstance(override, Mapping):
-        return (), "must be a partial policy (a mapping), e.g. `routing: {{threshold: 0.7}}`"
+        return (), "must be a partial policy (a mapping), e.g. `routing: {threshold: 0.7}`"
     forbidden = sorted(OVERRIDE_FORBIDDEN & set(override or {}))
     if forbidden:
         key = forbidden[0]

@@ -25,16 +25,21 @@ class Parsed:
 
 def parse_yaml(text: str, origin: str) -> Parsed:
     """Parse one YAML document; YAML errors become problems, never exceptions."""
-    loader = yaml.SafeLoader(text)
+    loader: yaml.SafeLoader | None = None
     try:
+        loader = yaml.SafeLoader(text)
         return _parse(loader, origin)
     except yaml.MarkedYAMLError as exc:
         return Parsed(problems=[_yaml_problem(origin, exc)])
+    except yaml.reader.ReaderError as exc:
+        message = f"not valid YAML: character U+{exc.character:04X} is not allowed; remove it"
+        return Parsed(problems=[Problem(origin, 1, "(yaml)", message)])
     except (yaml.YAMLError, RecursionError, ValueError, TypeError, OverflowError) as exc:
         message = f"not valid YAML ({type(exc).__name__}); check indentation and quoting"
         return Parsed(problems=[Problem(origin, 1, "(yaml)", message)])
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _parse(loader: yaml.SafeLoader, origin: str) -> Parsed:

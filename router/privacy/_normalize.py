@@ -1,0 +1,72 @@
+"""Undo simple obfuscation before detection, keeping a map back to the original offsets.
+
+Zero-width characters are dropped and every other non-ASCII character is NFKC-normalised
+(fullwidth digits and letters become ASCII, no-break spaces become spaces). ASCII text, the
+common case, is returned as is at the cost of one `str.isascii()` call.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_ZERO_WIDTH_RE = re.compile("[" + "".join(sorted(ZERO_WIDTH)) + "]")
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """Text to scan; `offsets[i]` is the original index of `text[i]` (None: the same)."""
+
+    text: str
+    offsets: tuple[int, ...] | None = None
+    aligned: bool = True  # False: same length as the original, assumed (not known) aligned
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        if self.offsets is None:
+            return start, end
+        return self.offsets[start], self.offsets[end - 1] + 1
+
+
+def normalize(text: str, *, exact: bool = False) -> Normalized:
+    """The text to scan. Fast paths: ASCII as is; whole-text NFKC when it keeps the length."""
+    if text.isascii():
+        return Normalized(text)
+    if not exact and not _ZERO_WIDTH_RE.search(text):
+        if unicodedata.is_normalized("NFKC", text):
+            return Normalized(text)
+        mapped = unicodedata.normalize("NFKC", text)
+        if len(mapped) == len(text):
+            return Normalized(mapped, None, aligned=mapped == text)
+    pieces: list[str] = []
+    offsets: list[int] = []
+    done = 0
+    for run in _NON_ASCII.finditer(text):
+        start, end = run.span()
+        pieces.append(text[done:start])
+        offsets.extend(range(done, start))
+        _normalize_run(text, start, end, pieces, offsets)
+        done = end
+    pieces.append(text[done:])
+    offsets.extend(range(done, len(text)))
+    return Normalized("".join(pieces), tuple(offsets))
+
+
+def _normalize_run(text: str, start: int, end: int, pieces: list[str], offsets: list[int]) -> None:
+    """NFKC one run of non-ASCII characters; per character only when the length changes."""
+    run = text[start:end]
+    if not ZERO_WIDTH.intersection(run):
+        mapped = unicodedata.normalize("NFKC", run)
+        if len(mapped) == len(run):
+            pieces.append(mapped)
+            offsets.extend(range(start, end))
+            return
+    for index in range(start, end):
+        char = text[index]
+        if char in ZERO_WIDTH:
+            continue
+        mapped = unicodedata.normalize("NFKC", char)
+        pieces.append(mapped)
+        offsets.extend([index] * len(mapped))
