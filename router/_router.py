@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any, cast
 from router._clock import Clock, SystemClock
 from router._completion import Completion, StreamChunk
 from router._loop import LoopThread
-from router._pipeline import Pipeline, Seams
+from router._pipeline import Seams
 from router._request import build_request
+from router._streaming import StreamingPipeline
 from router.backends import Backend, LiteLLMBackend, OllamaBackend
 from router.policy import FrontierModel, Policy, load_policy
 from router.pricing import LocalCostModel, PriceTable, UnitPrice, load_price_table
@@ -61,7 +62,7 @@ class Router:
         )
         self._seams = replace(seams, verifier=_verifier(self._policy, seams, verifiers))
         self._frontier = cast(FrontierPool, seams.frontier_for)
-        self._pipeline = Pipeline(self._seams)
+        self._pipeline = StreamingPipeline(self._seams)
         self._loop = LoopThread()
 
     @property
