@@ -11,8 +11,6 @@ import asyncio
 import email.utils
 import time
 
-import httpx
-
 from router.errors import (
     AuthenticationError,
     BackendError,
@@ -123,6 +121,8 @@ def _lookup(exc: BaseException) -> type[RouterError] | str | None:
 
 
 def _transport_error(exc: BaseException) -> type[RouterError] | None:
+    import httpx  # noqa: PLC0415 - loaded by then: litellm uses it
+
     if isinstance(exc, httpx.TimeoutException | asyncio.TimeoutError | TimeoutError):
         return BackendTimeoutError
     if isinstance(exc, httpx.TransportError | ConnectionError):

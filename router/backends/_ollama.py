@@ -6,16 +6,16 @@ import asyncio
 import os
 import weakref
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
-
-import httpx
-import ollama
+from typing import TYPE_CHECKING, Any
 
 from router._records import Tier
 from router.backends._base import ModelChunk, ModelRequest, ModelResponse
 from router.backends._ollama_errors import map_ollama_error
 from router.backends._usage import estimate_prompt_tokens, estimate_tokens
 from router.errors import BackendError, ModelNotFoundError
+
+if TYPE_CHECKING:  # ollama and httpx load with the first local call, not with `import router`
+    import ollama
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 
@@ -37,7 +37,7 @@ class OllamaBackend:
     ) -> None:
         self._model = model
         self.host = (host or os.environ.get("OLLAMA_HOST") or DEFAULT_HOST).rstrip("/")
-        self._timeout = httpx.Timeout(read_timeout_s, connect=connect_timeout_s)
+        self._timeouts = (connect_timeout_s, read_timeout_s)
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ollama.AsyncClient]
         self._clients = weakref.WeakKeyDictionary()
 
@@ -57,9 +57,16 @@ class OllamaBackend:
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
+            import httpx  # noqa: PLC0415
+            import ollama  # noqa: PLC0415
+
+            connect, read = self._timeouts
             # trust_env=False: the local model is never reached through a proxy.
             client = ollama.AsyncClient(
-                host=self.host, timeout=self._timeout, follow_redirects=False, trust_env=False
+                host=self.host,
+                timeout=httpx.Timeout(read, connect=connect),
+                follow_redirects=False,
+                trust_env=False,
             )
             self._clients[loop] = client
         return client

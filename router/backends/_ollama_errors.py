@@ -8,10 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-import httpx
-import ollama
-import pydantic
-
 from router.errors import (
     BackendError,
     BackendTimeoutError,
@@ -29,6 +25,10 @@ _PROVIDER = "ollama"
 
 def map_ollama_error(exc: BaseException, *, model: str, host: str) -> BackendError:
     """The router error for an exception raised while calling Ollama at `host`."""
+    import httpx  # noqa: PLC0415 - loaded by then: the error came from them
+    import ollama  # noqa: PLC0415
+    import pydantic  # noqa: PLC0415
+
     if isinstance(exc, ollama.ResponseError):
         return _from_status(exc.status_code, model=model, host=host)
     if isinstance(exc, ConnectionError | httpx.ConnectError):
