@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,7 @@ import click
 from router.demo import DemoSummary, run_demo
 
 if TYPE_CHECKING:
-    from router.ledger import Ledger
+    from router.ledger import SQLLedger
 
 CENT = Decimal("0.01")
 
@@ -60,6 +61,7 @@ def demo(  # noqa: PLR0917 - click passes one argument per option
       router demo --limit 5 --otel console
     """
     ledger = None if no_ledger else _open_ledger(ledger_url)
+    started = datetime.now(UTC)
     progress = None if as_json else _progress_printer()
     providers = _console_telemetry() if otel == "console" else (None, None)
     try:
@@ -77,14 +79,32 @@ def demo(  # noqa: PLR0917 - click passes one argument per option
         for provider in providers:
             if provider is not None:
                 provider.shutdown()
-    summary.ledger_url = None if ledger is None else getattr(ledger, "url", None)
+    report = None if ledger is None else _ledger_report(ledger, started, summary)
     if as_json:
         click.echo(json.dumps(summary.as_json(), indent=2))
-    else:
-        click.echo(_render(summary))
+        return
+    click.echo(_render(summary))
+    if report is not None:
+        click.echo(
+            f"\nThe ledger's report of this run ({summary.ledger_url}); see it again with\n"
+            f"  router report --ledger '{summary.ledger_url}' --since '{started.isoformat()}'\n"
+        )
+        click.echo(report)
 
 
-def _open_ledger(url: str | None) -> Ledger:
+def _ledger_report(ledger: SQLLedger, started: datetime, summary: DemoSummary) -> str:
+    """The ledger's own summary of the rows this run wrote, read back with SQL."""
+    from router.ledger import summarize  # noqa: PLC0415
+    from router.ledger._engine import display_url  # noqa: PLC0415
+    from router.ledger._format import as_table  # noqa: PLC0415
+
+    url = ledger.engine.url
+    summary.ledger_url = display_url(url)
+    summary.ledger_since = started.isoformat()
+    return as_table(summarize(url.render_as_string(hide_password=False), since=started))
+
+
+def _open_ledger(url: str | None) -> SQLLedger:
     from router.ledger import open_ledger  # noqa: PLC0415 - SQLAlchemy only when recording
 
     return open_ledger(url)

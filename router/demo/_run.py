@@ -60,6 +60,7 @@ class DemoSummary:
     examples: list[tuple[str, str, str, str]] = field(default_factory=list)
     simulated: bool = True
     ledger_url: str | None = None
+    ledger_since: str | None = None
 
     @property
     def savings_usd(self) -> Decimal:
@@ -79,6 +80,7 @@ class DemoSummary:
             "escalations": dict(self.escalations),
             "simulated": self.simulated,
             "ledger": self.ledger_url,
+            "ledger_since": self.ledger_since,
         }
 
 
@@ -177,7 +179,5 @@ def _count(summary: DemoSummary, item: DemoPrompt, result: Completion) -> None:
     summary.decisions[result.decision.rule] += 1
     if result.escalation_reason:
         summary.escalations[result.escalation_reason] += 1
-    elif result.tier == "frontier":
-        summary.escalations["difficulty"] += 1
     if len(summary.examples) < 12:
         summary.examples.append((item.task, result.tier, result.model, result.decision.reason))

@@ -1,0 +1,331 @@
+"""Ledger benchmark: durable inserts per second, and report time on large ledgers.
+
+Not a test. Measures, on SQLite and (if a URL is given) PostgreSQL:
+  * durable `record()` calls per second with 1 and 8 writer processes (each call commits);
+  * `summarize()` time (total only, and grouped by day) on 100,000 and 1,000,000 synthetic
+    requests, bulk-loaded with executemany (SQLite) or COPY (PostgreSQL).
+
+    python benchmarks/bench_ledger.py [--postgres URL] [--rows 100000,1000000] [--json out.json]
+
+PostgreSQL runs in a throwaway schema that is dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import random
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from psycopg.types.json import Jsonb
+from sqlalchemy import create_engine, make_url, text
+
+from router._records import AttemptRecord, RequestRecord
+from router.ledger import open_ledger, summarize
+from router.ledger._admin import upgrade_ledger
+from router.ledger._engine import create_ledger_engine, resolve_url
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+COLUMNS = (
+    "request_id",
+    "created_at",
+    "recorded_at",
+    "ingest",
+    "policy_name",
+    "policy_version",
+    "status",
+    "tier",
+    "model",
+    "decision_rule",
+    "decision_score",
+    "decision_threshold",
+    "attempt_count",
+    "cost_usd",
+    "local_cost_usd",
+    "baseline_model",
+    "baseline_cost_usd",
+    "baseline_estimated",
+    "savings_usd",
+    "price_table_version",
+    "latency_ms",
+    "prompt_hash",
+    "prompt_tokens_estimate",
+    "team",
+    "app",
+    "user_id",
+    "user_is_hashed",
+    "tags",
+    "verification",
+    "escalation_reason",
+    "error_class",
+)
+MILLION = Decimal(1_000_000)
+
+
+def record(rid: str, i: int) -> RequestRecord:
+    tokens_in, tokens_out = 500 + i % 1500, 100 + i % 700
+    frontier = i % 4 == 0
+    price_in, price_out = (Decimal("2.5"), Decimal(15)) if frontier else (Decimal(0), Decimal(0))
+    cost = (tokens_in * price_in + tokens_out * price_out) / MILLION
+    attempt = AttemptRecord(
+        "gpt-5.4" if frontier else "qwen3.5:9b",
+        "openai" if frontier else "ollama",
+        "frontier" if frontier else "local",
+        tokens_in,
+        tokens_out,
+        900.0,
+        "ok",
+        cost,
+        price_in,
+        price_out,
+    )
+    baseline = (tokens_in * Decimal("2.5") + tokens_out * 15) / MILLION
+    return RequestRecord(
+        rid,
+        T0 + timedelta(seconds=i * 13),
+        "default",
+        "1",
+        "ok",
+        attempt.tier,
+        attempt.model,
+        "threshold",
+        0.4,
+        0.5,
+        (attempt,),
+        cost,
+        Decimal(0),
+        "gpt-5.4",
+        baseline,
+        True,
+        baseline - cost,
+        "bench",
+        900.0,
+        "h",
+        tokens_in,
+        team=f"team{i % 7}",
+        app="bench",
+    )
+
+
+# -- durable inserts -------------------------------------------------------------------------
+
+
+def _writer(url: str, outbox: str, prefix: str, n: int, start: Any, done: Any) -> None:
+    ledger = open_ledger(url, outbox_dir=Path(outbox))
+    start.wait()
+    for i in range(n):
+        ledger.record(record(f"{prefix}-{i}", i))
+    ledger.close()
+    done.put(prefix)
+
+
+def inserts_per_second(url: str, writers: int, per_writer: int, outbox: str) -> float:
+    ctx = mp.get_context("fork")
+    start, done = ctx.Event(), ctx.Queue()
+    prefix = uuid.uuid4().hex[:6]
+    procs = [
+        ctx.Process(target=_writer, args=(url, outbox, f"{prefix}{w}", per_writer, start, done))
+        for w in range(writers)
+    ]
+    for p in procs:
+        p.start()
+    time.sleep(2.0)  # let every writer import and open its ledger
+    began = time.perf_counter()
+    start.set()
+    for _ in procs:
+        done.get()
+    elapsed = time.perf_counter() - began
+    for p in procs:
+        p.join()
+    return writers * per_writer / elapsed
+
+
+# -- bulk load and report ----------------------------------------------------------------------
+
+
+def synthetic_rows(n: int, sqlite: bool) -> Iterator[tuple[Any, ...]]:
+    rng = random.Random(n)
+    span = 365 * 24 * 3600
+    for i in range(n):
+        frontier = rng.random() < 0.3
+        cost = Decimal(rng.randint(0, 40_000_000)).scaleb(-10) if frontier else Decimal(0)
+        base = cost + Decimal(rng.randint(0, 40_000_000)).scaleb(-10)
+        created = T0 + timedelta(seconds=rng.randrange(span))
+        values = [
+            f"bench-{i}",
+            created,
+            created,
+            "direct",
+            "default",
+            "1",
+            "ok",
+            "frontier" if frontier else "local",
+            "gpt-5.4" if frontier else "qwen3.5:9b",
+            "threshold",
+            rng.random(),
+            0.5,
+            1,
+            cost,
+            Decimal(0),
+            "gpt-5.4",
+            base,
+            True,
+            base - cost,
+            "bench",
+            rng.lognormvariate(6, 0.8),
+            "h",
+            800,
+            f"team{i % 12}",
+            f"app{i % 5}",
+            None,
+            True,
+            {"env": "bench"},
+            "passed",
+            "low_confidence" if frontier and rng.random() < 0.5 else None,
+            None,
+        ]
+        yield tuple(_sqlite_value(v) for v in values) if sqlite else tuple(values)
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value.scaleb(10))
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return value
+
+
+def bulk_load(url: str, n: int) -> float:
+    began = time.perf_counter()
+    engine = create_ledger_engine(resolve_url(url))
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        if engine.dialect.name == "sqlite":
+            sql = (
+                f"INSERT INTO requests ({', '.join(COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(COLUMNS))})"
+            )
+            cur.execute("BEGIN")
+            cur.executemany(sql, synthetic_rows(n, sqlite=True))
+        else:
+            with cur.copy(f"COPY requests ({', '.join(COLUMNS)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                for row in synthetic_rows(n, sqlite=False):
+                    copy.write_row((*row[:-4], Jsonb(row[-4]), *row[-3:]))
+        raw.commit()
+        cur.execute("ANALYZE")
+        raw.commit()
+    finally:
+        raw.close()
+        engine.dispose()
+    return time.perf_counter() - began
+
+
+def report_seconds(url: str) -> dict[str, float]:
+    engine = create_ledger_engine(resolve_url(url))
+    out = {}
+    for group_by in (None, "day", "team"):
+        began = time.perf_counter()
+        summarize(engine, group_by=group_by)  # type: ignore[arg-type]
+        out[group_by or "total"] = round(time.perf_counter() - began, 3)
+    engine.dispose()
+    return out
+
+
+# -- databases -------------------------------------------------------------------------------
+
+
+class Database:
+    """A fresh, migrated ledger: a SQLite file or a throwaway PostgreSQL schema."""
+
+    def __init__(self, kind: str, base: str, workdir: Path) -> None:
+        self.kind, self.base, self.workdir = kind, base, workdir
+        self.schema = f"bench_{uuid.uuid4().hex[:10]}"
+
+    def __enter__(self) -> str:
+        if self.kind == "sqlite":
+            path = self.workdir / f"{uuid.uuid4().hex[:8]}.db"
+            self.url = f"sqlite:///{path}"
+        else:
+            with create_engine(self.base).begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+            url = make_url(self.base).update_query_dict({"options": f"-csearch_path={self.schema}"})
+            self.url = url.render_as_string(hide_password=False)
+        upgrade_ledger(self.url)
+        return self.url
+
+    def __exit__(self, *exc: object) -> None:
+        if self.kind == "postgres":
+            with create_engine(self.base).begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{self.schema}" CASCADE'))
+
+
+def run(kind: str, base: str, rows: list[int], inserts: int, workdir: Path) -> dict[str, Any]:
+    result: dict[str, Any] = {"inserts_per_s": {}, "report_s": {}, "load_s": {}}
+    for writers in (1, 8):
+        with Database(kind, base, workdir) as url:
+            rate = inserts_per_second(url, writers, inserts // writers, str(workdir / "outbox"))
+            result["inserts_per_s"][writers] = round(rate, 1)
+            print(f"{kind:8} {writers} writer(s): {rate:8.1f} durable inserts/s", flush=True)
+    for n in rows:
+        with Database(kind, base, workdir) as url:
+            result["load_s"][n] = round(bulk_load(url, n), 1)
+            result["report_s"][n] = report_seconds(url)
+            print(
+                f"{kind:8} {n:>9,} rows: load {result['load_s'][n]}s, "
+                f"report {result['report_s'][n]}",
+                flush=True,
+            )
+    return result
+
+
+def print_table(results: dict[str, dict[str, Any]]) -> None:
+    print(
+        "\n| database | inserts/s (1 writer) | inserts/s (8 writers) | rows | report total / "
+        "by day / by team (s) |"
+    )
+    print("|---|---|---|---|---|")
+    for kind, res in results.items():
+        for n, secs in res["report_s"].items():
+            print(
+                f"| {kind} | {res['inserts_per_s'][1]} | {res['inserts_per_s'][8]} | {n:,} | "
+                f"{secs['total']} / {secs['day']} / {secs['team']} |"
+            )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument(
+        "--postgres",
+        default=os.environ.get("ROUTER_TEST_POSTGRES_URL"),
+        help="PostgreSQL URL (default: $ROUTER_TEST_POSTGRES_URL; omit to skip)",
+    )
+    p.add_argument("--rows", default="100000,1000000")
+    p.add_argument("--inserts", type=int, default=800, help="records per insert run")
+    p.add_argument("--json", type=Path, default=Path("bench_ledger.json"))
+    args = p.parse_args()
+    rows = [int(n) for n in args.rows.split(",") if n]
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        results["sqlite"] = run("sqlite", "", rows, args.inserts, Path(tmp))
+        if args.postgres:
+            results["postgres"] = run("postgres", args.postgres, rows, args.inserts, Path(tmp))
+    print_table(results)
+    meta = {"cpus": os.cpu_count(), "when": datetime.now(UTC).isoformat()}
+    args.json.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+    print(f"\nwritten to {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Turn a `RequestRecord` into table rows, and into a JSON line for the outbox (and back).
+
+The JSON form is lossless: Decimals travel as strings and datetimes as ISO 8601 with offset, so
+a record replayed from the outbox is written exactly as it would have been in the first place.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import fields
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from router._records import AttemptRecord, CapturedContent, RequestRecord
+
+OUTBOX_FORMAT = 1
+Row = dict[str, Any]
+
+
+def request_row(rec: RequestRecord, *, recorded_at: datetime, ingest: str) -> Row:
+    row = {f.name: getattr(rec, f.name) for f in fields(rec)}
+    for name in ("attempts", "content", "user"):
+        del row[name]
+    row.update(
+        user_id=rec.user,
+        tags=dict(rec.tags),
+        attempt_count=len(rec.attempts),
+        recorded_at=recorded_at,
+        ingest=ingest,
+    )
+    return row
+
+
+def attempt_rows(rec: RequestRecord) -> list[Row]:
+    rows = []
+    for seq, attempt in enumerate(rec.attempts):
+        row = {f.name: getattr(attempt, f.name) for f in fields(attempt)}
+        row.update(request_id=rec.request_id, seq=seq)
+        rows.append(row)
+    return rows
+
+
+def content_row(rec: RequestRecord) -> Row | None:
+    if rec.content is None:
+        return None
+    return {
+        "request_id": rec.request_id,
+        "prompt": rec.content.prompt,
+        "answer": rec.content.answer,
+    }
+
+
+def to_json_line(rec: RequestRecord) -> bytes:
+    """One outbox line, newline-terminated."""
+    body = {"format": OUTBOX_FORMAT, "record": _record_dict(rec)}
+    return (json.dumps(body, default=_encode, separators=(",", ":")) + "\n").encode()
+
+
+def from_json_line(line: bytes) -> RequestRecord:
+    """Parse one outbox line; raises ValueError (or a subclass) when it is not a valid record."""
+    body = json.loads(line, object_hook=_decode)
+    if not isinstance(body, dict) or body.get("format") != OUTBOX_FORMAT:
+        raise ValueError("unknown outbox line format")
+    data = dict(body["record"])
+    data["attempts"] = tuple(AttemptRecord(**a) for a in data["attempts"])
+    if data["content"] is not None:
+        data["content"] = CapturedContent(**data["content"])
+    try:
+        return RequestRecord(**data)
+    except TypeError as exc:
+        raise ValueError(f"outbox record does not match RequestRecord: {exc}") from exc
+
+
+def _record_dict(rec: RequestRecord) -> Row:
+    data = {f.name: getattr(rec, f.name) for f in fields(rec)}
+    data["attempts"] = [{f.name: getattr(a, f.name) for f in fields(a)} for a in rec.attempts]
+    if rec.content is not None:
+        data["content"] = {"prompt": rec.content.prompt, "answer": rec.content.answer}
+    return data
+
+
+def _encode(value: object) -> object:
+    if isinstance(value, Decimal):
+        return {"$decimal": str(value)}
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"cannot store {type(value).__name__} in the outbox")
+
+
+def _decode(obj: dict[str, Any]) -> object:
+    if obj.keys() == {"$decimal"}:
+        return Decimal(obj["$decimal"])
+    if obj.keys() == {"$datetime"}:
+        return datetime.fromisoformat(obj["$datetime"])
+    return obj

@@ -1,0 +1,112 @@
+"""Where the ledger lives and how we connect to it.
+
+The default is a SQLite file in the user's data directory; `ROUTER_LEDGER_URL` or `--ledger`
+points elsewhere (a PostgreSQL URL for a fleet). SQLite connections use WAL, a busy timeout,
+`synchronous=FULL` (a commit is on disk when it returns) and `BEGIN IMMEDIATE` for writes, so
+concurrent writers queue on the lock instead of failing half-way through a transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError
+
+from router.errors import LedgerError
+
+ENV_URL = "ROUTER_LEDGER_URL"
+APP_NAME = "cost-router"
+BEGIN_OPTION = "ledger_begin"
+_BEGIN = {"DEFERRED": "BEGIN DEFERRED", "IMMEDIATE": "BEGIN IMMEDIATE"}
+_PG_CONNECT_TIMEOUT_S = 5
+
+
+def data_dir() -> Path:
+    return platformdirs.user_data_path(APP_NAME)
+
+
+def default_ledger_url() -> str:
+    """`ROUTER_LEDGER_URL` if set, else a SQLite file in the user's data directory."""
+    return os.environ.get(ENV_URL) or f"sqlite:///{data_dir() / 'ledger.db'}"
+
+
+def resolve_url(url: str | None) -> URL:
+    """Parse a ledger URL; a bare path means a SQLite file and `postgresql://` means psycopg 3."""
+    text = url or default_ledger_url()
+    if "://" not in text:
+        text = f"sqlite:///{Path(text).expanduser().absolute()}"
+    try:
+        parsed = make_url(text)
+    except ArgumentError as exc:
+        raise LedgerError(
+            f"not a database URL: {text!r}; use sqlite:///PATH or postgresql://USER@HOST/DB"
+        ) from exc
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise LedgerError(
+            f"unsupported ledger database {parsed.drivername!r}; "
+            "use sqlite:///PATH or postgresql://USER@HOST/DB"
+        )
+    return parsed
+
+
+def display_url(url: URL) -> str:
+    """The URL with any password masked, fit for logs and messages."""
+    return url.render_as_string(hide_password=True)
+
+
+def default_outbox_dir(url: URL) -> Path:
+    """One outbox per ledger, so records never replay into the wrong database."""
+    key = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
+    return data_dir() / "outbox" / key
+
+
+def sqlite_path(url: URL) -> Path | None:
+    """The file behind a SQLite URL, or None for PostgreSQL and in-memory databases."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+def create_ledger_engine(url: URL, *, busy_timeout_ms: int = 5000) -> Engine:
+    """An Engine configured for durable ledger writes on SQLite or PostgreSQL."""
+    if url.get_backend_name() == "postgresql":
+        args: dict[str, Any] = {}
+        if "connect_timeout" not in url.query:
+            args["connect_timeout"] = _PG_CONNECT_TIMEOUT_S
+        return create_engine(url, pool_pre_ping=True, connect_args=args)
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
+    _install_sqlite_hooks(engine, busy_timeout_ms)
+    return engine
+
+
+def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
+    # The pysqlite workaround from SQLAlchemy's SQLite docs: stop the driver from issuing its
+    # own BEGIN, then issue ours, IMMEDIATE when the connection is marked for writing.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(BEGIN_OPTION, "DEFERRED")
+        conn.exec_driver_sql(_BEGIN[mode])
+
+
+def write_engine(engine: Engine) -> Engine:
+    """The same pool, but transactions take SQLite's write lock up front (no-op elsewhere)."""
+    return engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})

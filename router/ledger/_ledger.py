@@ -1,0 +1,222 @@
+"""The `Ledger` seam and its SQL implementation: durable on return, never in the way.
+
+`SQLLedger.record` commits the request to the database; if the database is unreachable, locked
+or full, the record is appended (fsync'ed) to a local outbox instead and replayed later, in a
+background thread after the next successful write or open, or by `router ledger flush`.
+`record` never raises: a ledger problem must not fail a user's request.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol, runtime_checkable
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
+
+from router._records import RequestRecord
+from router.errors import LedgerError
+from router.ledger import _engine, _migrate
+from router.ledger._gate import WriteGate
+from router.ledger._outbox import DrainResult, Outbox, RejectRecord
+from router.ledger._write import insert_records
+
+log = logging.getLogger("router")
+
+
+@runtime_checkable
+class Ledger(Protocol):
+    """Where the router writes one record per request."""
+
+    def record(self, rec: RequestRecord) -> None:
+        """Store `rec` durably before returning. Never raises."""
+        ...
+
+    def close(self) -> None:
+        """Finish background work and release connections."""
+        ...
+
+
+class SQLLedger:
+    """A ledger in SQLite or PostgreSQL with a local outbox for when the database is down.
+
+    Thread-safe: `record` may be called from many threads (e.g. via `asyncio.to_thread`).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        outbox: Outbox,
+        *,
+        retry_after_s: float = 5.0,
+        outbox_check_s: float = 30.0,
+        lock_timeout_s: float = 5.0,
+    ) -> None:
+        self.engine = engine
+        self.outbox = outbox
+        self._writer = _engine.write_engine(engine)
+        self._gate = WriteGate(_engine.sqlite_path(engine.url), lock_timeout_s)
+        self._retry_after_s = retry_after_s
+        self._outbox_check_s = outbox_check_s
+        self._lock = threading.Lock()
+        self._db_down_until = 0.0
+        self._next_outbox_check = 0.0
+        self._replayer: threading.Thread | None = None
+        self._replayed = DrainResult()  # what background replays did since the last flush
+
+    def record(self, rec: RequestRecord) -> None:
+        """Commit `rec` to the database, or else to the outbox. Never raises."""
+        try:
+            if time.monotonic() < self._db_down_until:
+                raise _Skipped
+            self._insert([rec], ingest="direct")
+        except Exception as exc:  # by contract, a ledger write never fails a request
+            self._fallback(rec, exc)
+            return
+        self._maybe_replay()
+
+    def flush(self, *, wait: bool = True) -> DrainResult:
+        """Replay the outbox now. Raises LedgerError if the database is still unreachable."""
+        self._join_replayer()
+        earlier, self._replayed = self._replayed, DrainResult()
+        now = self.outbox.drain(self._sink, wait=wait)
+        result = DrainResult(
+            earlier.replayed + now.replayed,
+            earlier.rejected + now.rejected,
+            now.remaining_batches,
+            now.busy,
+        )
+        if result.remaining_batches:
+            raise LedgerError(
+                f"the ledger at {_engine.display_url(self.engine.url)} is still "
+                f"unreachable; {result.remaining_batches} outbox batch(es) kept in "
+                f"{self.outbox.directory}; retry: router ledger flush"
+            )
+        return result
+
+    def close(self) -> None:
+        self._join_replayer()
+        self.engine.dispose()
+
+    def __enter__(self) -> SQLLedger:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def start_replay(self) -> None:
+        """Replay the outbox in a background thread unless one is already running."""
+        with self._lock:
+            if self._replayer is not None and self._replayer.is_alive():
+                return
+            self._replayer = threading.Thread(
+                target=self._replay, name="ledger-outbox", daemon=True
+            )
+            self._replayer.start()
+
+    def _fallback(self, rec: RequestRecord, exc: Exception) -> None:
+        if not isinstance(exc, _Skipped):
+            self._db_down_until = time.monotonic() + self._retry_after_s
+            log.warning(
+                "ledger: could not write request %s to %s (%s); using the outbox",
+                rec.request_id,
+                _engine.display_url(self.engine.url),
+                type(exc).__name__,
+            )
+        try:
+            self.outbox.append(rec)
+        except Exception as err:  # nothing else left to try: say so loudly
+            log.error(
+                "ledger: request %s LOST: outbox %s failed too (%s: %s)",
+                rec.request_id,
+                self.outbox.directory,
+                type(err).__name__,
+                err,
+            )
+        self._next_outbox_check = 0.0
+
+    def _maybe_replay(self) -> None:
+        now = time.monotonic()
+        if now < self._next_outbox_check:
+            return
+        self._next_outbox_check = now + self._outbox_check_s
+        if self.outbox.has_pending():
+            self.start_replay()
+
+    def _replay(self) -> None:
+        try:
+            done = self.outbox.drain(self._sink)
+            with self._lock:
+                self._replayed = DrainResult(
+                    self._replayed.replayed + done.replayed, self._replayed.rejected + done.rejected
+                )
+        except Exception as exc:  # a background thread must not die noisily
+            log.warning("ledger outbox: replay failed (%s)", type(exc).__name__)
+
+    def _sink(self, records: Sequence[RequestRecord]) -> None:
+        try:
+            self._insert(records, ingest="outbox")
+        except (DataError, IntegrityError) as exc:
+            raise RejectRecord(type(exc).__name__) from exc
+
+    def _insert(self, records: Sequence[RequestRecord], *, ingest: str) -> None:
+        with self._gate.held(), self._writer.begin() as conn:
+            insert_records(conn, records, ingest=ingest)
+
+    def _join_replayer(self) -> None:
+        replayer = self._replayer
+        if replayer is not None:
+            replayer.join()
+
+
+class _Skipped(Exception):
+    """The database failed moments ago; go straight to the outbox for a while."""
+
+
+def open_ledger(
+    url: str | None = None, *, outbox_dir: Path | None = None, busy_timeout_ms: int = 5000
+) -> SQLLedger:
+    """Open the ledger at `url` (default: `ROUTER_LEDGER_URL`, else SQLite in the data dir).
+
+    SQLite is created and migrated on first use. PostgreSQL must be migrated with
+    `router db upgrade`; if it is unreachable, the ledger opens anyway and records go to the
+    outbox. Raises LedgerError for a bad URL or a schema that needs (or is newer than) this code.
+    """
+    parsed = _engine.resolve_url(url)
+    engine = _engine.create_ledger_engine(parsed, busy_timeout_ms=busy_timeout_ms)
+    outbox = Outbox(outbox_dir or _engine.default_outbox_dir(parsed))
+    _check_schema_or_degrade(engine, outbox)
+    ledger = SQLLedger(engine, outbox, lock_timeout_s=busy_timeout_ms / 1000)
+    if outbox.has_pending():
+        ledger.start_replay()
+    return ledger
+
+
+def _check_schema_or_degrade(engine: Engine, outbox: Outbox) -> None:
+    where = _engine.display_url(engine.url)
+    try:
+        _migrate.check_schema(engine, auto_upgrade=engine.dialect.name == "sqlite")
+        return
+    except LedgerError as exc:
+        if not isinstance(exc.__cause__, OperationalError):
+            engine.dispose()
+            raise
+        reason = type(exc.__cause__).__name__
+    except OperationalError as exc:
+        reason = type(exc).__name__
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise LedgerError(f"could not open the ledger at {where}: {type(exc).__name__}") from exc
+    log.warning(
+        "ledger: %s is unreachable (%s); records go to the outbox %s until it is back",
+        where,
+        reason,
+        outbox.directory,
+    )

@@ -1,0 +1,40 @@
+"""pytest fixtures for the ledger tests.
+
+Use with `pytest_plugins = ["tests.ledger_helpers.fixtures"]` in a test module.
+
+`empty_url`/`ledger_url` run a test on SQLite and, when ROUTER_TEST_POSTGRES_URL is set, on
+PostgreSQL in a fresh schema dropped afterwards (skipped, not failed, when it is unset).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from router.ledger._admin import upgrade_ledger
+from tests.ledger_helpers.builders import fresh_pg_schema, pg_base_url
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database URL with no ledger tables yet (SQLite file or fresh Postgres schema)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.db'}"
+        return
+    yield from fresh_pg_schema(pg_base_url())
+
+
+@pytest.fixture
+def ledger_url(empty_url: str) -> str:
+    """A migrated, empty ledger on each backend."""
+    upgrade_ledger(empty_url)
+    return empty_url
+
+
+@pytest.fixture
+def outbox_dir(tmp_path: Path) -> Path:
+    return tmp_path / "outbox"

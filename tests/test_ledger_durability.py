@@ -1,0 +1,165 @@
+"""Crash and concurrency tests: SIGKILLed writers lose no acknowledged row and count none twice.
+
+A writer process prints a request id only after `record()` returned. We kill it at random
+moments, sometimes while the database is locked so records are going to the outbox, then
+replay the outbox and check every acknowledged id is in the ledger exactly once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, make_url, select, text
+
+from router.ledger import open_ledger, verify
+from router.ledger._admin import upgrade_ledger
+from router.ledger._engine import resolve_url
+from router.ledger._schema import RequestRow
+from tests.ledger_helpers.builders import count_requests
+
+pytest_plugins = ["tests.ledger_helpers.fixtures"]
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def writer(url: str, outbox: Path, prefix: str, *extra: str) -> subprocess.Popen[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "tests.ledger_helpers.writer",
+        "--url",
+        url,
+        "--outbox",
+        str(outbox),
+        "--prefix",
+        prefix,
+        *extra,
+    ]
+    return subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def acked(output: str) -> set[str]:
+    lines = output.split("\n")[:-1]  # a last line without "\n" was never acknowledged
+    return {line for line in lines if line and line != "ready"}
+
+
+def ids_in(url: str) -> set[str]:
+    engine = create_engine(resolve_url(url))
+    try:
+        with engine.connect() as conn:
+            return set(conn.execute(select(RequestRow.request_id)).scalars())
+    finally:
+        engine.dispose()
+
+
+def lock_timeout(url: str) -> str:
+    """For PostgreSQL: give up on a locked table after 50 ms, so records go to the outbox."""
+    if not url.startswith("postgresql"):
+        return url
+    parsed = make_url(url)
+    options = f"{parsed.query.get('options', '')} -c lock_timeout=50".strip()
+    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+
+@contextlib.contextmanager
+def intermittent_lock(url: str, stop: threading.Event) -> Iterator[None]:
+    """Every ~0.4 s, hold the database's write lock for ~0.25 s."""
+    engine = create_engine(resolve_url(url))
+
+    def run() -> None:
+        while not stop.wait(0.4):
+            with engine.connect() as conn:
+                if url.startswith("sqlite"):
+                    raw = conn.connection.driver_connection
+                    raw.isolation_level = None  # type: ignore[union-attr]
+                    raw.execute("BEGIN EXCLUSIVE")  # type: ignore[union-attr]
+                    time.sleep(0.25)
+                    raw.execute("ROLLBACK")  # type: ignore[union-attr]
+                else:
+                    with conn.begin():
+                        conn.execute(text("LOCK TABLE requests IN ACCESS EXCLUSIVE MODE"))
+                        time.sleep(0.25)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        engine.dispose()
+
+
+def kill_rounds(url: str, outbox: Path, rounds: int) -> None:
+    rng = random.Random(rounds)
+    acknowledged: set[str] = set()
+    with intermittent_lock(url, threading.Event()):
+        for n in range(rounds):
+            proc = writer(
+                lock_timeout(url),
+                outbox,
+                f"k{n}",
+                "--busy-ms",
+                "50",
+                "--dup-every",
+                "7",
+                "--threads",
+                str(1 + n % 2),
+            )
+            assert proc.stdout is not None
+            assert proc.stdout.readline() == "ready\n", proc.stderr.read()  # type: ignore[union-attr]
+            time.sleep(rng.uniform(0.05, 0.6))
+            proc.kill()
+            out, _ = proc.communicate()
+            acknowledged |= acked(out)
+    with open_ledger(url, outbox_dir=outbox) as ledger:
+        ledger.flush()
+    stored = ids_in(url)
+    assert acknowledged, "the writers never got going"
+    assert acknowledged <= stored, f"lost: {sorted(acknowledged - stored)[:10]}"
+    n, distinct = count_requests(url)
+    assert n == distinct
+    assert verify(url).ok
+    assert replayed_rows(url) > 0, "the outbox path was never exercised"
+
+
+def replayed_rows(url: str) -> int:
+    engine = create_engine(resolve_url(url))
+    try:
+        with engine.connect() as conn:
+            stmt = select(func.count()).where(RequestRow.ingest == "outbox")
+            return int(conn.execute(stmt).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_sigkilled_writers_lose_nothing_acknowledged(ledger_url: str, outbox_dir: Path) -> None:
+    kill_rounds(ledger_url, outbox_dir, 20)
+
+
+@pytest.mark.slow
+def test_sigkilled_writers_lose_nothing_acknowledged_100(ledger_url: str, outbox_dir: Path) -> None:
+    kill_rounds(ledger_url, outbox_dir, 100)
+
+
+def test_eight_concurrent_writer_processes(empty_url: str, outbox_dir: Path) -> None:
+    if empty_url.startswith("postgresql"):  # migrated by command; SQLite on first open
+        upgrade_ledger(empty_url)
+    procs = [writer(empty_url, outbox_dir, f"w{i}", "--count", "60") for i in range(8)]
+    results = [p.communicate(timeout=120) for p in procs]
+    for proc, (out, err) in zip(procs, results, strict=True):
+        assert proc.returncode == 0, err
+        assert err == "", err  # no warning: nothing fell back to the outbox
+        assert len(acked(out)) == 60
+    assert count_requests(empty_url) == (480, 480)
+    assert not outbox_dir.exists() or not any(outbox_dir.glob("*.jsonl"))
