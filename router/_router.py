@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from router.verify import Verifier
 
 _DEFAULT: Any = object()
+log = logging.getLogger("router")
 
 
 class Router:
@@ -252,10 +254,14 @@ def _price_table(policy: Policy, local: Backend) -> PriceTable:
 
 
 def _default_classifier(policy: Policy) -> Classifier | None:
+    """The shipped classifier; without one, decisions say they used the token-count rule."""
     if policy.routing.rule != "classifier":
         return None
-    from router.classifier import load_classifier  # noqa: PLC0415 - loads the artefact
-
+    try:
+        from router.classifier import load_classifier  # noqa: PLC0415 - loads the artefact
+    except ImportError:
+        log.warning("no difficulty classifier is installed; routing by prompt length instead")
+        return None
     return load_classifier()
 
 
