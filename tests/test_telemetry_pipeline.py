@@ -143,3 +143,22 @@ def test_no_prompt_or_answer_text_anywhere_by_default(servers, otel, monkeypatch
     )
     dump += json.dumps(_metrics(otel[3]), default=str)
     assert "99887766" not in dump and "blue umbrella" not in dump
+
+
+def test_escalation_after_failed_verification_is_traced(servers, otel):
+    ollama, openai, _ = servers
+    ollama.script(Reply(text=""))
+    openai.script(Reply(text="a real answer"))
+    res, _ = _route(servers, otel, "hello there", verify={"structural": {}})
+    assert res.escalation_reason == "verification-failed"
+    spans = otel[2].get_finished_spans()
+    tree = _tree(spans)
+    assert tree["router.verify"] == "route"
+    assert tree["chat qwen3.5:9b"] == "route" and tree["chat gpt-5.4"] == "route"
+    root = next(s for s in spans if s.name == "route")
+    assert root.attributes["router.escalated"] is True
+    assert root.attributes["router.escalation_reason"] == "verification-failed"
+    assert root.attributes["router.verification"] == "failed"
+    assert root.attributes["router.tier"] == "frontier"
+    metrics = _metrics(otel[3])
+    assert any(value == 1 for _, value in metrics["router.verification.failures"])

@@ -107,6 +107,7 @@ class Exchange:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "router-loopback/1"
+    disable_nagle_algorithm = True  # headers and body go out at once, as real servers do
     timeout = 30.0
     server: LoopbackHTTPServer
 
