@@ -1,6 +1,6 @@
 """Money: what each attempt cost, what the baseline would have cost, and the ledger record.
 
-Savings method (docs/savings.md): the baseline is the policy's baseline frontier model. When that
+Savings method (docs/reports.md): the baseline is the policy's baseline frontier model. When that
 model answered with reported usage, its real tokens are used. Otherwise its prompt tokens are
 counted with tiktoken and its output tokens estimated from the answer actually given, and the
 record is marked `baseline_estimated`.
