@@ -26,6 +26,7 @@ from router.ledger._gate import WriteGate
 from router.ledger._outbox import DrainResult, Outbox, RejectRecord
 from router.ledger._write import insert_records
 
+_OPEN_LOCK_TIMEOUT_S = 60.0
 log = logging.getLogger("router")
 
 
@@ -192,7 +193,15 @@ def open_ledger(
     parsed = _engine.resolve_url(url)
     engine = _engine.create_ledger_engine(parsed, busy_timeout_ms=busy_timeout_ms)
     outbox = Outbox(outbox_dir or _engine.default_outbox_dir(parsed))
-    _check_schema_or_degrade(engine, outbox)
+    # Several processes may open a new SQLite ledger at once: only one may create the schema and
+    # switch the file to WAL (that switch takes no busy timeout), so opening is serialised too.
+    opening = WriteGate(_engine.sqlite_path(engine.url), _OPEN_LOCK_TIMEOUT_S)
+    try:
+        with opening.held():
+            _check_schema_or_degrade(engine, outbox)
+    except TimeoutError:
+        where = _engine.display_url(engine.url)
+        log.warning("ledger: %s is busy; records go to the outbox for now", where)
     ledger = SQLLedger(engine, outbox, lock_timeout_s=busy_timeout_ms / 1000)
     if outbox.has_pending():
         ledger.start_replay()
