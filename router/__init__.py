@@ -10,11 +10,10 @@ Importing this package is cheap: litellm, SQLAlchemy and the classifier load on 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from router._clock import Clock, SystemClock
 from router._completion import Attempt, Completion, Decision, StreamChunk, Usage
 from router._router import Router
+from router._scoring import Classifier
 from router.backends import Backend, LiteLLMBackend, ModelRequest, ModelResponse, OllamaBackend
 from router.errors import (
     AllAttemptsFailedError,
@@ -28,17 +27,7 @@ from router.errors import (
 )
 from router.policy import Policy, load_policy
 
-if TYPE_CHECKING:
-    from router.classifier import Classifier
-
 __version__ = "0.1.0"
-
-
-def load_classifier(path: str | None = None) -> Classifier:
-    """The shipped difficulty classifier (or one trained with `router train --out DIR`)."""
-    from router.classifier import load_classifier as _load  # noqa: PLC0415 - lazy: numpy
-
-    return _load(path)
 
 
 __all__ = [
@@ -46,6 +35,7 @@ __all__ = [
     "Attempt",
     "Backend",
     "BackendError",
+    "Classifier",
     "Clock",
     "Completion",
     "ConfigError",
@@ -65,6 +55,5 @@ __all__ = [
     "SystemClock",
     "Usage",
     "__version__",
-    "load_classifier",
     "load_policy",
 ]

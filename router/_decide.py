@@ -5,15 +5,11 @@ The classifier only scores (0 = the local model will do, 1 = it will not); the p
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from router._completion import Decision
 from router._records import Tier
 from router._request import RoutedRequest
+from router._scoring import Classifier
 from router.policy import Policy
-
-if TYPE_CHECKING:
-    from router.classifier import Classifier
 
 
 def decide(request: RoutedRequest, policy: Policy, classifier: Classifier | None) -> Decision:

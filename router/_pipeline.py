@@ -19,6 +19,7 @@ from router._decide import decide
 from router._records import AttemptRecord, RequestRecord
 from router._request import RoutedRequest
 from router._retry import Deadline, call_with_retries
+from router._scoring import Classifier
 from router.backends import Backend, ModelRequest, ModelResponse
 from router.errors import (
     AllAttemptsFailedError,
@@ -32,7 +33,6 @@ from router.policy import Policy, preferred_frontier
 from router.pricing import PriceTable
 
 if TYPE_CHECKING:
-    from router.classifier import Classifier
     from router.ledger import Ledger
     from router.telemetry import RequestTrace, Telemetry
     from router.verify import VerificationResult, Verifier

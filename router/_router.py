@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -13,6 +14,7 @@ from router._completion import Completion, StreamChunk
 from router._loop import LoopThread
 from router._pipeline import Seams
 from router._request import build_request
+from router._scoring import Classifier
 from router._streaming import StreamingPipeline
 from router.backends import Backend, LiteLLMBackend, OllamaBackend
 from router.policy import FrontierModel, Policy, load_policy
@@ -22,7 +24,6 @@ if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
     from opentelemetry.trace import TracerProvider
 
-    from router.classifier import Classifier
     from router.ledger import Ledger
     from router.telemetry import Telemetry
     from router.verify import Verifier
@@ -258,11 +259,12 @@ def _default_classifier(policy: Policy) -> Classifier | None:
     if policy.routing.rule != "classifier":
         return None
     try:
-        from router.classifier import load_classifier  # noqa: PLC0415 - loads the artefact
-    except ImportError:
+        module = importlib.import_module("router.classifier")
+        load: Callable[[], Classifier] = module.load_classifier
+    except (ImportError, AttributeError):
         log.warning("no difficulty classifier is installed; routing by prompt length instead")
         return None
-    return load_classifier()
+    return load()
 
 
 def _default_ledger(policy: Policy) -> Ledger | None:

@@ -251,3 +251,29 @@ def test_stream_drop_after_first_token_raises_and_records(servers):
     router.close()
     assert type(info.value).__name__ == "BackendUnavailableError"
     assert ledger.records[0].status == "error"
+
+
+class _FixedScore:
+    def __init__(self, value):
+        self.value = value
+        self.prompts = []
+
+    def score(self, prompt, response=None):
+        self.prompts.append(prompt)
+        return self.value
+
+    def score_batch(self, prompts, responses=None):
+        return [self.score(p) for p in prompts]
+
+
+@pytest.mark.parametrize(("score", "tier"), [(0.9, "frontier"), (0.5, "frontier"), (0.1, "local")])
+def test_a_classifier_scores_and_the_policy_threshold_decides(servers, score, tier):
+    policy = loopback_policy(*servers, routing=Routing(rule="classifier", threshold=0.5))
+    scorer = _FixedScore(score)
+    router, ledger, _ = make_router(policy, classifier=scorer)
+    res = router.complete(SHORT_PROMPT)
+    router.close()
+    assert res.tier == tier and res.decision.rule == "classifier"
+    assert (res.decision.score, res.decision.threshold) == (score, 0.5)
+    assert scorer.prompts == [SHORT_PROMPT]
+    assert (ledger.records[0].decision_score, ledger.records[0].decision_threshold) == (score, 0.5)
