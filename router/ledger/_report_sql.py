@@ -141,11 +141,7 @@ def _latencies_scan(conn: Connection, key: Key, window: Window) -> LatencyMap:
     where = (R.tier.is_not(None), *window.where())
     counts = select(_label(key), R.tier, func.count()).where(*where).group_by(*part)
     sizes = {(group, tier): n for group, tier, n in conn.execute(counts)}
-    ordered = (
-        select(_label(key), R.tier, R.latency_ms)
-        .where(*where)
-        .order_by(*part, R.latency_ms)
-    )
+    ordered = select(_label(key), R.tier, R.latency_ms).where(*where).order_by(*part, R.latency_ms)
     out: dict[str, dict[str, tuple[int, float, float]]] = defaultdict(dict)
     rows = conn.execute(ordered)
     for (group, tier), items in itertools.groupby(rows, key=lambda r: (r[0], r[1])):
