@@ -120,9 +120,7 @@ def _bundled_prices() -> tuple[dict[str, UnitPrice], str]:
         if cost_in is None or cost_out is None:
             continue
         # str() first: the JSON floats are exact decimal literals like 2.5e-06.
-        prices[name] = UnitPrice(
-            Decimal(str(cost_in)) * MILLION, Decimal(str(cost_out)) * MILLION
-        )
+        prices[name] = UnitPrice(Decimal(str(cost_in)) * MILLION, Decimal(str(cost_out)) * MILLION)
     return prices, "litellm-" + importlib.metadata.version("litellm")
 
 
