@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import click
 
-from router.cli import _core_commands, _ledger_commands, _policy_commands
+from router.cli import (
+    _classifier_commands,
+    _core_commands,
+    _ledger_commands,
+    _policy_commands,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -13,5 +18,5 @@ def main() -> None:
     """cost-router: send each LLM request to the cheapest model that can answer it well."""
 
 
-for _module in (_core_commands, _ledger_commands, _policy_commands):
+for _module in (_core_commands, _classifier_commands, _ledger_commands, _policy_commands):
     _module.register(main)

@@ -1,0 +1,153 @@
+"""Fit the difficulty model with scikit-learn and export plain weights. Training only.
+
+Target: a prompt's difficulty is the share of models that fail it, `mean(1 - score)` over every
+model in `scores` (not one pair: one pair's 0/1 outcome is mostly noise). The model is a logistic
+regression with fractional labels over standardised dense features and binary n-grams scaled by
+`1 / sqrt(#grams)`. To keep benchmark identity out of the vocabulary, an n-gram must occur in at
+least `min_df` training prompts *and* in at least `min_sources` different training files; each
+training file carries the same total weight, so a large file cannot define difficulty alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from statistics import fmean
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from router.classifier import _features
+from router.classifier._model import ModelWeights
+from router.evaluation import OutcomeRow
+
+_SIGNIFICANT = 6
+
+
+@dataclass(frozen=True, slots=True)
+class TrainParams:
+    """Hyper-parameters, fixed up front (not tuned per split); recorded in the artefact."""
+
+    c: float = 3.0
+    min_df: int = 5
+    min_sources: int = 2
+    max_iter: int = 3000
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFeatures:
+    """Features of one training file, computed once and shared by every validation fit."""
+
+    name: str
+    dense: NDArray[np.float64]
+    grams: list[set[_features.Gram]]
+    target: NDArray[np.float64]
+
+
+def difficulty(row: OutcomeRow) -> float:
+    """Share of models failing the prompt: mean of `1 - score` over all models."""
+    return 1.0 - fmean(row.scores.values())
+
+
+def featurize(name: str, rows: Sequence[OutcomeRow]) -> SourceFeatures:
+    extracted = [_features.extract(r.prompt) for r in rows]
+    return SourceFeatures(
+        name=name,
+        dense=np.array([e.dense for e in extracted], dtype=np.float64).reshape(
+            len(rows), len(_features.DENSE_NAMES)
+        ),
+        grams=[e.grams for e in extracted],
+        target=np.array([difficulty(r) for r in rows], dtype=np.float64),
+    )
+
+
+def subset(
+    src: SourceFeatures, index: Sequence[int] | NDArray[np.int64], suffix: str
+) -> SourceFeatures:
+    idx = np.asarray(index, dtype=np.int64)
+    return SourceFeatures(
+        f"{src.name}{suffix}", src.dense[idx], [src.grams[i] for i in idx], src.target[idx]
+    )
+
+
+def _vocabulary(
+    sources: Sequence[SourceFeatures], params: TrainParams
+) -> dict[_features.Gram, int]:
+    df: Counter[_features.Gram] = Counter()
+    n_sources: Counter[_features.Gram] = Counter()
+    for src in sources:
+        in_source: Counter[_features.Gram] = Counter()
+        for grams in src.grams:
+            in_source.update(grams)
+        df.update(in_source)
+        n_sources.update(in_source.keys())
+    need_sources = min(params.min_sources, len(sources))
+    kept = [g for g, c in df.items() if c >= params.min_df and n_sources[g] >= need_sources]
+    kept.sort(key=_features.gram_name)
+    return {g: i for i, g in enumerate(kept)}
+
+
+def _ngram_matrix(
+    grams: Sequence[set[_features.Gram]], vocab: Mapping[_features.Gram, int]
+) -> sp.csr_matrix:
+    indptr = [0]
+    indices: list[int] = []
+    data: list[float] = []
+    for prompt_grams in grams:
+        ids = sorted(vocab[g] for g in prompt_grams if g in vocab)
+        value = 1.0 / math.sqrt(len(prompt_grams)) if prompt_grams else 0.0
+        indices.extend(ids)
+        data.extend([value] * len(ids))
+        indptr.append(len(indices))
+    return sp.csr_matrix((data, indices, indptr), shape=(len(grams), len(vocab)))
+
+
+def fit(sources: Sequence[SourceFeatures], params: TrainParams) -> ModelWeights:
+    """Fit on the given files and return exportable weights."""
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415 - training only
+
+    dense = np.vstack([s.dense for s in sources])
+    target = np.concatenate([s.target for s in sources])
+    weight = np.concatenate([np.full(len(s.target), 1.0 / len(s.target)) for s in sources])
+    weight *= len(weight) / weight.sum()
+    mean = dense.mean(axis=0)
+    scale = dense.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    vocab = _vocabulary(sources, params)
+    grams = [g for s in sources for g in s.grams]
+    x = sp.hstack([sp.csr_matrix((dense - mean) / scale), _ngram_matrix(grams, vocab)]).tocsr()
+    # Fractional labels: each prompt once as "fail" with weight y and once as "pass" with 1 - y.
+    model = LogisticRegression(C=params.c, max_iter=params.max_iter)
+    model.fit(
+        sp.vstack([x, x]),
+        np.concatenate([np.ones(len(target)), np.zeros(len(target))]),
+        sample_weight=np.concatenate([weight * target, weight * (1.0 - target)]),
+    )
+    coef = model.coef_[0]
+    n_dense = len(_features.DENSE_NAMES)
+    return ModelWeights(
+        intercept=_round(float(model.intercept_[0])),
+        dense_names=_features.DENSE_NAMES,
+        dense_mean=tuple(_round(float(v)) for v in mean),
+        dense_scale=tuple(_round(float(v)) for v in scale),
+        dense_coef=tuple(_round(float(v)) for v in coef[:n_dense]),
+        ngram_weights={
+            _features.gram_name(g): _round(float(coef[n_dense + i])) for g, i in vocab.items()
+        },
+    )
+
+
+def _round(value: float) -> float:
+    return float(f"{value:.{_SIGNIFICANT}g}")
+
+
+def describe(params: TrainParams) -> dict[str, Any]:
+    return {
+        "target": "share of models failing the prompt: mean(1 - score) over all models in scores",
+        "model": "logistic regression, fractional labels, equal total weight per training file",
+        "params": asdict(params),
+    }

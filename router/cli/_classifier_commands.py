@@ -1,0 +1,213 @@
+"""`router train | score | eval | calibrate`: thin wrappers over router.classifier/evaluation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from router.classifier import load_classifier
+from router.classifier._batch import ScoreInputError, score_file
+from router.classifier._peers import LiteLLMPeer, PeerKind
+from router.errors import RouterError
+from router.evaluation import calibrate as pick_threshold
+from router.evaluation import evaluate_file, load_outcomes, pick_pair, policy_fragment
+
+_PEERS: dict[str, PeerKind] = {
+    "litellm-heuristic": "heuristic",
+    "litellm-heuristic-v2": "heuristic_v2",
+}
+_IN_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+_SCHEMA_HINT = "the file must follow the shared-data schema (see docs/classifier.md)"
+_classifier_option = click.option(
+    "--classifier",
+    "classifier_path",
+    type=click.Path(exists=True, path_type=Path),
+    help="Artefact file or `router train` output DIR (default: the shipped classifier).",
+)
+_local_option = click.option("--local-model", help="Model kept local (default: the file's).")
+_frontier_option = click.option("--frontier-model", help="Escalation model (default: the file's).")
+
+
+class InputError(click.ClickException):
+    """Bad input rows: exit code 2, like a usage error."""
+
+    exit_code = 2
+
+
+def _fail(exc: RouterError, hint: str) -> click.ClickException:
+    return click.ClickException(f"{exc}\nHint: {hint}")
+
+
+@click.command()
+@click.option(
+    "--data",
+    "data",
+    type=_IN_FILE,
+    multiple=True,
+    required=True,
+    help="Outcome file in the shared-data schema; repeat for each file.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory for default.json (the artefact) and validation.json.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random splits.")
+@click.option(
+    "--validate/--no-validate",
+    default=True,
+    show_default=True,
+    help="Run cross-source and random-split validation before the final fit.",
+)
+@click.option(
+    "--compare-peers",
+    is_flag=True,
+    help="Also score held-out files with litellm's heuristic and heuristic_v2.",
+)
+def train(
+    *, data: tuple[Path, ...], out_dir: Path, seed: int, validate: bool, compare_peers: bool
+) -> None:
+    """Rebuild the classifier artefact from outcome files and print validation metrics.
+
+    \b
+    Example:
+      router train --data mmlu-pro.jsonl --data llmrouter-train.jsonl --out build/clf
+      cp build/clf/default.json router/data/classifier/default.json
+    """
+    from router.classifier._build import train as run  # noqa: PLC0415 - numpy/scipy/sklearn
+
+    try:
+        report = run(list(data), out_dir, seed=seed, validate=validate, compare_peers=compare_peers)
+    except RouterError as exc:
+        raise _fail(exc, _SCHEMA_HINT) from exc
+    click.echo(report.table)
+    click.echo(f"wrote {report.artefact_path} ({report.size_bytes / 1024:.0f} KiB)")
+
+
+@click.command()
+@click.option(
+    "--input",
+    "input_path",
+    type=_IN_FILE,
+    required=True,
+    help='JSON Lines of {"id", "prompt"} with an optional "response".',
+)
+@click.option(
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help='Where to write {"id", "score"} rows, in input order.',
+)
+@_classifier_option
+def score(*, input_path: Path, output_path: Path, classifier_path: Path | None) -> None:
+    """Score prompts in [0, 1] (higher: the local answer is more likely to fall short).
+
+    \b
+    Example:
+      router score --input requests.jsonl --output scores.jsonl
+    """
+    try:
+        n = score_file(load_classifier(classifier_path), input_path, output_path)
+    except ScoreInputError as exc:
+        raise InputError(
+            f"{exc}\nHint: each line must be an object with 'id' and 'prompt'"
+        ) from exc
+    except RouterError as exc:
+        raise _fail(exc, "pass --classifier DIR made by 'router train', or reinstall") from exc
+    click.echo(f"scored {n} prompts -> {output_path}", err=True)
+
+
+@click.command(name="eval")
+@click.argument("data_file", type=_IN_FILE)
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write quality vs frontier share (with random and oracle lines) as PNG.",
+)
+@click.option("--peer", type=click.Choice(sorted(_PEERS)), help="Also evaluate a litellm scorer.")
+@_local_option
+@_frontier_option
+@_classifier_option
+def eval_command(
+    *,
+    data_file: Path,
+    as_json: bool,
+    plot: Path | None,
+    peer: str | None,
+    local_model: str | None,
+    frontier_model: str | None,
+    classifier_path: Path | None,
+) -> None:
+    """APGR, CPT(20/50/80%) and cost saved at 95% of frontier quality on a labelled file.
+
+    \b
+    Example:
+      router eval mmlu-pro.jsonl --peer litellm-heuristic --plot curve.png
+    """
+    try:
+        scorers = {"cost-router": load_classifier(classifier_path).score_batch}
+        if peer:
+            scorers[peer] = LiteLLMPeer(_PEERS[peer]).score_batch
+        result = evaluate_file(
+            data_file, scorers, local_model=local_model, frontier_model=frontier_model, plot=plot
+        )
+    except RouterError as exc:
+        raise _fail(exc, _SCHEMA_HINT) from exc
+    click.echo(json.dumps(result.to_json(), indent=1) if as_json else result.to_text())
+
+
+@click.command()
+@click.argument("data_file", type=_IN_FILE)
+@click.option(
+    "--target-frontier-share",
+    type=click.FloatRange(0, 1),
+    help="Largest share of requests to send to the frontier model, e.g. 0.2.",
+)
+@click.option(
+    "--target-quality",
+    type=click.FloatRange(0, 1),
+    help="Fraction of the frontier model's quality to reach, e.g. 0.95.",
+)
+@_local_option
+@_frontier_option
+@_classifier_option
+def calibrate(
+    *,
+    data_file: Path,
+    target_frontier_share: float | None,
+    target_quality: float | None,
+    local_model: str | None,
+    frontier_model: str | None,
+    classifier_path: Path | None,
+) -> None:
+    """Pick the routing threshold on a labelled file and print the policy YAML to paste.
+
+    The policy escalates a request when its score is >= the threshold.
+
+    \b
+    Example:
+      router calibrate mmlu-pro.jsonl --target-frontier-share 0.2
+    """
+    if (target_frontier_share is None) == (target_quality is None):
+        raise click.UsageError("give exactly one of --target-frontier-share and --target-quality")
+    try:
+        pair = pick_pair(load_outcomes(data_file), local_model, frontier_model)
+        scores = load_classifier(classifier_path).score_batch([r.prompt for r in pair.rows])
+    except RouterError as exc:
+        raise _fail(exc, _SCHEMA_HINT) from exc
+    cal = pick_threshold(
+        scores, pair, target_share=target_frontier_share, target_quality=target_quality
+    )
+    click.echo(policy_fragment(cal, data_file.name), nl=False)
+
+
+def register(group: click.Group) -> None:
+    """Add this module's commands to the top-level `router` group."""
+    for command in (train, score, eval_command, calibrate):
+        group.add_command(command)

@@ -1,0 +1,96 @@
+"""Run scorers over an outcome file and collect the metrics `router eval` reports."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from router.evaluation._data import PairOutcomes, load_outcomes, pick_pair
+from router.evaluation._metrics import RoutingCurve, routing_curve
+from router.evaluation._plot import plot_curves
+from router.evaluation._report import PairMetrics, format_metrics, multi_pair, pair_metrics
+
+ScoreFn = Callable[[Sequence[str]], list[float]]
+
+
+@dataclass(frozen=True, slots=True)
+class ScorerResult:
+    metrics: PairMetrics
+    curve: RoutingCurve
+    multi_pair_apgr: float
+    multi_pair_cost_saved: float
+    multi_pairs: int
+
+
+@dataclass(frozen=True, slots=True)
+class EvalResult:
+    path: Path
+    pair: PairOutcomes
+    scorers: Mapping[str, ScorerResult]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": str(self.path),
+            "local_model": self.pair.local_model,
+            "frontier_model": self.pair.frontier_model,
+            "n": len(self.pair.rows),
+            "skipped": self.pair.skipped,
+            "scorers": {
+                name: {
+                    **r.metrics.to_json(),
+                    "multi_pair": {
+                        "apgr": _none_if_nan(r.multi_pair_apgr),
+                        "cost_saved_at_95": _none_if_nan(r.multi_pair_cost_saved),
+                        "pairs": r.multi_pairs,
+                    },
+                }
+                for name, r in self.scorers.items()
+            },
+        }
+
+    def to_text(self) -> str:
+        blocks = [format_metrics(r.metrics, name) for name, r in self.scorers.items()]
+        for name, r in self.scorers.items():
+            if r.multi_pairs:
+                blocks.append(
+                    f"{name}: mean over {r.multi_pairs} model pairs with a >= 5-point gap: "
+                    f"APGR {r.multi_pair_apgr:.4f}, cost saved at 95% {r.multi_pair_cost_saved:.1%}"
+                )
+        return "\n".join(blocks)
+
+
+def _none_if_nan(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def evaluate_file(
+    path: Path,
+    scorers: Mapping[str, ScoreFn],
+    *,
+    local_model: str | None = None,
+    frontier_model: str | None = None,
+    plot: Path | None = None,
+) -> EvalResult:
+    """Score every prompt with each scorer and compute the metrics on the chosen pair."""
+    rows = load_outcomes(path)
+    pair = pick_pair(rows, local_model, frontier_model)
+    prompts = [r.prompt for r in rows]
+    position = {id(r): i for i, r in enumerate(rows)}
+    results: dict[str, ScorerResult] = {}
+    for name, score in scorers.items():
+        all_scores = score(prompts)
+        scores = [all_scores[position[id(r)]] for r in pair.rows]
+        mean_apgr, mean_saved, n_pairs = multi_pair(rows, all_scores)
+        results[name] = ScorerResult(
+            pair_metrics(scores, pair),
+            routing_curve(scores, pair.local, pair.frontier),
+            mean_apgr,
+            mean_saved,
+            n_pairs,
+        )
+    if plot is not None:
+        plot_curves({n: r.curve for n, r in results.items()}, pair, plot, path.name)
+    return EvalResult(path, pair, results)
