@@ -9,6 +9,7 @@ from router.cli import (
     _core_commands,
     _ledger_commands,
     _policy_commands,
+    _simulate_commands,
 )
 
 
@@ -20,3 +21,4 @@ def main() -> None:
 
 for _module in (_core_commands, _classifier_commands, _ledger_commands, _policy_commands):
     _module.register(main)
+_simulate_commands.register(main)
