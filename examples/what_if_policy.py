@@ -1,6 +1,7 @@
 """What-if: would another policy have saved more on the traffic we already served?
 
-Runs as written, offline, in about 10 s on an idle machine, most of it importing litellm (`python examples/what_if_policy.py`):
+Run it as written: `python examples/what_if_policy.py`. It needs no network and takes about
+10 s on an idle machine, mostly importing litellm. It:
 
 1. Builds a throwaway SQLite ledger by routing 60 prompts of the shipped demo workload through
    the real router with the default policy. The models are the built-in loopback servers, which
