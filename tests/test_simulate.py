@@ -33,7 +33,15 @@ from tests.support import loopback_policy
 pytest_plugins = ["tests.ledger_helpers.fixtures"]
 
 ROOT = Path(__file__).resolve().parents[1]
-RECORDED = Policy(routing=Routing(threshold=0.5, token_count_threshold=5000))
+
+
+def _policy(threshold: float = 0.5, token_limit: int = 5000, **fields: object) -> Policy:
+    """A fresh policy (not `model_copy`, which would share `for_request`'s cache)."""
+    routing = Routing(threshold=threshold, token_count_threshold=token_limit)
+    return Policy.model_validate({"routing": routing, "verify": {"structural": {}}, **fields})
+
+
+RECORDED = _policy()
 VERSION = price_table(RECORDED).version  # so recorded baselines need no repricing
 OPUS_FIRST = Frontier(
     models=(FrontierModel(model="anthropic/claude-opus-4-6"), FrontierModel(model="gpt-5.4"))
@@ -108,8 +116,7 @@ def test_the_recording_policy_reproduces_what_happened(recorded: str) -> None:
 
 
 def test_a_higher_threshold_keeps_more_local(recorded: str) -> None:
-    candidate = Policy(routing=Routing(threshold=0.6, token_count_threshold=1500))
-    report = simulate(candidate, ledger_url=recorded)
+    report = simulate(_policy(0.6, 1500), ledger_url=recorded)
     assert report.actual == ACTUAL
     # a local; b 0.5 < 0.6 now local (free); c 0.6 >= 0.6 (tie) frontier $0.02; d local, fails
     # verification as recorded and escalates $0.01; e sensitive; f 2000 >= 1500 tokens now
@@ -130,10 +137,7 @@ def test_a_higher_threshold_keeps_more_local(recorded: str) -> None:
 
 
 def test_a_lower_threshold_and_another_frontier_model(recorded: str) -> None:
-    candidate = Policy(
-        routing=Routing(threshold=0.3, token_count_threshold=1500), frontier=OPUS_FIRST
-    )
-    report = simulate(candidate, ledger_url=recorded)
+    report = simulate(_policy(0.3, 1500, frontier=OPUS_FIRST), ledger_url=recorded)
     # Opus at $5 / $25: b 1000/500 = $0.0175; c 2000/1000 = $0.035; d (0.3 >= 0.3, a tie) goes
     # straight to Opus with the recorded GPT answer's tokens = $0.0175; f 2000/500 = $0.0225.
     assert report.candidate == Figures(
@@ -157,10 +161,17 @@ def test_a_local_only_policy_escalates_nothing(recorded: str) -> None:
     assert report.estimated["local_quality_unknown"] == 2  # b and c never ran locally
 
 
+def test_without_checks_a_failed_verification_does_not_escalate(recorded: str) -> None:
+    report = simulate(_policy(verify={}), ledger_url=recorded)
+    # d's local answer now stands: $0.01 less, one more local answer, no escalation.
+    assert report.candidate.spend_usd == Decimal("0.03")
+    assert (report.candidate.local_requests, report.candidate.escalations) == (4, 0)
+    assert report.moved_to_local == 1
+
+
 def test_candidate_prices_are_applied(recorded: str) -> None:
-    data = RECORDED.model_dump(exclude_unset=True)
-    data["prices"] = {"gpt-5.4": {"input_per_mtok": "1", "output_per_mtok": "2"}}
-    report = simulate(Policy.model_validate(data), ledger_url=recorded)
+    prices = {"gpt-5.4": {"input_per_mtok": "1", "output_per_mtok": "2"}}
+    report = simulate(_policy(prices=prices), ledger_url=recorded)
     # b 1000x1 + 500x2 = $0.002; c $0.004; d $0.002. Baselines are repriced at the new rate:
     # GPT answers (b, c, d) with their own tokens ($0.008); local ones from the prompt's tokens
     # and the answer's 500 output tokens: a and e 1000 in ($0.002 each), f 2000 in ($0.003).
@@ -207,7 +218,7 @@ def test_empty_ledger_is_a_clear_error(ledger_url: str) -> None:
 
 
 def test_report_renders_and_serialises(recorded: str) -> None:
-    report = simulate(Policy(routing=Routing(threshold=0.6, token_count_threshold=1500)), recorded)
+    report = simulate(_policy(0.6, 1500), recorded)
     table = report.render()
     assert "local share   50.0%      50.0%  +0.0 pts\n" in table
     assert "savings      42.86%     39.29%\n" in table  # 0.0275 / 0.07; money shown to the cent

@@ -159,13 +159,12 @@ _Path = tuple[str | None, bool, Decimal]  # answering tier, escalated, cost
 
 def _stay_local(case: _Case) -> _Path:
     """Local first, as recorded: the recorded calls stand, unless the candidate could not have
-    escalated (a sensitive request, no frontier model, or no fallback when the local model is
-    down), in which case only the local calls are made."""
+    escalated (a sensitive request, no frontier model, no fallback when the local model is down,
+    or no `verify:` checks to fail), in which case only the local calls are made."""
     rec = case.rec
-    local_calls = [c for c in rec.calls if c.tier == "local"]
-    allowed = case.can_escalate() and (
-        rec.escalation_reason != "local-failed" or case.policy.routing.escalate_when_local_down
-    )
+    checks = bool(case.policy.verify)
+    local_calls = [c for c in rec.calls if c.tier == "local" and (checks or c.purpose == "answer")]
+    allowed = case.can_escalate() and _may_escalate(case.policy, rec.escalation_reason)
     if not allowed:
         tier = "local" if rec.answer_from("local") is not None else None
         return tier, False, case.reprice(local_calls)
@@ -173,6 +172,14 @@ def _stay_local(case: _Case) -> _Path:
         return rec.tier, False, case.reprice(rec.calls)
     cost, _ = _frontier_cost(case, case.frontier())
     return "frontier", True, case.reprice(local_calls) + cost
+
+
+def _may_escalate(policy: Policy, reason: str | None) -> bool:
+    if reason == "local-failed":
+        return policy.routing.escalate_when_local_down
+    if reason == "verification-failed":
+        return bool(policy.verify)
+    return True
 
 
 def _now_local(case: _Case) -> _Path:
