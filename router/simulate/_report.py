@@ -91,8 +91,8 @@ class SimulationReport:
         a, c = self.actual, self.candidate
         window = f"since {self.since:%Y-%m-%d %H:%M} UTC" if self.since else "all time"
         head = (
-            f"What-if: policy {self.policy_name} (version {self.policy_version}) replayed on "
-            f"{a.requests:,} recorded request(s), {window}; no model was called."
+            f"What-if: policy {self.policy_name} (version {self.policy_version}) on "
+            f"{a.requests:,} recorded request(s), {window}. No model was called."
         )
         rows = [
             ("", "actual", "candidate", "change"),
