@@ -169,6 +169,19 @@ def test_without_checks_a_failed_verification_does_not_escalate(recorded: str) -
     assert report.moved_to_local == 1
 
 
+def test_local_cost_and_verification_calls(ledger_url: str, outbox_dir: Path) -> None:
+    answer = attempt("local", price_in="0", price_out="0")  # 1000 in, 500 out
+    check = attempt("local", tokens_in=200, tokens_out=10, price_in="0", price_out="0")
+    checked = replace(check, purpose="verify")
+    with open_ledger(ledger_url, outbox_dir=outbox_dir) as ledger:
+        ledger.record(make_record("g", attempts=(answer, checked), verification="passed"))
+    local_cost = {"per_mtok_usd": "1"}
+    with_checks = simulate(_policy(local_cost=local_cost), ledger_url=ledger_url)
+    assert with_checks.candidate.spend_usd == Decimal("0.00171")  # (1500 + 210) x $1 / 1e6
+    without = simulate(_policy(local_cost=local_cost, verify={}), ledger_url=ledger_url)
+    assert without.candidate.spend_usd == Decimal("0.0015")  # no check, no check call
+
+
 def test_candidate_prices_are_applied(recorded: str) -> None:
     prices = {"gpt-5.4": {"input_per_mtok": "1", "output_per_mtok": "2"}}
     report = simulate(_policy(prices=prices), ledger_url=recorded)

@@ -162,14 +162,15 @@ def _stay_local(case: _Case) -> _Path:
     escalated (a sensitive request, no frontier model, no fallback when the local model is down,
     or no `verify:` checks to fail), in which case only the local calls are made."""
     rec = case.rec
-    checks = bool(case.policy.verify)
-    local_calls = [c for c in rec.calls if c.tier == "local" and (checks or c.purpose == "answer")]
+    checks = bool(case.policy.verify)  # without any, no verification call is made either
+    calls = [c for c in rec.calls if checks or c.purpose == "answer"]
+    local_calls = [c for c in calls if c.tier == "local"]
     allowed = case.can_escalate() and _may_escalate(case.policy, rec.escalation_reason)
     if not allowed:
         tier = "local" if rec.answer_from("local") is not None else None
         return tier, False, case.reprice(local_calls)
     if rec.tier != "frontier":
-        return rec.tier, False, case.reprice(rec.calls)
+        return rec.tier, False, case.reprice(calls)
     cost, _ = _frontier_cost(case, case.frontier())
     return "frontier", True, case.reprice(local_calls) + cost
 
