@@ -19,16 +19,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from router._records import RequestRecord
+from router._records import CapturedContent, RequestRecord
 from router.cli import main
 from router.errors import LedgerError, PolicyError
 from router.ledger import open_ledger, summarize
 from router.ledger._admin import upgrade_ledger
 from router.policy import Frontier, FrontierModel, Policy, Privacy, Routing, check_policy
 from router.simulate import Figures, SimulationReport, price_table, simulate
-from router.testing import AnthropicServer, OllamaServer, OpenAIServer, network_guard
+from router.testing import AnthropicServer, OllamaServer, OpenAIServer, Reply, network_guard
 from tests.ledger_helpers.builders import T0, attempt, hours, make_record
-from tests.support import loopback_policy
+from tests.support import LONG_PROMPT, SHORT_PROMPT, loopback_policy, make_router
 
 pytest_plugins = ["tests.ledger_helpers.fixtures"]
 
@@ -169,6 +169,35 @@ def test_without_checks_a_failed_verification_does_not_escalate(recorded: str) -
     assert report.moved_to_local == 1
 
 
+def test_team_overrides_apply(recorded: str) -> None:
+    teams = {"support": {"routing": {"threshold": 0.9}}, "other": {"routing": {"threshold": 0.1}}}
+    report = simulate(_policy(teams=teams), ledger_url=recorded)
+    # Every recorded request is from team support: b and c (0.5, 0.6 < 0.9) now stay local.
+    assert report.moved_to_local == 2 and report.candidate.spend_usd == Decimal("0.01")
+
+
+def test_captured_prompts_pick_the_frontier_model_by_task(
+    ledger_url: str, outbox_dir: Path
+) -> None:
+    prompt = CapturedContent(
+        prompt="user: Write a Python function that merges intervals", answer=""
+    )
+    gpt = attempt("frontier")  # 1000 in, 500 out
+    record = make_record("h", attempts=(gpt,), decision_rule="classifier", decision_score=0.9)
+    with open_ledger(ledger_url, outbox_dir=outbox_dir) as ledger:
+        ledger.record(replace(record, content=prompt))
+        ledger.record(
+            make_record("i", attempts=(gpt,), decision_rule="classifier", decision_score=0.9)
+        )
+    rules = [{"task": "code", "model": "anthropic/claude-opus-4-6"}]
+    frontier = {"models": [{"model": "gpt-5.4"}, {"model": "anthropic/claude-opus-4-6"}]}
+    report = simulate(_policy(frontier={**frontier, "rules": rules}), ledger_url=ledger_url)
+    # h is code: Opus at $5 / $25 = $0.0175; i's prompt is unknown, so GPT-5.4 stays: $0.01.
+    assert report.candidate.spend_usd == Decimal("0.0275")
+    assert report.estimated["frontier_model_changed"] == 1
+    assert report.estimated["task_unknown"] == 1
+
+
 def test_local_cost_and_verification_calls(ledger_url: str, outbox_dir: Path) -> None:
     answer = attempt("local", price_in="0", price_out="0")  # 1000 in, 500 out
     check = attempt("local", tokens_in=200, tokens_out=10, price_in="0", price_out="0")
@@ -223,6 +252,33 @@ def test_no_model_is_called(recorded: str) -> None:
         assert report.actual.requests == 6
         assert ollama.requests == [] and openai.requests == [] and anthropic.requests == []
         assert guard.blocked == [] and not guard.lookups
+
+
+def test_traffic_recorded_by_the_router_replays_exactly(ledger_url: str, outbox_dir: Path) -> None:
+    """Records written by the real pipeline: local, frontier, and a verification escalation."""
+    with OllamaServer() as ollama, OpenAIServer() as openai, AnthropicServer() as anthropic:
+        policy = loopback_policy(ollama, openai, anthropic, verify={"structural": {}})
+        unchecked = loopback_policy(ollama, openai, anthropic)
+        router, memory, _ = make_router(policy)
+        ollama.script(Reply(text="Paris."), Reply(text="   "))
+        for prompt in (SHORT_PROMPT, SHORT_PROMPT, LONG_PROMPT):
+            router.complete(prompt)
+        router.close()
+    with open_ledger(ledger_url, outbox_dir=outbox_dir) as ledger:
+        for record in memory.records:
+            ledger.record(record)
+    report = simulate(unchecked, ledger_url=ledger_url)
+    assert report.actual.escalations == 1 and report.actual.local_requests == 1
+    # Without checks the blank local answer stands: one more local answer, no escalation.
+    assert (report.candidate.escalations, report.candidate.local_requests) == (0, 2)
+    assert report.candidate.spend_usd < report.actual.spend_usd
+    same = simulate(policy, ledger_url=ledger_url)
+    assert same.candidate == same.actual and same.estimated_requests == 0
+    summary = summarize(ledger_url).total
+    assert (same.actual.spend_usd, same.actual.baseline_usd) == (
+        summary.cost_usd,
+        summary.baseline_cost_usd,
+    )
 
 
 def test_empty_ledger_is_a_clear_error(ledger_url: str) -> None:
