@@ -14,11 +14,21 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, Select, select
+from sqlalchemy import Connection, Engine, Executable, Row, select
 
 from router.ledger._schema import AttemptRow, ContentRow, RequestRow
 
 _BATCH = 1000
+R, A = RequestRow, AttemptRow
+# Only what the replay reads: no tags, user ids or latencies.
+_REQUEST_COLUMNS = (
+    R.request_id, R.created_at, R.team, R.app, R.status, R.tier, R.model, R.decision_rule,
+    R.decision_score, R.prompt_tokens_estimate, R.verification, R.escalation_reason, R.cost_usd,
+    R.baseline_model, R.baseline_cost_usd, R.savings_usd, R.price_table_version,
+)  # fmt: skip
+_CALL_COLUMNS = (
+    A.request_id, A.model, A.tier, A.purpose, A.outcome, A.tokens_in, A.tokens_out, A.cost_usd,
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,13 +89,13 @@ def read_recorded(engine: Engine, since: datetime | None) -> Iterator[Recorded]:
     """Every request created at or after `since` (all when None), ordered by request id."""
     window = [] if since is None else [RequestRow.created_at >= since]
     requests = (
-        select(*RequestRow.__table__.c, ContentRow.prompt)
+        select(*_REQUEST_COLUMNS, ContentRow.prompt)
         .outerjoin(ContentRow, ContentRow.request_id == RequestRow.request_id)
         .where(*window)
         .order_by(RequestRow.request_id)
     )
     attempts = (
-        select(*AttemptRow.__table__.c)
+        select(*_CALL_COLUMNS)
         .join(RequestRow, RequestRow.request_id == AttemptRow.request_id)
         .where(*window)
         .order_by(AttemptRow.request_id, AttemptRow.seq)
@@ -101,7 +111,7 @@ def read_recorded(engine: Engine, since: datetime | None) -> Iterator[Recorded]:
             yield _recorded(row, tuple(mine))
 
 
-def _stream(conn: Connection, stmt: Select[Any]) -> Iterator[Row[Any]]:
+def _stream(conn: Connection, stmt: Executable) -> Iterator[Row[Any]]:
     yield from conn.execution_options(stream_results=True, yield_per=_BATCH).execute(stmt)
 
 
