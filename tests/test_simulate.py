@@ -198,6 +198,25 @@ def test_captured_prompts_pick_the_frontier_model_by_task(
     assert report.estimated["task_unknown"] == 1
 
 
+def test_failures_replay_as_recorded_or_fail_without_a_fallback(
+    ledger_url: str, outbox_dir: Path
+) -> None:
+    down = attempt("local", tokens_in=0, tokens_out=0, outcome="error", error_class="X")
+    refused = make_record("x", attempts=(), status="error", tier=None, model=None, baseline="0")
+    fallback = make_record(
+        "y", attempts=(down, attempt("frontier")), escalation_reason="local-failed"
+    )
+    with open_ledger(ledger_url, outbox_dir=outbox_dir) as ledger:
+        ledger.record(refused)
+        ledger.record(fallback)
+    same = simulate(_policy(), ledger_url=ledger_url)
+    assert same.candidate == same.actual and same.actual.errors == 1
+    no_fallback = _policy(routing={"threshold": 0.5, "escalate_when_local_down": False})
+    report = simulate(no_fallback, ledger_url=ledger_url)
+    # y's local model was down and this candidate does not fall back: it fails, costing nothing.
+    assert (report.candidate.errors, report.candidate.spend_usd) == (2, 0)
+
+
 def test_local_cost_and_verification_calls(ledger_url: str, outbox_dir: Path) -> None:
     answer = attempt("local", price_in="0", price_out="0")  # 1000 in, 500 out
     check = attempt("local", tokens_in=200, tokens_out=10, price_in="0", price_out="0")
