@@ -3,6 +3,8 @@
 `LITELLM_ERRORS` names every exception class litellm 1.110.2 defines; a test fails when litellm
 grows one that is not listed. Upstream messages are dropped (they can quote the request), as is
 anything resembling a key; only the class name, status code, model and provider survive.
+A connection lost mid-call is reported by litellm as its own HTTP 500: the cause chain tells
+them apart, so a dropped body is `BackendUnavailableError` (possibly billed), not `ServerError`.
 """
 
 from __future__ import annotations
@@ -89,8 +91,9 @@ _HINTS: dict[type[RouterError], str] = {
 
 def map_litellm_error(exc: BaseException, *, model: str, provider: str) -> RouterError:
     """The router error for an exception raised by `litellm.acompletion` (or under it)."""
-    target = _lookup(exc)
-    status = _status(exc)
+    dropped = _dropped_connection(exc)
+    target = dropped or _lookup(exc)
+    status = None if dropped else _status(exc)
     if target is None:
         target = _transport_error(exc)
     if target == _BY_STATUS or target is None:
@@ -127,6 +130,20 @@ def _transport_error(exc: BaseException) -> type[RouterError] | None:
         return BackendTimeoutError
     if isinstance(exc, httpx.TransportError | ConnectionError):
         return BackendUnavailableError
+    return None
+
+
+def _dropped_connection(exc: BaseException) -> type[RouterError] | None:
+    """litellm reports a connection lost mid-call (even mid-body, after the upstream may have
+    billed it) as an HTTP 500 of its own making; the cause chain says what really happened."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        found = _transport_error(cause) if cause is not exc else None
+        if found is not None:
+            return found
+        cause = cause.__cause__ or cause.__context__
     return None
 
 

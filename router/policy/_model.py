@@ -181,6 +181,17 @@ class Retries(_Frozen):
     deadline_s: PositiveSeconds = Field(
         default=180.0, description="Whole request, every model and retry included"
     )
+    retry_budget: Probability = Field(
+        default=0.2,
+        description="Per model, retries may be at most this share of its recent requests "
+        "(plus a burst of 10), so a failing upstream does not get a retry storm",
+    )
+    breaker_failures: int = Field(
+        default=5, ge=1, le=1000, description="Consecutive failures that open a model's breaker"
+    )
+    breaker_cooldown_s: PositiveSeconds = Field(
+        default=30.0, description="Seconds an open breaker skips its model before one probe call"
+    )
 
 
 class PiiActions(_Frozen):
