@@ -182,6 +182,11 @@ def _check_size(messages: tuple[Mapping[str, str], ...], policy: Policy) -> int:
             f"({policy.limits.max_prompt_chars:,}); shorten it or raise the limit"
         )
     tokens = sum(estimate_tokens(m["content"]) + 4 for m in messages)
+    if tokens > policy.limits.max_prompt_tokens:
+        raise PromptTooLongError(
+            f"the prompt is about {tokens:,} tokens, over the policy's limits.max_prompt_tokens "
+            f"({policy.limits.max_prompt_tokens:,}); shorten it or raise the limit"
+        )
     context = policy.local.context_tokens
     if tokens > context:
         raise PromptTooLongError(

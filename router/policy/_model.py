@@ -241,8 +241,17 @@ class Privacy(_Frozen):
 class Limits(_Frozen):
     """Guards checked before any call."""
 
-    max_prompt_chars: int = Field(default=2_000_000, gt=0, description="Longer prompts refused")
-    max_output_tokens: int = Field(default=8_192, gt=0, description="Largest max_tokens accepted")
+    max_prompt_chars: int = Field(
+        default=1_000_000, gt=0, description="Longer prompts refused (checked first: cheap)"
+    )
+    max_prompt_tokens: int = Field(
+        default=128_000, gt=0, description="Prompts estimated longer are refused before any call"
+    )
+    max_output_tokens: int = Field(
+        default=8_192,
+        gt=0,
+        description="Largest max_tokens accepted, and the max_tokens sent when a request sets none",
+    )
 
 
 class Price(_Frozen):
