@@ -55,7 +55,7 @@ BROKEN = {
           zzz: 1
         """,
         [
-            "2: limits.zzz: unknown key; valid keys: "
+            "2: limits.zzz: unknown key; valid keys: allow_link_local_endpoints, "
             "max_output_tokens, max_prompt_chars, max_prompt_tokens"
         ],
     ),

@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from router.policy._endpoints import endpoint_problem
 from router.policy._merge import OVERRIDE_FORBIDDEN, deep_merge
 from router.privacy._types import PII_CLASSES, PiiAction
 
@@ -252,6 +253,11 @@ class Limits(_Frozen):
         gt=0,
         description="Largest max_tokens accepted, and the max_tokens sent when a request sets none",
     )
+    allow_link_local_endpoints: bool = Field(
+        default=False,
+        description="Allow local.host or frontier api_base at link-local or cloud metadata "
+        "addresses (169.254.169.254, metadata.google.internal, ...); refused otherwise",
+    )
 
 
 class Price(_Frozen):
@@ -357,6 +363,24 @@ class Policy(_Frozen):
                 "frontier.baseline must name a model; savings are measured against it",
                 ("frontier", "baseline"),
             )
+        return self
+
+    @model_validator(mode="after")
+    def _endpoints_are_safe(self) -> Policy:
+        if self.limits.allow_link_local_endpoints:
+            return self
+        urls = [(("local", "host"), self.local.host)] + [
+            (("frontier", "models", i, "api_base"), m.api_base)
+            for i, m in enumerate(self.frontier.models)
+        ]
+        for at, url in urls:
+            problem = endpoint_problem(url) if url else None
+            if problem:
+                raise conflict(
+                    f"{problem}; point it at your model server, or set "
+                    "limits.allow_link_local_endpoints: true if you really mean it",
+                    at,
+                )
         return self
 
     @model_validator(mode="after")
