@@ -8,6 +8,7 @@ multiply. Nothing here mutates `litellm.*` globals.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator
 from types import ModuleType
@@ -171,4 +172,24 @@ async def _litellm_off_loop() -> ModuleType:
     neither block the event loop nor count against a request's timeout."""
     if litellm.cache_info().currsize:  # already imported: no thread hop on the hot path
         return litellm()
-    return await asyncio.to_thread(litellm)
+    module = await asyncio.to_thread(litellm)
+    _drop_litellm_debug_records()
+    return module
+
+
+class _DropDebug(logging.Filter):
+    """litellm's DEBUG records quote whole requests (a curl line with the prompt) and answers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+def _drop_litellm_debug_records() -> None:
+    """Keep prompts out of logs even when someone turns litellm's loggers to DEBUG: a filter on
+    its loggers (logging's registry, not a litellm global). ROUTER_LITELLM_DEBUG=1 keeps them."""
+    if os.environ.get("ROUTER_LITELLM_DEBUG") == "1":
+        return
+    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropDebug) for f in logger.filters):
+            logger.addFilter(_DropDebug())
