@@ -295,16 +295,17 @@ class Pipeline:
         backend: Backend | None = None,
     ) -> ModelRequest:
         """What a backend is sent: frontier models get the redacted copy when there is one, and
-        every model a `max_tokens` (the policy's limit when the caller set none)."""
+        a `max_tokens` (the policy's limit when the caller set none)."""
         if asked is not None:
             return replace(asked, timeout_s=min(timeout_s, asked.timeout_s or timeout_s))
         request = progress.request
         redacted = request.frontier_messages
         use_redacted = redacted is not None and backend is not None and backend.tier == "frontier"
+        frontier = backend is not None and backend.tier == "frontier"
+        cap = request.policy.limits.max_output_tokens if frontier else None
         return ModelRequest(
             messages=redacted if use_redacted and redacted is not None else request.messages,
-            # Never unbounded: the policy's output cap bounds what one request can cost.
-            max_tokens=request.max_tokens or request.policy.limits.max_output_tokens,
+            max_tokens=request.max_tokens or cap,  # a paid call is never unbounded
             temperature=request.temperature,
             response_format=request.response_format,
             timeout_s=timeout_s,

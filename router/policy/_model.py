@@ -251,7 +251,7 @@ class Limits(_Frozen):
     max_output_tokens: int = Field(
         default=8_192,
         gt=0,
-        description="Largest max_tokens accepted, and the max_tokens sent when a request sets none",
+        description="Largest max_tokens accepted; sent to frontier models when a request sets none",
     )
     allow_link_local_endpoints: bool = Field(
         default=False,
