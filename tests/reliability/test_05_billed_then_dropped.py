@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from router import Router
 from router._fakes import FakeClock
 from router.errors import RouterError
-from router.ledger import open_ledger
+from router.ledger import open_ledger, verify
 from router.ledger._schema import AttemptRow, RequestRow
 from router.testing import Reply, Usage
 from tests.reliability._figures import record
@@ -54,6 +54,8 @@ def test_dropped_body_is_recorded_once_as_possibly_billed(
         ("error", True),
         ("ok", False),
     ]
+    checked = verify(url)  # `router ledger verify`: every row recomputes from its attempts
+    assert checked.ok and checked.requests == 1, checked.problems
     # GPT-5.4 at $2.50 / $15 per million tokens: only the answer received is counted.
     assert requests[0].cost_usd == Decimal("0.00025") + Decimal("0.00015") == res.cost_usd
     flagged = sum(bool(a.possibly_billed) for a in attempts)
@@ -82,6 +84,7 @@ def test_dropped_stream_is_recorded_once_as_possibly_billed(servers: Servers, tm
     requests, attempts = _rows(url)
     assert "".join(received) and len(requests) == 1 and requests[0].status == "error"
     assert [(a.outcome, bool(a.possibly_billed)) for a in attempts] == [("error", True)]
+    assert verify(url).ok
     record(
         5,
         "billed then dropped mid-stream",
