@@ -300,8 +300,8 @@ class Pipeline:
             return replace(asked, timeout_s=min(timeout_s, asked.timeout_s or timeout_s))
         request = progress.request
         redacted = request.frontier_messages
-        use_redacted = redacted is not None and backend is not None and backend.tier == "frontier"
         frontier = backend is not None and backend.tier == "frontier"
+        use_redacted = redacted is not None and frontier
         cap = request.policy.limits.max_output_tokens if frontier else None
         return ModelRequest(
             messages=redacted if use_redacted and redacted is not None else request.messages,
