@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from router._accounting import Outcome, attempt_failed, attempt_succeeded, build_record
+from router._breaker import BackendGuard, Guards
 from router._clock import Clock
 from router._completion import Attempt, Completion, Decision, Usage
 from router._decide import decide
@@ -25,6 +26,7 @@ from router.errors import (
     AllAttemptsFailedError,
     AttemptFailure,
     BackendError,
+    CircuitOpenError,
     DeadlineExceededError,
     RouterError,
     SensitiveDataError,
@@ -77,6 +79,7 @@ class _Step:
 class Pipeline:
     def __init__(self, seams: Seams) -> None:
         self.seams = seams
+        self._guards = Guards(seams.clock)  # per-backend retry budget and circuit breaker
 
     async def run(self, request: RoutedRequest) -> Completion:
         with self.seams.telemetry.request(request, request.policy) as trace:
@@ -138,17 +141,20 @@ class Pipeline:
         asked: ModelRequest | None = None,
         purpose: str = "answer",
     ) -> ModelResponse:
-        """One backend, retried on transient failures; `asked` overrides the request's own
-        messages (verifiers ask the local model their own questions)."""
-        prices = self.seams.prices
+        """One backend, retried on transient failures within its retry budget, unless its
+        breaker is open; `asked` overrides the request's own messages (verifiers ask the local
+        model their own questions)."""
+        prices, guard = self.seams.prices, self._guard(progress, backend)
 
         async def attempt(timeout_s: float) -> ModelResponse:
             started = self.seams.clock.monotonic()
+            if not guard.breaker.allow():
+                raise self._skipped(progress, backend, purpose)
             model_request = self._model_request(progress, timeout_s, asked, backend)
             try:
-                with progress.trace.attempt(backend, model_request) as traced:
+                with guard.breaker.watching(), progress.trace.attempt(backend, model_request) as t:
                     response = await backend.complete(model_request)
-                    traced.set_response(response)
+                    t.set_response(response)
                 response = self._restored(progress, backend, response)
             except BackendError as exc:
                 self._note_failure(progress, backend, exc, started, purpose)
@@ -159,8 +165,34 @@ class Pipeline:
 
         policy = progress.request.policy
         return await call_with_retries(
-            attempt, retries=policy.retries, deadline=progress.deadline, clock=self.seams.clock
+            attempt,
+            retries=policy.retries,
+            deadline=progress.deadline,
+            clock=self.seams.clock,
+            budget=guard.budget,
         )
+
+    def _guard(self, progress: _Progress, backend: Backend) -> BackendGuard:
+        retries = progress.request.policy.retries
+        return self._guards.for_backend(
+            backend,
+            ratio=retries.retry_budget,
+            failures=retries.breaker_failures,
+            cooldown_s=retries.breaker_cooldown_s,
+        )
+
+    def _skipped(self, progress: _Progress, backend: Backend, purpose: str) -> CircuitOpenError:
+        """The backend's breaker is open: no call; a zero-cost "rejected" attempt says why."""
+        exc = CircuitOpenError(
+            f"{backend.provider}:{backend.model} is skipped: its circuit breaker opened after "
+            "repeated failures; it is tried again after retries.breaker_cooldown_s",
+            model=backend.model,
+            provider=backend.provider,
+        )
+        failed = attempt_failed(backend, exc, 0.0, self.seams.prices, purpose)
+        progress.attempts.append(replace(failed, outcome="rejected"))
+        log.info("breaker open: provider=%s model=%s skipped", backend.provider, backend.model)
+        return exc
 
     async def _verify_and_escalate(
         self, progress: _Progress, answer: ModelResponse, step: _Step
@@ -262,15 +294,18 @@ class Pipeline:
         asked: ModelRequest | None = None,
         backend: Backend | None = None,
     ) -> ModelRequest:
-        """What a backend is sent: frontier models get the redacted copy when there is one."""
+        """What a backend is sent: frontier models get the redacted copy when there is one, and
+        a `max_tokens` (the policy's limit when the caller set none)."""
         if asked is not None:
             return replace(asked, timeout_s=min(timeout_s, asked.timeout_s or timeout_s))
         request = progress.request
         redacted = request.frontier_messages
-        use_redacted = redacted is not None and backend is not None and backend.tier == "frontier"
+        frontier = backend is not None and backend.tier == "frontier"
+        use_redacted = redacted is not None and frontier
+        cap = request.policy.limits.max_output_tokens if frontier else None
         return ModelRequest(
             messages=redacted if use_redacted and redacted is not None else request.messages,
-            max_tokens=request.max_tokens,
+            max_tokens=request.max_tokens or cap,  # a paid call is never unbounded
             temperature=request.temperature,
             response_format=request.response_format,
             timeout_s=timeout_s,

@@ -23,6 +23,7 @@ _RESERVED_METADATA = ("team", "app", "user")
 _REFUSED_ARGS = frozenset({"api_base", "base_url", "api_key", "host", "extra_headers"})
 _MAX_METADATA_VALUE = 256
 _FORMATS = frozenset({"text", "json_object", "json_schema"})
+_KNOWN_PARTS = frozenset({"text", "image_url", "input_audio", "file", "str", "dict", "list"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +150,8 @@ def _normalise_message(index: int, message: Any) -> Mapping[str, str]:
     if extra:
         raise InvalidRequestError(f"{where} has unsupported keys {sorted(extra)}; use role/content")
     role = message.get("role")
-    if role not in ROLES:
-        raise InvalidRequestError(f"{where}.role must be one of {sorted(ROLES)}, not {role!r}")
+    if role not in ROLES:  # the value is not quoted: it could be anything, even the prompt
+        raise InvalidRequestError(f"{where}.role must be one of {sorted(ROLES)}")
     content = _text_content(where, message.get("content"))
     if role == "user" and not content.strip():
         raise InvalidRequestError(f"{where} (user) has empty content")
@@ -165,8 +166,9 @@ def _text_content(where: str, content: Any) -> str:
         for part in content:
             kind = part.get("type") if isinstance(part, Mapping) else type(part).__name__
             if kind != "text" or not isinstance(part.get("text"), str):
+                shown = repr(kind) if kind in _KNOWN_PARTS else "non-text"
                 raise InvalidRequestError(
-                    f"{where}.content has a {kind!r} part; only text parts are supported "
+                    f"{where}.content has a {shown} part; only text parts are supported "
                     "(the local model takes text only)"
                 )
             texts.append(part["text"])
@@ -182,6 +184,11 @@ def _check_size(messages: tuple[Mapping[str, str], ...], policy: Policy) -> int:
             f"({policy.limits.max_prompt_chars:,}); shorten it or raise the limit"
         )
     tokens = sum(estimate_tokens(m["content"]) + 4 for m in messages)
+    if tokens > policy.limits.max_prompt_tokens:
+        raise PromptTooLongError(
+            f"the prompt is about {tokens:,} tokens, over the policy's limits.max_prompt_tokens "
+            f"({policy.limits.max_prompt_tokens:,}); shorten it or raise the limit"
+        )
     context = policy.local.context_tokens
     if tokens > context:
         raise PromptTooLongError(

@@ -2,7 +2,8 @@
 
 Only transient failures are retried (connection errors, timeouts, 429, 5xx). A 429's
 `Retry-After` is honoured up to a cap; otherwise the wait is exponential with jitter. A retry is
-skipped when its wait would not fit in what is left of the deadline.
+skipped when its wait would not fit in what is left of the deadline, or when the backend's retry
+budget (router._breaker) has none left.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tenacity import (
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
+from router._breaker import RetryBudget
 from router._clock import Clock
 from router.errors import DeadlineExceededError, RateLimitError, TransientBackendError
 from router.policy import Retries
@@ -74,16 +76,32 @@ class stop_at_deadline(stop_base):
         return retry_state.upcoming_sleep >= self.deadline.remaining()
 
 
+class stop_over_budget(stop_base):
+    """Stop when the backend's retry budget has no retry left (checked last: it spends one)."""
+
+    def __init__(self, budget: RetryBudget) -> None:
+        self.budget = budget
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return not self.budget.try_spend()
+
+
 async def call_with_retries(
     attempt: Callable[[float], Awaitable[T]],
     *,
     retries: Retries,
     deadline: Deadline,
     clock: Clock,
+    budget: RetryBudget | None = None,
 ) -> T:
-    """Run `attempt(timeout_s)` until it succeeds, fails permanently, or retries run out."""
+    """Run `attempt(timeout_s)` until it succeeds, fails permanently, or retries run out:
+    `max_attempts`, the deadline, or (when given) the backend's retry `budget`."""
+    stop = stop_after_attempt(retries.max_attempts) | stop_at_deadline(deadline)
+    if budget is not None:
+        budget.on_request()
+        stop = stop | stop_over_budget(budget)  # stop_any short-circuits: spent only to retry
     retrying = AsyncRetrying(
-        stop=stop_after_attempt(retries.max_attempts) | stop_at_deadline(deadline),
+        stop=stop,
         wait=wait_retry_after(
             retries.retry_after_cap_s,
             wait_exponential_jitter(

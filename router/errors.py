@@ -151,3 +151,8 @@ class LedgerError(RouterError):
 
 class VerificationError(RouterError):
     """A verifier failed to run (not: the answer failed verification)."""
+
+
+class CircuitOpenError(BackendError):
+    """The backend's circuit breaker is open after repeated failures, so it was skipped without a
+    call; the next fallback is tried. It closes again after `retries.breaker_cooldown_s`."""

@@ -54,7 +54,10 @@ BROKEN = {
         limits:
           zzz: 1
         """,
-        ["2: limits.zzz: unknown key; valid keys: max_output_tokens, max_prompt_chars"],
+        [
+            "2: limits.zzz: unknown key; valid keys: allow_link_local_endpoints, "
+            "max_output_tokens, max_prompt_chars, max_prompt_tokens"
+        ],
     ),
     "bad_type": (
         """

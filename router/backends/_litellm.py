@@ -8,6 +8,7 @@ multiply. Nothing here mutates `litellm.*` globals.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator
 from types import ModuleType
@@ -71,7 +72,7 @@ class LiteLLMBackend:
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelChunk]:
         parts: list[str] = []
         usage: Any = None
-        finish = "stop"
+        finish: str | None = None
         try:
             module = await _litellm_off_loop()
             async with asyncio.timeout(request.timeout_s or self._timeout_s):
@@ -88,6 +89,9 @@ class LiteLLMBackend:
             raise
         except Exception as exc:
             raise self._map(exc) from None
+        if finish is None or (not parts and usage is None):
+            # litellm ends a truncated or non-SSE stream quietly, as if it were an empty answer
+            raise self._malformed("a stream with no answer and no usage")
         yield ModelChunk(final=self._final(request, "".join(parts), usage, finish))
 
     async def aclose(self) -> None:
@@ -131,29 +135,32 @@ class LiteLLMBackend:
             text = choice.message.content or ""
             finish = choice.finish_reason or "stop"
         except (AttributeError, IndexError, TypeError):
-            raise MalformedResponseError(
-                f"{self._provider}:{self._model} answered without a message; is api_base right?",
-                model=self._model,
-                provider=self._provider,
-            ) from None
+            raise self._malformed("an answer without a message") from None
         return self._final(request, text, getattr(raw, "usage", None), finish)
 
+    def _malformed(self, what: str) -> MalformedResponseError:
+        return MalformedResponseError(
+            f"{self._provider}:{self._model} sent {what}; is api_base right?",
+            model=self._model,
+            provider=self._provider,
+        )
+
     def _final(self, request: ModelRequest, text: str, usage: Any, finish: str) -> ModelResponse:
+        """The answer with its usage; estimated when the server reported none (litellm then
+        fills in zeros, which would make a billed call look free)."""
         tokens_in = getattr(usage, "prompt_tokens", None)
         tokens_out = getattr(usage, "completion_tokens", None)
-        if not isinstance(tokens_in, int) or not isinstance(tokens_out, int):
-            tokens_in, tokens_out, estimated = 0, 0, True
+        if isinstance(tokens_in, int) and isinstance(tokens_out, int) and tokens_in > 0:
+            counts, reported = (tokens_in, tokens_out), True
         else:
-            estimated = False
+            counts, reported = (estimate_prompt_tokens(request), estimate_tokens(text)), False
         return ModelResponse(
             text=text,
             model=self._model,
-            input_tokens=tokens_in
-            if isinstance(tokens_in, int)
-            else estimate_prompt_tokens(request),
-            output_tokens=tokens_out if isinstance(tokens_out, int) else estimate_tokens(text),
+            input_tokens=counts[0],
+            output_tokens=counts[1],
             finish_reason=finish,
-            usage_estimated=estimated,
+            usage_estimated=not reported,
         )
 
     def _map(self, exc: BaseException) -> BackendError | RouterError:
@@ -165,4 +172,24 @@ async def _litellm_off_loop() -> ModuleType:
     neither block the event loop nor count against a request's timeout."""
     if litellm.cache_info().currsize:  # already imported: no thread hop on the hot path
         return litellm()
-    return await asyncio.to_thread(litellm)
+    module = await asyncio.to_thread(litellm)
+    _drop_litellm_debug_records()
+    return module
+
+
+class _DropDebug(logging.Filter):
+    """litellm's DEBUG records quote whole requests (a curl line with the prompt) and answers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+def _drop_litellm_debug_records() -> None:
+    """Keep prompts out of logs even when someone turns litellm's loggers to DEBUG: a filter on
+    its loggers (logging's registry, not a litellm global). ROUTER_LITELLM_DEBUG=1 keeps them."""
+    if os.environ.get("ROUTER_LITELLM_DEBUG") == "1":
+        return
+    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropDebug) for f in logger.filters):
+            logger.addFilter(_DropDebug())

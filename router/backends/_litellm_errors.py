@@ -3,12 +3,16 @@
 `LITELLM_ERRORS` names every exception class litellm 1.110.2 defines; a test fails when litellm
 grows one that is not listed. Upstream messages are dropped (they can quote the request), as is
 anything resembling a key; only the class name, status code, model and provider survive.
+litellm reports a connection lost mid-call as its own HTTP 500, and a body it cannot parse as a
+connection error: the cause chain tells them apart, so a dropped body is
+`BackendUnavailableError` and an unparseable one `MalformedResponseError` (both possibly billed).
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import time
 
 from router.errors import (
@@ -89,8 +93,9 @@ _HINTS: dict[type[RouterError], str] = {
 
 def map_litellm_error(exc: BaseException, *, model: str, provider: str) -> RouterError:
     """The router error for an exception raised by `litellm.acompletion` (or under it)."""
-    target = _lookup(exc)
-    status = _status(exc)
+    dropped = _dropped_connection(exc)
+    target = dropped or _lookup(exc)
+    status = None if dropped else _status(exc)
     if target is None:
         target = _transport_error(exc)
     if target == _BY_STATUS or target is None:
@@ -127,6 +132,26 @@ def _transport_error(exc: BaseException) -> type[RouterError] | None:
         return BackendTimeoutError
     if isinstance(exc, httpx.TransportError | ConnectionError):
         return BackendUnavailableError
+    return None
+
+
+def _dropped_connection(exc: BaseException) -> type[RouterError] | None:
+    """What really happened under a litellm error, when its own class hides it.
+
+    litellm reports a connection lost mid-call (even mid-body, after the upstream may have
+    billed it) as an HTTP 500 of its own making, and a body it could not parse (bad JSON, a
+    missing field) as a connection error; the cause chain tells them apart.
+    """
+    seen: set[int] = set()
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, json.JSONDecodeError | UnicodeDecodeError | KeyError):
+            return MalformedResponseError
+        found = _transport_error(cause)
+        if found is not None:
+            return found
+        cause = cause.__cause__ or cause.__context__
     return None
 
 

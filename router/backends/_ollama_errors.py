@@ -52,7 +52,10 @@ def map_ollama_error(exc: BaseException, *, model: str, host: str) -> BackendErr
             model=model,
             provider=_PROVIDER,
         )
-    if isinstance(exc, json.JSONDecodeError | pydantic.ValidationError | KeyError | TypeError):
+    malformed = (
+        json.JSONDecodeError | UnicodeDecodeError | pydantic.ValidationError | KeyError | TypeError
+    )
+    if isinstance(exc, malformed):
         return MalformedResponseError(
             f"Ollama at {host} sent a response that is not valid Ollama JSON; is local.host "
             "pointing at an Ollama server?",

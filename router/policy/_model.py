@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from router.policy._endpoints import endpoint_problem
 from router.policy._merge import OVERRIDE_FORBIDDEN, deep_merge
 from router.privacy._types import PII_CLASSES, PiiAction
 
@@ -181,6 +182,17 @@ class Retries(_Frozen):
     deadline_s: PositiveSeconds = Field(
         default=180.0, description="Whole request, every model and retry included"
     )
+    retry_budget: Probability = Field(
+        default=0.2,
+        description="Per model, retries may be at most this share of its recent requests "
+        "(plus a burst of 10), so a failing upstream does not get a retry storm",
+    )
+    breaker_failures: int = Field(
+        default=5, ge=1, le=1000, description="Consecutive failures that open a model's breaker"
+    )
+    breaker_cooldown_s: PositiveSeconds = Field(
+        default=30.0, description="Seconds an open breaker skips its model before one probe call"
+    )
 
 
 class PiiActions(_Frozen):
@@ -230,8 +242,22 @@ class Privacy(_Frozen):
 class Limits(_Frozen):
     """Guards checked before any call."""
 
-    max_prompt_chars: int = Field(default=2_000_000, gt=0, description="Longer prompts refused")
-    max_output_tokens: int = Field(default=8_192, gt=0, description="Largest max_tokens accepted")
+    max_prompt_chars: int = Field(
+        default=1_000_000, gt=0, description="Longer prompts refused (checked first: cheap)"
+    )
+    max_prompt_tokens: int = Field(
+        default=128_000, gt=0, description="Prompts estimated longer are refused before any call"
+    )
+    max_output_tokens: int = Field(
+        default=8_192,
+        gt=0,
+        description="Largest max_tokens accepted; sent to frontier models when a request sets none",
+    )
+    allow_link_local_endpoints: bool = Field(
+        default=False,
+        description="Allow local.host or frontier api_base at link-local or cloud metadata "
+        "addresses (169.254.169.254, metadata.google.internal, ...); refused otherwise",
+    )
 
 
 class Price(_Frozen):
@@ -337,6 +363,24 @@ class Policy(_Frozen):
                 "frontier.baseline must name a model; savings are measured against it",
                 ("frontier", "baseline"),
             )
+        return self
+
+    @model_validator(mode="after")
+    def _endpoints_are_safe(self) -> Policy:
+        if self.limits.allow_link_local_endpoints:
+            return self
+        urls = [(("local", "host"), self.local.host)] + [
+            (("frontier", "models", i, "api_base"), m.api_base)
+            for i, m in enumerate(self.frontier.models)
+        ]
+        for at, url in urls:
+            problem = endpoint_problem(url) if url else None
+            if problem:
+                raise conflict(
+                    f"{problem}; point it at your model server, or set "
+                    "limits.allow_link_local_endpoints: true if you really mean it",
+                    at,
+                )
         return self
 
     @model_validator(mode="after")

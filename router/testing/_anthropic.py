@@ -98,7 +98,7 @@ class AnthropicServer(LoopbackServer):
             "output_tokens": 1 if streaming else answer.usage.output_tokens,
             "service_tier": "standard",
         }
-        return {
+        message = {
             "id": answer.id,
             "type": "message",
             "role": "assistant",
@@ -108,6 +108,9 @@ class AnthropicServer(LoopbackServer):
             "stop_sequence": None,
             "usage": usage,
         }
+        if answer.omit_usage:
+            del message["usage"]
+        return message
 
     def _render(self, req: ChatRequest, answer: Answer) -> object:
         return self._message(req, answer, streaming=False)
@@ -131,11 +134,13 @@ class AnthropicServer(LoopbackServer):
             for piece in split_chunks(answer.text)
             if piece
         ]
-        end = {
+        end: dict[str, Any] = {
             "type": "message_delta",
             "delta": {"stop_reason": answer.finish_reason, "stop_sequence": None},
             "usage": {"output_tokens": answer.usage.output_tokens},
         }
+        if answer.omit_usage:
+            del end["usage"]
         return [
             sse(start, "message_start"),
             sse(block, "content_block_start"),

@@ -29,6 +29,7 @@ class Reply:
     (malformed-upstream tests). `latency` waits before the headers, `chunk_delay` between stream
     chunks; `hang` never answers (until the server stops). `drop` closes the connection early.
     `logprob` is the log-probability reported per token where the client asks for logprobs.
+    `omit_usage` leaves the token counts out of the answer (as some proxies and servers do).
     """
 
     text: str | None = None
@@ -43,6 +44,7 @@ class Reply:
     content_type: str | None = None
     chunk_delay: float = 0.0
     logprob: float = -0.05
+    omit_usage: bool = False
 
 
 @dataclass(frozen=True, slots=True)

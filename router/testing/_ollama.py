@@ -170,7 +170,7 @@ class OllamaServer(LoopbackServer):
         """The closing fields, with made-up but consistent timings (40 tokens/s)."""
         prompt, completion = answer.usage.input_tokens, answer.usage.output_tokens
         load, prompt_ns, eval_ns = 50_000_000, prompt * 1_000_000, completion * 25_000_000
-        return {
+        final = {
             "done": True,
             "done_reason": answer.finish_reason,
             "total_duration": load + prompt_ns + eval_ns,
@@ -180,6 +180,9 @@ class OllamaServer(LoopbackServer):
             "eval_count": completion,
             "eval_duration": eval_ns,
         }
+        if answer.omit_usage:
+            del final["prompt_eval_count"], final["eval_count"]
+        return final
 
     def _render(self, req: ChatRequest, answer: Answer) -> object:
         return {**self._chunk(req, answer.text, answer), **self._final(answer)}

@@ -139,11 +139,8 @@ class OpenAIServer(LoopbackServer):
             "logprobs": None,
             "finish_reason": answer.finish_reason,
         }
-        return {
-            **self._envelope(req, answer, "chat.completion"),
-            "choices": [choice],
-            "usage": self._usage(answer),
-        }
+        usage = {} if answer.omit_usage else {"usage": self._usage(answer)}
+        return {**self._envelope(req, answer, "chat.completion"), "choices": [choice], **usage}
 
     def _events(self, req: ChatRequest, answer: Answer) -> list[bytes]:
         options = req.body.get("stream_options")
@@ -158,6 +155,6 @@ class OpenAIServer(LoopbackServer):
         first = chunk({"role": "assistant", "content": "", "refusal": None})
         pieces = [chunk({"content": p}) for p in split_chunks(answer.text) if p]
         events = [first, *pieces, chunk({}, answer.finish_reason)]
-        if with_usage:
+        if with_usage and not answer.omit_usage:
             events.append(sse({**head, "choices": [], "usage": self._usage(answer)}))
         return [*events, b"data: [DONE]\n\n"]

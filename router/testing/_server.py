@@ -39,6 +39,7 @@ class Answer:
     finish_reason: str
     usage: Usage
     logprob: float
+    omit_usage: bool = False
 
 
 class ProtocolError(Exception):
@@ -232,7 +233,7 @@ class LoopbackServer:
         finish = reply.finish_reason or (self.length_reason if truncated else self.stop_reason)
         usage = reply.usage or Usage(count_tokens(req.prompt_text), count_tokens(text))
         answer_id = f"{self.id_prefix}loopback{next(self._ids):06d}"
-        return Answer(answer_id, text, finish, usage, reply.logprob)
+        return Answer(answer_id, text, finish, usage, reply.logprob, reply.omit_usage)
 
 
 def _cut(reply: Reply, length: int) -> int | None:
