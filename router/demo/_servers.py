@@ -50,9 +50,12 @@ class SimulatedModels:
 
 @contextmanager
 def simulated_models(
-    workload: list[DemoPrompt], local_model: str, local_latency: float = 0.02
+    workload: list[DemoPrompt], local_model: str = "qwen3.5:9b", local_latency: float = 0.02
 ) -> Iterator[SimulatedModels]:
-    """Start the three loopback servers, replaying the workload's recorded answers."""
+    """Start the three loopback servers, replaying the workload's recorded answers.
+
+    Prompts outside `workload` get a deterministic generic answer, so any prompt works.
+    """
     with ExitStack() as stack:
         ollama = stack.enter_context(OllamaServer(models=(local_model,)))
         openai = stack.enter_context(OpenAIServer())
