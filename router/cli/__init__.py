@@ -14,28 +14,42 @@ from router.cli import (
     _policy_commands,
 )
 from router.errors import (
+    AllAttemptsFailedError,
+    AuthenticationError,
     BackendError,
+    BudgetExceededError,
     ClassifierError,
     ConfigError,
+    DeadlineExceededError,
+    InvalidRequestError,
     LedgerError,
+    ModelNotFoundError,
+    PromptTooLongError,
     RouterError,
     SensitiveDataError,
 )
 
 # Most specific first: the first matching class gives the hint.
 _HINTS: tuple[tuple[type[RouterError], str], ...] = (
+    (PromptTooLongError, "shorten the prompt or raise the model's context_tokens in the policy"),
+    (InvalidRequestError, "fix the request; nothing was sent to any model"),
     (ConfigError, "check it with `router policy check FILE`; see docs/policy-reference.md"),
     (LedgerError, "check --ledger or $ROUTER_LEDGER_URL, then run `router db upgrade`"),
     (ClassifierError, "rebuild the artefact with `router train` or omit --classifier"),
     (SensitiveDataError, "start the local model (`ollama serve`); sensitive data stays local"),
-    (BackendError, "is Ollama running and are the API keys set? See docs/backends.md"),
+    (BudgetExceededError, "raise the cap in the policy or allow local-only answers over budget"),
+    (AuthenticationError, "export OPENAI_API_KEY / ANTHROPIC_API_KEY or set api_key_env"),
+    (ModelNotFoundError, "pull the model (`ollama pull NAME`) or fix its name in the policy"),
+    (DeadlineExceededError, "check the model servers, or raise retries.deadline_s"),
+    (BackendError, "is Ollama running (`ollama serve`) and are the API keys set?"),
+    (AllAttemptsFailedError, "each attempt is named above; is Ollama up and are the keys set?"),
     (RouterError, "see docs/errors.md for what each error means"),
 )
 
 
-def hint_for(exc: RouterError) -> str:
-    """One line telling the user what to try next."""
-    return next(hint for kind, hint in _HINTS if isinstance(exc, kind))
+def hint_for(error: type[RouterError]) -> str:
+    """One line telling the user what to try next after an error of this class."""
+    return next(hint for kind, hint in _HINTS if issubclass(error, kind))
 
 
 class RouterGroup(click.Group):
@@ -45,7 +59,7 @@ class RouterGroup(click.Group):
         try:
             return super().invoke(ctx)
         except RouterError as exc:
-            message = f"{type(exc).__name__}: {exc}\nHint: {hint_for(exc)}"
+            message = f"{type(exc).__name__}: {exc}\nHint: {hint_for(type(exc))}"
             raise click.ClickException(message) from exc
 
 
