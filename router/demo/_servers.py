@@ -45,7 +45,10 @@ class SimulatedModels:
         )
         local = LocalModel.model_validate({**policy.local.model_dump(), "host": self.ollama.url})
         frontier = policy.frontier.model_copy(update={"models": models})
-        return policy.model_copy(update={"local": local, "frontier": frontier})
+        # A new instance, not model_copy: a copy would share the per-team/app override cache
+        # of `policy`, whose entries still point at the real endpoints.
+        data = policy.model_dump(exclude_unset=True)
+        return Policy.model_validate({**data, "local": local, "frontier": frontier})
 
 
 @contextmanager
