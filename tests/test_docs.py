@@ -155,3 +155,31 @@ def test_mkdocs_build_strict_passes_offline(tmp_path):
     pages = {p.relative_to(project / "docs").with_suffix("") for p in project.glob("docs/*.md")}
     built = {p.parent.relative_to(site) for p in site.glob("*/index.html")}
     assert pages - {Path("index")} <= built
+
+
+def _git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def test_fresh_clone_check_runs_the_readme_commands_in_a_clone(tmp_path):
+    """The script's own mechanics, on a tiny repository whose quick start only writes files."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    quick_start = _between(README, "<!-- quickstart:begin", "<!-- quickstart:end -->")
+    block = quick_start.replace(
+        INSTALL_AND_DEMO, "pwd > first.txt && echo $XDG_DATA_HOME >> first.txt"
+    )
+    block = block.replace(".venv/bin/python -m pytest", f"cp first.txt {tmp_path}/seen.txt")
+    (repo / "README.md").write_text(f"# x\n\n{block}<!-- quickstart:end -->\n", encoding="utf-8")
+    _git("init", "-q", cwd=repo)
+    _git("add", "README.md", cwd=repo)
+    _git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x", cwd=repo)
+    script = ROOT / "scripts" / "fresh_clone_check.sh"
+    result = subprocess.run(
+        ["bash", str(script), str(repo)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    where, data = (tmp_path / "seen.txt").read_text(encoding="utf-8").split()
+    assert where.endswith("/repo") and not where.startswith(str(repo))  # ran in the clone
+    assert data.endswith("/data") and not Path(where).exists()  # throwaway, cleaned up
+    assert "fresh_clone_check: OK" in result.stderr
