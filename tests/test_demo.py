@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ from click.testing import CliRunner
 
 from router._fakes import MemoryLedger
 from router.cli import main
+from router.cli._core_commands import _progress_printer
 from router.demo import run_demo
 
 
@@ -126,3 +128,18 @@ def test_demo_json_keeps_its_keys_for_scripts():
         "ledger",
         "ledger_since",
     }
+
+
+def test_demo_progress_is_a_live_bar_on_a_terminal(monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr("sys.stderr", screen)
+    show = _progress_printer()
+    for done in range(1, 61):
+        show(done, 60)
+    frames = screen.getvalue().split("\r")[1:]
+    assert 10 <= len(frames) <= 31  # redrawn as it fills, not once per request
+    assert frames[0].startswith("  routing [#") and frames[-1] == f"  routing [{'#' * 30}] 60/60\n"
