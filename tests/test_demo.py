@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from router._fakes import MemoryLedger
 from router.cli import main
 from router.cli._core_commands import _progress_printer
-from router.demo import run_demo
+from router.demo import run_demo, simulated_models
+from router.policy import parse_policy
 
 
 def test_demo_json_summary_adds_up():
@@ -143,3 +144,18 @@ def test_demo_progress_is_a_live_bar_on_a_terminal(monkeypatch):
     frames = screen.getvalue().split("\r")[1:]
     assert 10 <= len(frames) <= 31  # redrawn as it fills, not once per request
     assert frames[0].startswith("  routing [#") and frames[-1] == f"  routing [{'#' * 30}] 60/60\n"
+
+
+def test_wired_policy_overrides_use_the_loopback_endpoints_too():
+    policy = parse_policy(
+        "extends: default\nname: t\napps:\n  refunds:\n    routing: {threshold: 0.4}\n"
+    )
+    assert policy.for_request(app="refunds").frontier.models[0].api_base is None  # fills its cache
+    with simulated_models([]) as models:
+        wired = models.wire(policy).for_request(app="refunds")
+        assert wired.routing.threshold == 0.4
+        assert wired.local.host == models.ollama.url
+        assert {m.api_base for m in wired.frontier.models} == {
+            models.openai.url + "/v1",
+            models.anthropic.url,
+        }
