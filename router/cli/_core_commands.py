@@ -6,24 +6,23 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from router.demo import DemoSummary, run_demo
+from router.demo import DemoSummary, render_table, run_demo
+from router.demo._table import closing_note
 
 if TYPE_CHECKING:
     from router.ledger import SQLLedger
-
-CENT = Decimal("0.01")
 
 
 def register(group: click.Group) -> None:
     group.add_command(demo)
 
 
-@click.command()
+@click.command(short_help="Route a mixed workload on simulated models; show the savings.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary only.")
 @click.option("--live", is_flag=True, help="Use a real Ollama on localhost and real API keys.")
 @click.option("--policy", default=None, help="Policy file or shipped policy name.")
@@ -37,6 +36,14 @@ def register(group: click.Group) -> None:
     default=None,
     help="Print OpenTelemetry spans and metrics (to stderr).",
 )
+@click.option(
+    "--chart",
+    "chart_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the savings chart PNG (default: demo-savings.png in the data directory).",
+)
+@click.option("--no-chart", is_flag=True, help="Do not draw the savings chart.")
 def demo(  # noqa: PLR0917 - click passes one argument per option
     as_json: bool,
     live: bool,
@@ -46,16 +53,20 @@ def demo(  # noqa: PLR0917 - click passes one argument per option
     limit: int | None,
     concurrency: int,
     otel: str | None,
+    chart_path: Path | None,
+    no_chart: bool,
 ) -> None:
     """Route a realistic mixed workload and show what went where, why, and what it saved.
 
     Unless --live is given, the models are simulated: loopback servers that replay answers real
     small and large models gave to these prompts. Routing, retries and accounting are real.
+    It ends with a table and writes the savings chart to a PNG whose path it prints.
 
     \b
     Examples:
       router demo
       router demo --json
+      router demo --chart savings.png
       router demo --limit 50 --ledger sqlite:///demo.db
       router demo --live --policy policies/default.yaml
       router demo --limit 5 --otel console
@@ -80,16 +91,19 @@ def demo(  # noqa: PLR0917 - click passes one argument per option
             if provider is not None:
                 provider.shutdown()
     report = None if ledger is None else _ledger_report(ledger, started, summary)
+    if not no_chart:
+        summary.chart = str(_draw_chart(summary, chart_path))
     if as_json:
         click.echo(json.dumps(summary.as_json(), indent=2))
         return
-    click.echo(_render(summary))
+    click.echo(render_table(summary))
     if report is not None:
         click.echo(
             f"\nThe ledger's report of this run ({summary.ledger_url}); see it again with\n"
             f"  router report --ledger '{summary.ledger_url}' --since '{started.isoformat()}'\n"
         )
         click.echo(report)
+    click.echo(closing_note(summary))
 
 
 def _ledger_report(ledger: SQLLedger, started: datetime, summary: DemoSummary) -> str:
@@ -104,6 +118,13 @@ def _ledger_report(ledger: SQLLedger, started: datetime, summary: DemoSummary) -
     return as_table(summarize(url.render_as_string(hide_password=False), since=started))
 
 
+def _draw_chart(summary: DemoSummary, path: Path | None) -> Path:
+    from router.demo import write_demo_chart  # noqa: PLC0415 - matplotlib only when drawing
+    from router.ledger._engine import data_dir  # noqa: PLC0415
+
+    return write_demo_chart(summary, path or data_dir() / "demo-savings.png")
+
+
 def _open_ledger(url: str | None) -> SQLLedger:
     from router.ledger import open_ledger  # noqa: PLC0415 - SQLAlchemy only when recording
 
@@ -116,12 +137,15 @@ def _console_telemetry() -> tuple[Any, Any]:
     return configure_console(sys.stderr)
 
 
-def _progress_printer() -> Callable[[int, int], None] | None:
-    """A progress bar on stderr when it is a terminal; nothing when piped."""
-    if not sys.stderr.isatty():
-        return None
+def _progress_printer() -> Callable[[int, int], None]:
+    """A live bar on stderr when it is a terminal; a plain line per quarter when it is not."""
+    tty = sys.stderr.isatty()
 
     def show(done: int, total: int) -> None:
+        if not tty:
+            if done == total or (4 * done // total) > (4 * (done - 1) // total):
+                sys.stderr.write(f"  routed {done}/{total}\n")
+            return
         width = 30
         filled = width * done // total
         if done != total and filled == width * (done - 1) // total:
@@ -132,39 +156,3 @@ def _progress_printer() -> Callable[[int, int], None] | None:
         sys.stderr.flush()
 
     return show
-
-
-def _usd(value: Decimal) -> str:
-    return f"${value.quantize(CENT, rounding=ROUND_HALF_EVEN):,}"
-
-
-def _render(s: DemoSummary) -> str:
-    answered = max(1, s.local + s.frontier)
-    pct = (s.savings_usd / s.baseline_usd * 100) if s.baseline_usd else Decimal(0)
-    lines = [
-        "",
-        "cost-router demo"
-        + (" (simulated models: recorded answers replayed)" if s.simulated else ""),
-        "",
-        "What went where and why (first requests):",
-    ]
-    lines += [
-        f"  {task[:28]:<28} -> {tier:<8} {model:<26} {why}" for task, tier, model, why in s.examples
-    ]
-    lines += [
-        "",
-        f"  requests         {s.requests}",
-        f"  answered locally {s.local} ({s.local / answered:.0%})",
-        f"  sent to frontier {s.frontier} ({s.frontier / answered:.0%})",
-        f"  errors           {s.errors}",
-        "  escalations      "
-        + (", ".join(f"{k}: {v}" for k, v in s.escalations.items()) or "none"),
-        f"  spend            {_usd(s.spend_usd)}",
-        f"  all-frontier     {_usd(s.baseline_usd)}  (every request on the baseline model)",
-        f"  saved            {_usd(s.savings_usd)} ({pct:.1f}%)",
-        f"  quality          {s.quality:.3f} vs {s.frontier_quality:.3f} all-frontier "
-        "(recorded scores of the answers given)",
-    ]
-    if s.ledger_url:
-        lines.append(f"  ledger           {s.ledger_url}  (see `router report --ledger ...`)")
-    return "\n".join(lines)

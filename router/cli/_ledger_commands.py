@@ -59,6 +59,11 @@ def db_upgrade(url: str | None) -> None:
     """Create the ledger tables or bring them to the latest revision.
 
     SQLite ledgers upgrade themselves on first use; PostgreSQL needs this once per release.
+
+    \b
+    Examples:
+      router db upgrade --ledger postgresql://router@db.internal/ledger
+      ROUTER_LEDGER_URL=sqlite:///ledger.db router db upgrade
     """
     from router.ledger._admin import upgrade_ledger  # noqa: PLC0415 - keep `router --help` fast
 
@@ -70,7 +75,13 @@ def db_upgrade(url: str | None) -> None:
 @_ledger_option
 @_friendly
 def db_current(url: str | None) -> None:
-    """Show the ledger's schema revision and the latest one this version knows."""
+    """Show the ledger's schema revision and the latest one this version knows.
+
+    \b
+    Examples:
+      router db current
+      router db current --ledger postgresql://router@db.internal/ledger
+    """
     from router.ledger._admin import ledger_revision  # noqa: PLC0415
 
     current, head = ledger_revision(url)
@@ -98,7 +109,13 @@ def ledger() -> None:
 )
 @_friendly
 def ledger_flush(url: str | None, outbox: Path | None) -> None:
-    """Replay records kept in the local outbox while the database was unreachable."""
+    """Replay records kept in the local outbox while the database was unreachable.
+
+    \b
+    Examples:
+      router ledger flush
+      router ledger flush --ledger postgresql://router@db.internal/ledger
+    """
     from router.ledger._admin import flush_outbox  # noqa: PLC0415
 
     result = flush_outbox(url, outbox)
@@ -114,6 +131,11 @@ def ledger_verify(url: str | None) -> None:
     """Recompute every cost from stored tokens and unit prices and check the totals.
 
     Exits 1 and lists the request ids that do not reconcile.
+
+    \b
+    Examples:
+      router ledger verify
+      router ledger verify --ledger postgresql://router@db.internal/ledger
     """
     from router.ledger._verify import verify  # noqa: PLC0415
 

@@ -32,6 +32,11 @@ def check(files: tuple[str, ...]) -> None:
     """Validate policy files (or shipped policy names); exit 2 listing every problem.
 
     Each problem prints as `file:line: key: what is wrong; how to fix it`.
+
+    \b
+    Examples:
+      router policy check policies/*.yaml
+      router policy check cost-saver my-team.yaml
     """
     failed = False
     for file in files:
@@ -50,7 +55,13 @@ def check(files: tuple[str, ...]) -> None:
 @click.option("--team", default=None, help="Show the policy as this team's requests get it.")
 @click.option("--app", default=None, help="Show the policy as this app's requests get it.")
 def explain(file: str, team: str | None, app: str | None) -> None:
-    """Print the effective policy after inheritance (and overrides) as YAML, secrets masked."""
+    """Print the effective policy after inheritance (and overrides) as YAML, secrets masked.
+
+    \b
+    Examples:
+      router policy explain default
+      router policy explain my-team.yaml --team support --app refunds
+    """
     try:
         click.echo(explain_policy(file, team=team, app=app), nl=False)
     except PolicyError as exc:

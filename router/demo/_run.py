@@ -45,7 +45,11 @@ TEAMS = {
 
 @dataclass
 class DemoSummary:
-    """What the demo did. Money is exact `Decimal`; `quality` uses the recorded scores."""
+    """What the demo did. Money is exact `Decimal`; `quality` uses the recorded scores.
+
+    `per_request` holds (cost, baseline) of each answered request in workload order (the chart's
+    data); `chart` is the PNG's path once one was written.
+    """
 
     requests: int = 0
     local: int = 0
@@ -58,9 +62,11 @@ class DemoSummary:
     escalations: Counter[str] = field(default_factory=Counter)
     decisions: Counter[str] = field(default_factory=Counter)
     examples: list[tuple[str, str, str, str]] = field(default_factory=list)
+    per_request: list[tuple[Decimal, Decimal]] = field(default_factory=list)
     simulated: bool = True
     ledger_url: str | None = None
     ledger_since: str | None = None
+    chart: str | None = None
 
     @property
     def savings_usd(self) -> Decimal:
@@ -81,6 +87,7 @@ class DemoSummary:
             "simulated": self.simulated,
             "ledger": self.ledger_url,
             "ledger_since": self.ledger_since,
+            "chart": self.chart,
         }
 
 
@@ -176,6 +183,7 @@ def _count(summary: DemoSummary, item: DemoPrompt, result: Completion) -> None:
         summary.frontier += 1
     summary.spend_usd += result.cost_usd
     summary.baseline_usd += result.baseline_usd
+    summary.per_request.append((result.cost_usd, result.baseline_usd))
     summary.decisions[result.decision.rule] += 1
     if result.escalation_reason:
         summary.escalations[result.escalation_reason] += 1

@@ -45,14 +45,20 @@ class SimulatedModels:
         )
         local = LocalModel.model_validate({**policy.local.model_dump(), "host": self.ollama.url})
         frontier = policy.frontier.model_copy(update={"models": models})
-        return policy.model_copy(update={"local": local, "frontier": frontier})
+        # A new instance, not model_copy: a copy would share the per-team/app override cache
+        # of `policy`, whose entries still point at the real endpoints.
+        data = policy.model_dump(exclude_unset=True)
+        return Policy.model_validate({**data, "local": local, "frontier": frontier})
 
 
 @contextmanager
 def simulated_models(
-    workload: list[DemoPrompt], local_model: str, local_latency: float = 0.02
+    workload: list[DemoPrompt], local_model: str = "qwen3.5:9b", local_latency: float = 0.02
 ) -> Iterator[SimulatedModels]:
-    """Start the three loopback servers, replaying the workload's recorded answers."""
+    """Start the three loopback servers, replaying the workload's recorded answers.
+
+    Prompts outside `workload` get a deterministic generic answer, so any prompt works.
+    """
     with ExitStack() as stack:
         ollama = stack.enter_context(OllamaServer(models=(local_model,)))
         openai = stack.enter_context(OpenAIServer())
