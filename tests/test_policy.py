@@ -809,3 +809,13 @@ def test_reference_documents_every_field():
         assert f"### {section}" in reference
     for key in ("target_frontier_share", "verify_budget_s", "teams", "extends", "secret"):
         assert f"| `{key}` |" in reference
+
+
+def test_a_copied_policy_merges_its_overrides_afresh():
+    base = Policy.model_validate(
+        {"routing": {"threshold": 0.5}, "teams": {"ml": {"routing": {"token_count_threshold": 9}}}}
+    )
+    assert base.for_request("ml").routing.threshold == 0.5  # fills the original's cache
+    copy = base.model_copy(update={"routing": base.routing.model_copy(update={"threshold": 0.9})})
+    assert copy.for_request("ml").routing.threshold == 0.9
+    assert base.for_request("ml").routing.threshold == 0.5

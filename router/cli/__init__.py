@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import click
@@ -12,6 +11,7 @@ from router.cli import (
     _core_commands,
     _ledger_commands,
     _policy_commands,
+    _simulate_commands,
 )
 from router.errors import (
     AllAttemptsFailedError,
@@ -78,15 +78,11 @@ def main() -> None:
     """
 
 
-for _module in (_core_commands, _classifier_commands, _ledger_commands, _policy_commands):
+for _module in (
+    _core_commands,
+    _classifier_commands,
+    _ledger_commands,
+    _policy_commands,
+    _simulate_commands,
+):
     _module.register(main)
-
-# Commands other work adds; registered when their module is present.
-for _name in ("_simulate_commands",):
-    try:
-        _optional = importlib.import_module(f"router.cli.{_name}")
-    except ModuleNotFoundError as _exc:
-        if _exc.name != f"router.cli.{_name}":
-            raise
-    else:
-        _optional.register(main)

@@ -398,6 +398,12 @@ class Policy(_Frozen):
                     ) from None
         return self
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Policy:
+        """A copy; its per-team/app overrides are merged afresh, never the original's cached ones."""
+        copy = super().model_copy(update=update, deep=deep)
+        copy._effective = {}
+        return copy
+
     def for_request(self, team: str | None = None, app: str | None = None) -> Policy:
         """The effective policy for a request: team override, then app override, over this one.
 
