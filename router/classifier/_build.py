@@ -113,7 +113,8 @@ def train(
     return TrainReport(
         artefact_path,
         validation_path,
-        _validate.format_table(results) + "\n" + _validate.format_cascade(cascade),
+        _validate.format_table(results)
+        + ("\n" + _validate.format_cascade(cascade) if results else ""),
         artefact_path.stat().st_size,
     )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from statistics import fmean
 from typing import Any
@@ -122,11 +123,12 @@ def fit(sources: Sequence[SourceFeatures], params: TrainParams) -> ModelWeights:
     x = sp.hstack([sp.csr_matrix((dense - mean) / scale), _ngram_matrix(grams, vocab)]).tocsr()
     # Fractional labels: each prompt once as "fail" with weight y and once as "pass" with 1 - y.
     model = LogisticRegression(C=params.c, max_iter=params.max_iter)
-    model.fit(
-        sp.vstack([x, x]),
-        np.concatenate([np.ones(len(target)), np.zeros(len(target))]),
-        sample_weight=np.concatenate([weight * target, weight * (1.0 - target)]),
-    )
+    with _one_thread():
+        model.fit(
+            sp.vstack([x, x]),
+            np.concatenate([np.ones(len(target)), np.zeros(len(target))]),
+            sample_weight=np.concatenate([weight * target, weight * (1.0 - target)]),
+        )
     coef = model.coef_[0]
     n_dense = len(_features.DENSE_NAMES)
     return ModelWeights(
@@ -139,6 +141,14 @@ def fit(sources: Sequence[SourceFeatures], params: TrainParams) -> ModelWeights:
             _features.gram_name(g): _round(float(coef[n_dense + i])) for g, i in vocab.items()
         },
     )
+
+
+def _one_thread() -> AbstractContextManager[object]:
+    """Same weights on every run: scikit-learn's loss sums over OpenMP threads, and the summation
+    order (hence the last bits, which L-BFGS amplifies) depends on the thread count."""
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    return threadpool_limits(limits=1)  # type: ignore[no-any-return]
 
 
 def _round(value: float) -> float:
@@ -200,11 +210,12 @@ def fit_posthoc(files: Sequence[AnswerExamples], c: float = 1.0) -> PosthocWeigh
     scale[scale < 1e-9] = 1.0
     xs = (x - mean) / scale
     model = LogisticRegression(C=c, max_iter=2000)
-    model.fit(
-        np.vstack([xs, xs]),
-        np.concatenate([np.ones(len(target)), np.zeros(len(target))]),
-        sample_weight=np.concatenate([weight * target, weight * (1.0 - target)]),
-    )
+    with _one_thread():
+        model.fit(
+            np.vstack([xs, xs]),
+            np.concatenate([np.ones(len(target)), np.zeros(len(target))]),
+            sample_weight=np.concatenate([weight * target, weight * (1.0 - target)]),
+        )
     coef = [_round(float(v)) for v in model.coef_[0]]
     return PosthocWeights(
         intercept=_round(float(model.intercept_[0])),
