@@ -77,7 +77,11 @@ def test_score_writes_one_row_per_input_in_order(cli: click.Group, tmp_path: Pat
     written = [json.loads(line) for line in out.read_text().splitlines()]
     assert [w["id"] for w in written] == ["b", 7, "a"]
     clf = load_classifier()
-    assert [w["score"] for w in written] == [clf.score(r["prompt"]) for r in rows]
+    # A row with a response is scored after the answer (the shipped artefact has a post-hoc model).
+    assert [w["score"] for w in written] == [
+        clf.score(r["prompt"], r.get("response")) for r in rows
+    ]
+    assert written[1]["score"] != clf.score("hi")
 
 
 @pytest.mark.parametrize(
