@@ -190,3 +190,43 @@ def test_artefact_without_posthoc_still_loads_and_ignores_answers(tmp_path: Path
     loaded = load_classifier(_write(tmp_path, doc))
     assert not loaded.uses_response
     assert loaded.score(MCQ, "It depends.") == loaded.score(MCQ)
+
+
+# --- router train with answers --------------------------------------------------------------
+
+
+def _jsonl(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.jsonl"
+    lines = [
+        json.dumps(
+            {
+                "id": r.id,
+                "prompt": r.prompt,
+                "scores": dict(r.scores),
+                "local_model": "a",
+                "frontier_model": "b",
+                "responses": dict(r.responses),
+            }
+        )
+        for r in answered_rows(name, 30)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_train_fits_and_validates_the_posthoc_model_across_sources(tmp_path: Path):
+    from router.classifier._build import train  # noqa: PLC0415 - scikit-learn
+
+    data = [_jsonl(tmp_path, n) for n in ("one", "two", "three")]
+    report = train(data, tmp_path / "out", log=lambda _msg: None)
+    doc = json.loads(report.artefact_path.read_text(encoding="utf-8"))
+    assert doc["model"]["posthoc"]["names"] == list(ANSWER_NAMES)
+    cascade = doc["metrics"]["before_after_answer"]
+    assert [c["test"] for c in cascade] == ["one", "two", "three"]
+    for c in cascade:  # committing to an option is what separates right from wrong here
+        assert c["after"]["apgr"] > c["before"]["apgr"]
+        assert c["after"]["apgr"] == pytest.approx(0.75)  # the oracle: half the prompts gain
+    assert "before -> after the answer" in report.table
+    clf = load_classifier(report.artefact_path)
+    prompt = answered_rows("one", 1)[0].prompt
+    assert clf.score(prompt, "It depends.") > clf.score(prompt, "The answer is (B).")
