@@ -58,12 +58,17 @@ def test_scores_are_probabilities_and_deterministic():
     scores = clf.score_batch(prompts)
     assert all(0.0 <= s <= 1.0 for s in scores)
     assert scores == [clf.score(p) for p in prompts]
-    assert scores == clf.score_batch(prompts, [None, "a", None, "b", None])
+    assert scores == clf.score_batch(prompts, [None] * len(prompts))
 
 
-def test_response_is_accepted_but_does_not_change_the_score():
+def test_shipped_classifier_judges_the_answer_when_given_one():
     clf = load_classifier()
-    assert clf.score("What is 2+2?", "4") == clf.score("What is 2+2?")
+    assert clf.uses_response
+    mcq = "Which is a noble gas?\nA. Iron\nB. Neon\nC. Sodium\nD. Carbon\nAnswer:"
+    committed = clf.score(mcq, "Neon has a full outer shell. The answer is (B).")
+    no_choice = clf.score(mcq, "It is hard to say without more information")
+    assert no_choice > committed
+    assert clf.score(mcq, None) == clf.score(mcq)
 
 
 def test_score_batch_checks_lengths_and_types():

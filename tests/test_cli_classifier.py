@@ -60,7 +60,7 @@ def test_every_command_has_help_with_an_example(cli: click.Group):
     for name in ("train", "score", "eval", "calibrate"):
         result = runner.invoke(cli, [name, "--help"])
         assert result.exit_code == 0, result.output
-        assert "Example:" in result.output
+        assert "Examples:" in result.output
 
 
 def test_score_writes_one_row_per_input_in_order(cli: click.Group, tmp_path: Path):
@@ -77,7 +77,11 @@ def test_score_writes_one_row_per_input_in_order(cli: click.Group, tmp_path: Pat
     written = [json.loads(line) for line in out.read_text().splitlines()]
     assert [w["id"] for w in written] == ["b", 7, "a"]
     clf = load_classifier()
-    assert [w["score"] for w in written] == [clf.score(r["prompt"]) for r in rows]
+    # A row with a response is scored after the answer (the shipped artefact has a post-hoc model).
+    assert [w["score"] for w in written] == [
+        clf.score(r["prompt"], r.get("response")) for r in rows
+    ]
+    assert written[1]["score"] != clf.score("hi")
 
 
 @pytest.mark.parametrize(
@@ -119,6 +123,26 @@ def test_eval_prints_metrics_text_json_and_plot(cli: click.Group, tmp_path: Path
     assert {"apgr", "cpt20", "cpt50", "cpt80", "cost_saved_at_95"} <= set(metrics)
     assert doc["local_model"] == "small"
     assert plot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_eval_before_and_after_the_answer_when_the_file_keeps_answers(
+    cli: click.Group, tmp_path: Path
+):
+    data = _outcomes(tmp_path, "alpha")
+    rows = [json.loads(line) for line in data.read_text().splitlines()]
+    for i, row in enumerate(rows):
+        row["responses"] = {"small": "loop " * 60 if i % 3 == 0 else "The answer is 4."}
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    runner = CliRunner()
+    text = runner.invoke(cli, ["eval", str(data)])
+    assert text.exit_code == 0, text.output
+    assert "before (prompt)" in text.output
+    assert "8 answers fail the structural/format checks" in text.output
+    doc = json.loads(runner.invoke(cli, ["eval", str(data), "--json"]).output)
+    after = doc["before_after_answer"]["after"]
+    assert after["n"] == 24 and 0.0 <= after["apgr"] <= 1.0
+    off = json.loads(runner.invoke(cli, ["eval", str(data), "--json", "--no-cascade"]).output)
+    assert off["before_after_answer"] is None
 
 
 def test_eval_with_another_pair_and_a_bad_pair(cli: click.Group, tmp_path: Path):

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ import pytest
 import router.verify as verify
 from router._request import RoutedRequest
 from router.backends import ModelRequest, ModelResponse, OllamaBackend
+from router.backends._base import TokenLogprob
 from router.errors import ConfigError, VerificationError
 from router.testing import OllamaServer, Reply
 from router.verify import (
@@ -349,22 +349,11 @@ async def test_self_check_local_model_down_is_a_typed_error_without_content():
     assert SECRET not in str(caught.value)
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    token: str
-    logprob: float
-    top_logprobs: tuple[Token, ...] = ()
+Token = TokenLogprob
 
 
-@dataclass(frozen=True, slots=True)
-class ResponseWithLogprobs(ModelResponse):
-    """What ModelResponse will carry once backends return log-probabilities (a fake)."""
-
-    logprobs: tuple[Token, ...] | None = None
-
-
-def with_logprobs(text: str, *tokens: Token) -> ResponseWithLogprobs:
-    return ResponseWithLogprobs(text, "qwen3.5:9b", 5, 1, "stop", logprobs=tokens)
+def with_logprobs(text: str, *tokens: TokenLogprob) -> ModelResponse:
+    return ModelResponse(text, "qwen3.5:9b", 5, 1, "stop", logprobs=tokens)
 
 
 def test_yes_probability_prefers_logprobs_over_text():
@@ -390,6 +379,48 @@ async def test_self_check_uses_logprob_confidence_against_the_threshold():
     assert not strict.passed
     assert strict.confidence == pytest.approx(0.55)
     assert strict.reason == "P(yes) 0.55 < 0.60"
+
+
+@pytest.mark.parametrize(
+    ("reply", "p_token", "threshold", "ok", "confidence"),
+    [
+        ("Yes", 0.7, 0.5, True, 0.7),
+        ("Yes", 0.7, 0.8, False, 0.7),
+        ("No", 0.9, 0.5, False, 0.1),
+    ],
+)
+async def test_self_check_reads_token_probabilities_from_ollama(
+    ollama, backend, reply, p_token, threshold, ok, confidence
+):
+    ollama.script(Reply(text=reply, logprob=math.log(p_token)))
+    check = self_check(threshold, top_logprobs=0)
+    verdict = await check.verify(ctx("4", call_local=backend.complete))
+    assert (verdict.passed, verdict.confidence) == (ok, pytest.approx(confidence))
+    sent = ollama.requests[-1].body
+    assert (sent["logprobs"], sent["top_logprobs"]) == (True, 0)
+
+
+async def test_ollama_backend_returns_logprobs_with_alternatives_only_when_asked(ollama, backend):
+    ollama.script(Reply(text="Yes", logprob=-0.2), Reply(text="Yes"))
+    messages = ({"role": "user", "content": "Is 2 + 2 = 4?"},)
+    asked = await backend.complete(ModelRequest(messages=messages, top_logprobs=3))
+    assert asked.logprobs is not None
+    assert [t.token for t in asked.logprobs] == ["Yes"]
+    assert asked.logprobs[0].logprob == pytest.approx(-0.2)
+    assert len(asked.logprobs[0].top_logprobs) == 3
+    assert yes_probability(asked) == 1.0  # no "no" among the alternatives
+    plain = await backend.complete(ModelRequest(messages=messages))
+    assert plain.logprobs is None
+    assert "logprobs" not in ollama.requests[-1].body
+
+
+async def test_ollama_backend_collects_streamed_logprobs(ollama, backend):
+    ollama.script(Reply(text="Yes it is", logprob=-0.1))
+    messages = ({"role": "user", "content": "Is 2 + 2 = 4?"},)
+    chunks = [c async for c in backend.stream(ModelRequest(messages=messages, top_logprobs=0))]
+    final = chunks[-1].final
+    assert final is not None and final.logprobs is not None
+    assert "".join(t.token for t in final.logprobs) == "Yes it is"
 
 
 # -- self-consistency (through the loopback Ollama) ----------------------------------------

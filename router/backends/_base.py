@@ -21,11 +21,26 @@ class ModelRequest:
     temperature: float | None = None
     response_format: Mapping[str, Any] | None = None
     timeout_s: float | None = None
+    top_logprobs: int | None = None
+    """Ask for per-token log-probabilities with this many alternatives (None: do not ask)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLogprob:
+    """One generated token, its log-probability and the most likely alternatives (if asked)."""
+
+    token: str
+    logprob: float
+    top_logprobs: tuple[TokenLogprob, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class ModelResponse:
-    """A finished answer and the usage the server reported."""
+    """A finished answer and the usage the server reported.
+
+    `logprobs` holds per-token log-probabilities when they were asked for (`top_logprobs`) and
+    the server returned them; None otherwise.
+    """
 
     text: str
     model: str
@@ -33,6 +48,7 @@ class ModelResponse:
     output_tokens: int
     finish_reason: str
     usage_estimated: bool = False
+    logprobs: tuple[TokenLogprob, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from router._records import Tier
-from router.backends._base import ModelChunk, ModelRequest, ModelResponse
+from router.backends._base import ModelChunk, ModelRequest, ModelResponse, TokenLogprob
 from router.backends._ollama_errors import map_ollama_error
 from router.backends._usage import estimate_prompt_tokens, estimate_tokens
 from router.errors import BackendError, ModelNotFoundError
@@ -83,16 +83,19 @@ class OllamaBackend:
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelChunk]:
         parts: list[str] = []
+        logprobs: list[Any] = []
         try:
             async with asyncio.timeout(request.timeout_s):
                 chunks = await self._client().chat(**self._chat_args(request), stream=True)
                 async for chunk in chunks:
                     delta = chunk.message.content or ""
+                    logprobs.extend(getattr(chunk, "logprobs", None) or ())
                     if delta:
                         parts.append(delta)
                         yield ModelChunk(delta=delta)
                     if chunk.done:
-                        yield ModelChunk(final=self._response(chunk, request, "".join(parts)))
+                        final = self._response(chunk, request, "".join(parts), logprobs)
+                        yield ModelChunk(final=final)
                         return
         except BackendError:
             raise
@@ -139,10 +142,17 @@ class OllamaBackend:
         fmt = _ollama_format(request.response_format)
         if fmt is not None:
             args["format"] = fmt
+        if request.top_logprobs is not None:  # only when a verifier asked (ollama >= 0.6)
+            args["logprobs"] = True
+            args["top_logprobs"] = request.top_logprobs
         return args
 
     def _response(
-        self, raw: ollama.ChatResponse, request: ModelRequest, text: str | None = None
+        self,
+        raw: ollama.ChatResponse,
+        request: ModelRequest,
+        text: str | None = None,
+        streamed_logprobs: list[Any] | None = None,
     ) -> ModelResponse:
         content = raw.message.content or "" if text is None else text
         tokens_in, tokens_out = raw.prompt_eval_count, raw.eval_count
@@ -155,10 +165,30 @@ class OllamaBackend:
             output_tokens=tokens_out if tokens_out is not None else estimate_tokens(content),
             finish_reason=_finish_reason(raw.done_reason),
             usage_estimated=estimated,
+            logprobs=_logprobs(
+                getattr(raw, "logprobs", None) if streamed_logprobs is None else streamed_logprobs
+            ),
         )
 
     def _map(self, exc: BaseException) -> BackendError:
         return map_ollama_error(exc, model=self._model, host=self.host)
+
+
+def _logprobs(raw: Any) -> tuple[TokenLogprob, ...] | None:
+    """Ollama's `logprobs` (a list of {token, logprob, top_logprobs}) as frozen records."""
+    if not raw:
+        return None
+    return tuple(
+        TokenLogprob(
+            str(entry.token),
+            float(entry.logprob),
+            tuple(
+                TokenLogprob(str(alt.token), float(alt.logprob))
+                for alt in (getattr(entry, "top_logprobs", None) or ())
+            ),
+        )
+        for entry in raw
+    )
 
 
 def _finish_reason(done_reason: str | None) -> str:

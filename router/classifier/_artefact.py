@@ -13,12 +13,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from router.classifier import _features
+from router.classifier import _answer, _features
 from router.classifier._model import (
     ARTEFACT_FORMAT,
     FORMAT_VERSION,
     DifficultyClassifier,
     ModelWeights,
+    PosthocWeights,
     checksum,
 )
 from router.errors import ClassifierError
@@ -82,10 +83,14 @@ def _check_version(doc: Mapping[str, Any], key: str, expected: int, where: str) 
         )
 
 
-def _floats(model: Mapping[str, Any], key: str, n: int, where: str) -> tuple[float, ...]:
+def _floats(
+    model: Mapping[str, Any], key: str, n: int, where: str, block: str = "model"
+) -> tuple[float, ...]:
     values = model.get(key)
     if not isinstance(values, list) or len(values) != n or not all(_is_number(v) for v in values):
-        raise ClassifierError(f"{where}: model.{key} must be a list of {n} finite numbers; {_HINT}")
+        raise ClassifierError(
+            f"{where}: {block}.{key} must be a list of {n} finite numbers; {_HINT}"
+        )
     return tuple(float(v) for v in values)
 
 
@@ -114,4 +119,38 @@ def _weights(model: Mapping[str, Any], where: str) -> ModelWeights:
         dense_scale=scale,
         dense_coef=_floats(model, "dense_coef", n, where),
         ngram_weights={str(g): float(w) for g, w in grams.items()},
+        posthoc=_posthoc(model.get("posthoc"), where),
     )
+
+
+def _posthoc(posthoc: object, where: str) -> PosthocWeights | None:
+    """The optional after-the-answer model; absent in artefacts that judge prompts only."""
+    if posthoc is None:
+        return None
+    if not isinstance(posthoc, dict):
+        raise ClassifierError(f"{where}: model.posthoc must be an object; {_HINT}")
+    _check_version(posthoc, "answer_version", _answer.ANSWER_VERSION, where)
+    names = posthoc.get("names")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ClassifierError(f"{where}: model.posthoc.names must be a list of strings; {_HINT}")
+    n = len(names)
+    for key in _SCALARS:
+        if not _is_number(posthoc.get(key)):
+            raise ClassifierError(f"{where}: model.posthoc.{key} must be a finite number; {_HINT}")
+    scalars = [float(posthoc[key]) for key in _SCALARS]
+    scale = _floats(posthoc, "scale", n, where, "model.posthoc")
+    if scalars[2] <= 0 or any(s <= 0 for s in scale):
+        raise ClassifierError(f"{where}: model.posthoc scales must be positive; {_HINT}")
+    return PosthocWeights(
+        intercept=scalars[0],
+        prompt_mean=scalars[1],
+        prompt_scale=scalars[2],
+        prompt_coef=scalars[3],
+        names=tuple(names),
+        mean=_floats(posthoc, "mean", n, where, "model.posthoc"),
+        scale=scale,
+        coef=_floats(posthoc, "coef", n, where, "model.posthoc"),
+    )
+
+
+_SCALARS = ("intercept", "prompt_mean", "prompt_scale", "prompt_coef")

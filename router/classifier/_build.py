@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sys
@@ -13,8 +14,15 @@ from typing import Any
 
 from router.classifier import _validate
 from router.classifier._artefact import DEFAULT_ARTEFACT
-from router.classifier._model import Artefact
-from router.classifier._train import TrainParams, describe, featurize, fit
+from router.classifier._model import Artefact, DifficultyClassifier, ModelWeights
+from router.classifier._train import (
+    TrainParams,
+    answer_examples,
+    describe,
+    featurize,
+    fit,
+    fit_posthoc,
+)
 from router.errors import ClassifierError
 from router.evaluation import OutcomeRow, load_outcomes
 
@@ -75,12 +83,15 @@ def train(
     )
     feats = {n: featurize(n, rs) for n, rs in rows.items()}
     results: list[_validate.SplitResult] = []
+    cascade: list[dict[str, Any]] = []
     if validate:
         peers = _peer_scores(rows, log) if compare_peers else None
-        results = _validate.run_cross_source(feats, rows, params, peers, log)
+        fitted: dict[str, DifficultyClassifier] = {}
+        results = _validate.run_cross_source(feats, rows, params, peers, log, fitted=fitted)
+        cascade = _validate.run_cascade(rows, fitted, log)
         results += _validate.run_random_split(feats, rows, params, seed=seed, log=log)
     log("fitting the final model on all files ...")
-    weights = fit(list(feats.values()), params)
+    weights = _with_posthoc(fit(list(feats.values()), params), rows, log)
     training: dict[str, Any] = {
         **describe(params),
         "seed": seed,
@@ -91,7 +102,7 @@ def train(
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "sklearn_version": _sklearn_version(),
     }
-    metrics = {"validation": [r.to_json() for r in results]}
+    metrics = {"validation": [r.to_json() for r in results], "before_after_answer": cascade}
     out_dir.mkdir(parents=True, exist_ok=True)
     artefact_path = out_dir / DEFAULT_ARTEFACT
     artefact_path.write_text(Artefact(weights, training, metrics).dumps(), encoding="utf-8")
@@ -102,9 +113,22 @@ def train(
     return TrainReport(
         artefact_path,
         validation_path,
-        _validate.format_table(results),
+        _validate.format_table(results)
+        + ("\n" + _validate.format_cascade(cascade) if results else ""),
         artefact_path.stat().st_size,
     )
+
+
+def _with_posthoc(
+    weights: ModelWeights, rows: dict[str, list[OutcomeRow]], log: Callable[[str], None]
+) -> ModelWeights:
+    """Add the after-the-answer model, fitted on every file that keeps answers (if any)."""
+    clf = DifficultyClassifier(weights)
+    examples = [e for n, rs in rows.items() if (e := answer_examples(n, rs, clf.logit))]
+    if not examples:
+        return weights
+    log(f"fitting the post-hoc model on the answers in {len(examples)} files ...")
+    return dataclasses.replace(weights, posthoc=fit_posthoc(examples))
 
 
 def _sklearn_version() -> str:

@@ -9,6 +9,10 @@ The artefact is one JSON document (no pickle, no numpy, no scikit-learn at infer
      "training": {...}, "metrics": {...}}
 
 score = sigmoid(b + sum(coef * (x - mean) / scale) + sum(w[g] for g in grams) / sqrt(len(grams)))
+
+An optional `model.posthoc` object (see `PosthocWeights`) scores a prompt together with the local
+model's answer: `sigmoid(b' + c * (z - m) / s + sum(coef' * (a - mean') / scale'))`, where `z` is
+the prompt-only logit above and `a` the answer features of `router.classifier._answer`.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any
 
-from router.classifier import _features
+from router.classifier import _answer, _features
 from router.errors import ClassifierError
 
 ARTEFACT_FORMAT = "cost-router/difficulty-classifier"
@@ -39,9 +43,10 @@ class ModelWeights:
     dense_scale: tuple[float, ...]
     dense_coef: tuple[float, ...]
     ngram_weights: Mapping[str, float]
+    posthoc: PosthocWeights | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "intercept": self.intercept,
             "dense_names": list(self.dense_names),
             "dense_mean": list(self.dense_mean),
@@ -49,6 +54,47 @@ class ModelWeights:
             "dense_coef": list(self.dense_coef),
             "ngram_weights": dict(sorted(self.ngram_weights.items())),
         }
+        if self.posthoc is not None:
+            out["posthoc"] = self.posthoc.to_json()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class PosthocWeights:
+    """After the answer: a logistic model over the prompt-only logit and the answer features."""
+
+    intercept: float
+    prompt_mean: float
+    prompt_scale: float
+    prompt_coef: float
+    names: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "answer_version": _answer.ANSWER_VERSION,
+            "intercept": self.intercept,
+            "prompt_mean": self.prompt_mean,
+            "prompt_scale": self.prompt_scale,
+            "prompt_coef": self.prompt_coef,
+            "names": list(self.names),
+            "mean": list(self.mean),
+            "scale": list(self.scale),
+            "coef": list(self.coef),
+        }
+
+    def logit(self, prompt_logit: float, prompt: str, answer: str) -> float:
+        feats = _answer.extract_answer(prompt, answer)
+        z = (
+            self.intercept
+            + self.prompt_coef * (prompt_logit - self.prompt_mean) / self.prompt_scale
+        )
+        return z + math.fsum(
+            c * (a - m) / s
+            for c, a, m, s in zip(self.coef, feats, self.mean, self.scale, strict=True)
+        )
 
 
 def checksum(model_json: Mapping[str, Any]) -> str:
@@ -59,8 +105,9 @@ def checksum(model_json: Mapping[str, Any]) -> str:
 class DifficultyClassifier:
     """Scores a request in [0, 1]: the estimated chance the local model's answer falls short.
 
-    `response` is accepted for the `Classifier` protocol but not used: a response-aware model was
-    tried and did not transfer across sources (see docs/classifier.md).
+    With `response` (the local model's answer) and an artefact that has a post-hoc model, the
+    score judges the answer too (the cascade's post-hoc verifier); otherwise `response` is
+    ignored and the score is the prompt-only one.
     """
 
     __slots__ = ("_bias", "_dense_w", "_grams", "metadata", "weights")
@@ -87,6 +134,17 @@ class DifficultyClassifier:
         self._grams: dict[_features.Gram, float] = {
             _features.gram_key(g): w for g, w in weights.ngram_weights.items()
         }
+        if weights.posthoc is not None and weights.posthoc.names != _answer.ANSWER_NAMES:
+            raise ClassifierError(
+                "classifier artefact's post-hoc model was trained on different answer features; "
+                "retrain it with 'router train'"
+            )
+
+    @property
+    def uses_response(self) -> bool:
+        """True when `score(prompt, response)` judges the answer (the artefact has a post-hoc
+        model)."""
+        return self.weights.posthoc is not None
 
     def logit(self, prompt: str) -> float:
         dense, grams = _features.extract(prompt)
@@ -99,19 +157,30 @@ class DifficultyClassifier:
         if not isinstance(prompt, str):
             raise TypeError(f"prompt must be str, not {type(prompt).__name__}")
         z = self.logit(prompt)
-        return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+        posthoc = self.weights.posthoc
+        if response is not None and posthoc is not None:
+            if not isinstance(response, str):
+                raise TypeError(f"response must be str or None, not {type(response).__name__}")
+            z = posthoc.logit(z, prompt, response)
+        return _sigmoid(z)
 
     def score_batch(
         self, prompts: Sequence[str], responses: Sequence[str | None] | None = None
     ) -> list[float]:
-        if responses is not None and len(responses) != len(prompts):
+        if responses is None:
+            return [self.score(p) for p in prompts]
+        if len(responses) != len(prompts):
             raise ValueError(f"got {len(prompts)} prompts but {len(responses)} responses")
-        return [self.score(p) for p in prompts]
+        return [self.score(p, r) for p, r in zip(prompts, responses, strict=True)]
 
     def __repr__(self) -> str:
         trained = self.metadata.get("training", {}).get("data", [])
         names = ", ".join(str(d.get("file", "?")) for d in trained) or "unknown data"
         return f"DifficultyClassifier(trained on {names}; {len(self._grams)} n-grams)"
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
 
 
 @dataclass(frozen=True, slots=True)

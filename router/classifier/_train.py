@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from statistics import fmean
 from typing import Any
@@ -21,8 +22,8 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from router.classifier import _features
-from router.classifier._model import ModelWeights
+from router.classifier import _answer, _features
+from router.classifier._model import ModelWeights, PosthocWeights
 from router.evaluation import OutcomeRow
 
 _SIGNIFICANT = 6
@@ -122,11 +123,12 @@ def fit(sources: Sequence[SourceFeatures], params: TrainParams) -> ModelWeights:
     x = sp.hstack([sp.csr_matrix((dense - mean) / scale), _ngram_matrix(grams, vocab)]).tocsr()
     # Fractional labels: each prompt once as "fail" with weight y and once as "pass" with 1 - y.
     model = LogisticRegression(C=params.c, max_iter=params.max_iter)
-    model.fit(
-        sp.vstack([x, x]),
-        np.concatenate([np.ones(len(target)), np.zeros(len(target))]),
-        sample_weight=np.concatenate([weight * target, weight * (1.0 - target)]),
-    )
+    with _one_thread():
+        model.fit(
+            sp.vstack([x, x]),
+            np.concatenate([np.ones(len(target)), np.zeros(len(target))]),
+            sample_weight=np.concatenate([weight * target, weight * (1.0 - target)]),
+        )
     coef = model.coef_[0]
     n_dense = len(_features.DENSE_NAMES)
     return ModelWeights(
@@ -141,6 +143,14 @@ def fit(sources: Sequence[SourceFeatures], params: TrainParams) -> ModelWeights:
     )
 
 
+def _one_thread() -> AbstractContextManager[object]:
+    """Same weights on every run: scikit-learn's loss sums over OpenMP threads, and the summation
+    order (hence the last bits, which L-BFGS amplifies) depends on the thread count."""
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    return threadpool_limits(limits=1)  # type: ignore[no-any-return]
+
+
 def _round(value: float) -> float:
     return float(f"{value:.{_SIGNIFICANT}g}")
 
@@ -151,3 +161,69 @@ def describe(params: TrainParams) -> dict[str, Any]:
         "model": "logistic regression, fractional labels, equal total weight per training file",
         "params": asdict(params),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerExamples:
+    """One file's recorded answers: prompt-only logit, answer features, 1 - the answer's score."""
+
+    name: str
+    prompt_logit: NDArray[np.float64]
+    answer: NDArray[np.float64]
+    target: NDArray[np.float64]
+
+
+def answer_examples(
+    name: str, rows: Sequence[OutcomeRow], logit: Callable[[str], float]
+) -> AnswerExamples | None:
+    """Every (prompt, model answer) pair of the file with a score for that model; None if none."""
+    z, feats, target = [], [], []
+    for r in rows:
+        prompt_z = logit(r.prompt) if r.responses else 0.0
+        for model, text in sorted(r.responses.items()):
+            if model in r.scores:
+                z.append(prompt_z)
+                feats.append(_answer.extract_answer(r.prompt, text))
+                target.append(1.0 - r.scores[model])
+    if not target:
+        return None
+    return AnswerExamples(
+        name,
+        np.array(z, dtype=np.float64),
+        np.array(feats, dtype=np.float64).reshape(len(target), len(_answer.ANSWER_NAMES)),
+        np.array(target, dtype=np.float64),
+    )
+
+
+def fit_posthoc(files: Sequence[AnswerExamples], c: float = 1.0) -> PosthocWeights:
+    """Logistic model of "the answer falls short" on the prompt logit and the answer features,
+    fractional labels, each file the same total weight."""
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415 - training only
+
+    z = np.concatenate([f.prompt_logit for f in files])
+    feats = np.vstack([f.answer for f in files])
+    target = np.concatenate([f.target for f in files])
+    weight = np.concatenate([np.full(len(f.target), 1.0 / len(f.target)) for f in files])
+    weight *= len(weight) / weight.sum()
+    x = np.column_stack([z, feats])
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    xs = (x - mean) / scale
+    model = LogisticRegression(C=c, max_iter=2000)
+    with _one_thread():
+        model.fit(
+            np.vstack([xs, xs]),
+            np.concatenate([np.ones(len(target)), np.zeros(len(target))]),
+            sample_weight=np.concatenate([weight * target, weight * (1.0 - target)]),
+        )
+    coef = [_round(float(v)) for v in model.coef_[0]]
+    return PosthocWeights(
+        intercept=_round(float(model.intercept_[0])),
+        prompt_mean=_round(float(mean[0])),
+        prompt_scale=_round(float(scale[0])),
+        prompt_coef=coef[0],
+        names=_answer.ANSWER_NAMES,
+        mean=tuple(_round(float(v)) for v in mean[1:]),
+        scale=tuple(_round(float(v)) for v in scale[1:]),
+        coef=tuple(coef[1:]),
+    )

@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from router.classifier._model import DifficultyClassifier
-from router.classifier._train import SourceFeatures, TrainParams, fit, subset
+from router.classifier._train import (
+    SourceFeatures,
+    TrainParams,
+    answer_examples,
+    fit,
+    fit_posthoc,
+    subset,
+)
 from router.evaluation import OutcomeRow, multi_pair, pair_metrics, pick_pair
+from router.evaluation._cascade import evaluate_cascade
 
 Scorer = Callable[[Sequence[str]], list[float]]
 RANDOM = "random"
@@ -88,11 +96,17 @@ def run_cross_source(
     params: TrainParams,
     peers: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
     log: Callable[[str], None] = lambda _: None,
+    *,
+    fitted: dict[str, DifficultyClassifier] | None = None,
 ) -> list[SplitResult]:
+    """Fit on each split's training files, score its test file; `fitted` collects the models
+    of the leave-one-out splits by test file (for `run_cascade`)."""
     out = []
     for label, train, test in cross_source_splits(list(feats)):
         log(f"  fitting {label} ...")
         clf = DifficultyClassifier(fit([feats[t] for t in train], params))
+        if fitted is not None and label.startswith("leave-out "):
+            fitted[test] = clf
         scores: dict[str, Sequence[float]] = {
             "ours": clf.score_batch([r.prompt for r in rows[test]])
         }
@@ -127,6 +141,51 @@ def run_random_split(
         default, multi = _evaluate(rows[n], {"ours": list(oof[n])})
         out.append(SplitResult(f"random {folds}-fold", n, len(rows[n]), default, multi))
     return out
+
+
+def run_cascade(
+    rows: Mapping[str, Sequence[OutcomeRow]],
+    fitted: Mapping[str, DifficultyClassifier],
+    log: Callable[[str], None] = lambda _: None,
+) -> list[dict[str, Any]]:
+    """Before vs after the answer on each file with recorded local answers, cross-source: the
+    prompt model and the post-hoc model were both fitted without the test file."""
+    out = []
+    for test, clf in fitted.items():
+        pair = pick_pair(rows[test])
+        if not any(pair.local_model in r.responses for r in rows[test]):
+            continue
+        others = [(n, rs) for n, rs in rows.items() if n != test]
+        examples = [e for n, rs in others if (e := answer_examples(n, rs, clf.logit))]
+        if not examples:
+            continue
+        log(f"  before/after the answer on {test} ...")
+        after = DifficultyClassifier(replace(clf.weights, posthoc=fit_posthoc(examples)))
+        before = clf.score_batch([r.prompt for r in rows[test]])
+        result = evaluate_cascade(rows[test], pair, before, after.score_batch)
+        if result is not None:
+            out.append({"test": test, **result.to_json()})
+    return out
+
+
+def format_cascade(results: Sequence[Mapping[str, Any]]) -> str:
+    """One line per file: before -> after, default pair and multi-pair."""
+    if not results:
+        return "(no file with recorded local answers: no before/after-the-answer validation)"
+    lines = [
+        "before -> after the answer (cascade), leave-one-source-out: "
+        "APGR / cost saved at 95%, default pair | multi-pair"
+    ]
+    for r in results:
+        b, a = r["before"], r["after"]
+        lines.append(
+            f"{r['test'][:16]:<16} {r['after']['n']:>5}  "
+            f"{_cell(b['apgr'])}/{_cell(b['cost_saved_at_95'])} -> "
+            f"{_cell(a['apgr'])}/{_cell(a['cost_saved_at_95'])} | "
+            f"{_cell(b['multi_pair']['apgr'])}/{_cell(b['multi_pair']['cost_saved_at_95'])} -> "
+            f"{_cell(a['multi_pair']['apgr'])}/{_cell(a['multi_pair']['cost_saved_at_95'])}"
+        )
+    return "\n".join(lines)
 
 
 def format_table(results: Sequence[SplitResult]) -> str:

@@ -74,8 +74,10 @@ def train(
     """Rebuild the classifier artefact from outcome files and print validation metrics.
 
     \b
-    Example:
+    Examples:
       router train --data mmlu-pro.jsonl --data llmrouter-train.jsonl --out build/clf
+      router train --data a.jsonl --data b.jsonl --out build/clf --compare-peers
+      router train --data a.jsonl --data b.jsonl --out build/clf --no-validate
       cp build/clf/default.json router/data/classifier/default.json
     """
     from router.classifier._build import train as run  # noqa: PLC0415 - numpy/scipy/sklearn
@@ -108,8 +110,10 @@ def score(*, input_path: Path, output_path: Path, classifier_path: Path | None) 
     """Score prompts in [0, 1] (higher: the local answer is more likely to fall short).
 
     \b
-    Example:
+    Examples:
       router score --input requests.jsonl --output scores.jsonl
+      router score --input answered.jsonl --output scores.jsonl --classifier build/clf
+    (a row with "response" is scored after the answer, when the artefact has a post-hoc model)
     """
     try:
         n = score_file(load_classifier(classifier_path), input_path, output_path)
@@ -131,6 +135,12 @@ def score(*, input_path: Path, output_path: Path, classifier_path: Path | None) 
     help="Write quality vs frontier share (with random and oracle lines) as PNG.",
 )
 @click.option("--peer", type=click.Choice(sorted(_PEERS)), help="Also evaluate a litellm scorer.")
+@click.option(
+    "--cascade/--no-cascade",
+    default=True,
+    show_default=True,
+    help="Also evaluate after the answer, on files that keep the local model's answers.",
+)
 @_local_option
 @_frontier_option
 @_classifier_option
@@ -143,19 +153,34 @@ def eval_command(
     local_model: str | None,
     frontier_model: str | None,
     classifier_path: Path | None,
+    cascade: bool,
 ) -> None:
     """APGR, CPT(20/50/80%) and cost saved at 95% of frontier quality on a labelled file.
 
+    When the file keeps the local model's answers (`responses`), also prints the metrics before
+    the answer (prompt-only score) and after it (the cascade: structural/format verifiers, then
+    the post-hoc score of prompt + answer) side by side.
+
     \b
-    Example:
+    Examples:
+      router eval mmlu-pro.jsonl
       router eval mmlu-pro.jsonl --peer litellm-heuristic --plot curve.png
+      router eval m-ifeval.jsonl --json --no-cascade
+      router eval m-ifeval.jsonl --local-model Qwen/Qwen2.5-7B-Instruct-GPTQ-Int4 \\
+          --frontier-model o1-preview-2024-09-12
     """
     try:
-        scorers = {"cost-router": load_classifier(classifier_path).score_batch}
+        clf = load_classifier(classifier_path)
+        scorers = {"cost-router": clf.score_batch}
         if peer:
             scorers[peer] = LiteLLMPeer(_PEERS[peer]).score_batch
         result = evaluate_file(
-            data_file, scorers, local_model=local_model, frontier_model=frontier_model, plot=plot
+            data_file,
+            scorers,
+            local_model=local_model,
+            frontier_model=frontier_model,
+            plot=plot,
+            after=clf.score_batch if cascade else None,
         )
     except RouterError as exc:
         raise _fail(exc, _SCHEMA_HINT) from exc
@@ -191,8 +216,9 @@ def calibrate(
     The policy escalates a request when its score is >= the threshold.
 
     \b
-    Example:
+    Examples:
       router calibrate mmlu-pro.jsonl --target-frontier-share 0.2
+      router calibrate m-ifeval.jsonl --target-quality 0.95
     """
     if (target_frontier_share is None) == (target_quality is None):
         raise click.UsageError("give exactly one of --target-frontier-share and --target-quality")

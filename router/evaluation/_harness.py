@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from router.evaluation._cascade import AfterFn, CascadeResult, evaluate_cascade
 from router.evaluation._data import PairOutcomes, load_outcomes, pick_pair
 from router.evaluation._metrics import RoutingCurve, routing_curve
 from router.evaluation._plot import plot_curves
@@ -30,6 +31,7 @@ class EvalResult:
     path: Path
     pair: PairOutcomes
     scorers: Mapping[str, ScorerResult]
+    cascade: CascadeResult | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +51,7 @@ class EvalResult:
                 }
                 for name, r in self.scorers.items()
             },
+            "before_after_answer": None if self.cascade is None else self.cascade.to_json(),
         }
 
     def to_text(self) -> str:
@@ -59,6 +62,8 @@ class EvalResult:
                     f"{name}: mean over {r.multi_pairs} model pairs with a >= 5-point gap: "
                     f"APGR {r.multi_pair_apgr:.4f}, cost saved at 95% {r.multi_pair_cost_saved:.1%}"
                 )
+        if self.cascade is not None:
+            blocks.append(self.cascade.to_text())
         return "\n".join(blocks)
 
 
@@ -73,15 +78,23 @@ def evaluate_file(
     local_model: str | None = None,
     frontier_model: str | None = None,
     plot: Path | None = None,
+    after: AfterFn | None = None,
 ) -> EvalResult:
-    """Score every prompt with each scorer and compute the metrics on the chosen pair."""
+    """Score every prompt with each scorer and compute the metrics on the chosen pair.
+
+    With `after` (a `(prompts, answers) -> scores` post-hoc scorer) and recorded answers of the
+    local model in the file, also compare the first scorer (before the answer) with the cascade
+    (after it) side by side; see `router.evaluation._cascade`.
+    """
     rows = load_outcomes(path)
     pair = pick_pair(rows, local_model, frontier_model)
     prompts = [r.prompt for r in rows]
     position = {id(r): i for i, r in enumerate(rows)}
     results: dict[str, ScorerResult] = {}
+    first: list[float] = []
     for name, score in scorers.items():
         all_scores = score(prompts)
+        first = first or all_scores
         scores = [all_scores[position[id(r)]] for r in pair.rows]
         mean_apgr, mean_saved, n_pairs = multi_pair(rows, all_scores)
         results[name] = ScorerResult(
@@ -93,4 +106,5 @@ def evaluate_file(
         )
     if plot is not None:
         plot_curves({n: r.curve for n, r in results.items()}, pair, plot, path.name)
-    return EvalResult(path, pair, results)
+    cascade = evaluate_cascade(rows, pair, first, after) if after and first else None
+    return EvalResult(path, pair, results, cascade)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from itertools import permutations
 from statistics import fmean
@@ -75,21 +75,32 @@ def model_means(rows: Sequence[OutcomeRow]) -> dict[str, float]:
 
 
 def multi_pair(
-    rows: Sequence[OutcomeRow], scores: Sequence[float], min_gap: float = 0.05
+    rows: Sequence[OutcomeRow],
+    scores: Sequence[float] | Mapping[str, Sequence[float]],
+    min_gap: float = 0.05,
 ) -> tuple[float, float, int]:
     """Mean APGR and cost saved at 95% over every model pair whose frontier is `min_gap` better.
 
     A check on "other model pairs": one pair's 0/1 outcomes are noisy, the average is steadier.
-    Returns `(mean_apgr, mean_cost_saved, n_pairs)`; NaNs when no pair qualifies.
+    `scores` is one score per row, or (after the answer, when the score depends on the weak
+    model's own answer) a mapping weak model -> one score per row; then only pairs whose weak
+    model is in the mapping count. Returns `(mean_apgr, mean_cost_saved, n_pairs)`; NaNs when no
+    pair qualifies.
     """
     means = model_means(rows)
     results: list[tuple[float, float]] = []
     for weak, strong in permutations(means, 2):
         if means[strong] - means[weak] < min_gap:
             continue
+        if isinstance(scores, Mapping):
+            if weak not in scores:
+                continue
+            weak_scores = scores[weak]
+        else:
+            weak_scores = scores
         idx = [i for i, r in enumerate(rows) if weak in r.scores and strong in r.scores]
         curve = routing_curve(
-            [scores[i] for i in idx],
+            [weak_scores[i] for i in idx],
             [rows[i].scores[weak] for i in idx],
             [rows[i].scores[strong] for i in idx],
         )

@@ -1,18 +1,20 @@
 """AutoMix-style self-check: the local model grades its own answer, Yes or No.
 
-With token log-probabilities (when the backend returns them) the verdict's confidence is
-P(yes) / (P(yes) + P(no)) over the first verdict token's alternatives; without, the reply text
-decides (confidence 1.0 or 0.0). A reply that is neither yes nor no means the check failed to run.
+The grading call asks for token log-probabilities (`ModelRequest.top_logprobs`; Ollama >= 0.6
+returns them, `OllamaBackend` fills `ModelResponse.logprobs`). With them the verdict's confidence
+is P(yes) / (P(yes) + P(no)) over the first verdict token's alternatives, or the chosen verdict
+token's own probability when no alternative is a verdict word; without them (other backends,
+older servers) the reply text decides (confidence 1.0 or 0.0). A reply that is neither yes nor
+no means the check failed to run.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 from collections.abc import Iterable
 from functools import partial
-from typing import Any, Protocol
+from typing import Protocol
 
 from router.backends import ModelRequest, ModelResponse
 from router.verify._compose import Check
@@ -79,19 +81,13 @@ def grading_request(ctx: VerifyContext, *, max_tokens: int, top_logprobs: int) -
         max_tokens=max_tokens,
         temperature=0.0,
         timeout_s=ctx.deadline_s,
-        **_logprob_options(top_logprobs),
+        top_logprobs=top_logprobs,
     )
-
-
-def _logprob_options(top: int) -> dict[str, Any]:
-    # Forward-compatible: asks for log-probabilities once ModelRequest has the field.
-    names = {f.name for f in dataclasses.fields(ModelRequest)}
-    return {"top_logprobs": top} if "top_logprobs" in names else {}
 
 
 def yes_probability(response: ModelResponse) -> float | None:
     """P(yes) from the response's log-probabilities if it has them, else from its text."""
-    tokens = getattr(response, "logprobs", None)
+    tokens = response.logprobs
     if tokens:
         p_yes = _from_logprobs(tokens)
         if p_yes is not None:
