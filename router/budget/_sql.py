@@ -84,8 +84,8 @@ class SqlBudgetStore:
     @contextmanager
     def _run(self, what: str, *, write: bool = True) -> Iterator[Connection]:
         """One transaction, write-locked unless `write` is False; errors become LedgerError."""
-        engine = self._connect()
         try:
+            engine = self._connect()
             with (write_engine(engine) if write else engine).begin() as conn:
                 yield conn
         except SQLAlchemyError as exc:
