@@ -43,6 +43,16 @@ class SqlBudgetStore:
             found = _rows(conn, windows, lock=False)
         return tuple(_burn(found.get(w.key)) for w in windows)
 
+    def spent(self, window: Window) -> Decimal:
+        return self._totals(window).spent_usd
+
+    def reserved(self, window: Window) -> Decimal:
+        return self._totals(window).reserved_usd
+
+    def _totals(self, window: Window) -> _Burn:
+        with self._run("read", write=False) as conn:
+            return _rows(conn, [window], lock=False).get(window.key) or _Burn(ZERO, ZERO)
+
     def reserve(self, windows: Sequence[Window], amount: Decimal) -> tuple[Decimal, ...] | None:
         with self._run("reserve") as conn:
             found = _locked_rows(conn, windows)
