@@ -80,6 +80,19 @@ def test_under_budget_reserves_the_maximum_cost_then_settles_the_actual(servers)
     assert "budget" not in res.decision.reason
 
 
+def test_a_streamed_frontier_answer_is_reserved_and_settled(servers):
+    _, openai, _ = servers
+    openai.script(Reply(text="Streamed proof.", usage=Usage(1000, 2000)))
+    policy, store = budget_policy(servers), RecordingStore()
+    router, _, _ = make_router(policy, budget_store=store)
+    chunks = list(router.stream(LONG_PROMPT, metadata=SUPPORT))
+    router.close()
+    final = chunks[-1].completion
+    assert final is not None and final.tier == "frontier" and len(store.reservations) == 1
+    assert store.spent(day_window(policy)) == final.cost_usd > 0
+    assert store.reserved(day_window(policy)) == 0
+
+
 def test_a_request_without_a_capped_team_never_touches_the_store(servers):
     _, openai, _ = servers
     store = RecordingStore()

@@ -41,10 +41,10 @@ class BudgetedBackend:
         """The wrapped backend belongs to the router, which closes it."""
 
     async def _reserve(self) -> None:
-        if not await self._guard.reserve(self.model):
-            raise BudgetExceededError(
-                f"{self._guard.refusal}; the frontier model {self.model} was not called"
-            )
+        guard = self._guard
+        if not await guard.reserve(self.model):
+            why = guard.refusal or guard.pacing.reason or "budget exhausted"
+            raise BudgetExceededError(f"{why}; the frontier model {self.model} was not called")
 
 
 def guarded(backends: tuple[Backend, ...], guard: BudgetGuard | None) -> tuple[Backend, ...]:
