@@ -1,4 +1,5 @@
-"""The request pipeline: validate -> score -> decide -> call -> verify -> escalate -> record.
+"""The request pipeline: validate -> budget -> score -> decide -> call -> verify -> escalate ->
+record (and settle the budget).
 
 `Pipeline.run` reads top to bottom as those steps. Each external system is a seam handed in:
 backends, classifier, ledger and clock. Nothing here knows litellm or ollama.
@@ -22,6 +23,7 @@ from router._request import RoutedRequest
 from router._retry import Deadline, call_with_retries
 from router._scoring import Classifier
 from router.backends import Backend, ModelRequest, ModelResponse
+from router.budget import BudgetGuard, guarded, open_guard
 from router.errors import (
     AllAttemptsFailedError,
     AttemptFailure,
@@ -35,6 +37,7 @@ from router.policy import Policy, preferred_frontier
 from router.pricing import PriceTable
 
 if TYPE_CHECKING:
+    from router.budget import BudgetStore
     from router.ledger import Ledger
     from router.telemetry import RequestTrace, Telemetry
     from router.verify import VerificationResult, Verifier
@@ -54,6 +57,7 @@ class Seams:
     prices: PriceTable
     telemetry: Telemetry
     verifier: Verifier | None = None
+    budget: BudgetStore | None = None
 
 
 @dataclass
@@ -68,6 +72,7 @@ class _Progress:
     attempts: list[AttemptRecord] = field(default_factory=list)
     verification: VerificationResult | None = None
     failures: list[AttemptFailure] = field(default_factory=list)
+    budget: BudgetGuard | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,27 +88,45 @@ class Pipeline:
 
     async def run(self, request: RoutedRequest) -> Completion:
         with self.seams.telemetry.request(request, request.policy) as trace:
-            progress = self._start(request, trace)
+            progress = await self._start(request, trace)
             try:
                 answer, step = await self._call(progress, self._plan(progress))
                 answer, step = await self._verify_and_escalate(progress, answer, step)
             except RouterError as exc:
-                await self._finish(self._outcome(progress, None, None, error=exc), trace)
+                await self._finish(self._outcome(progress, None, None, error=exc), trace, progress)
                 raise
             outcome = self._outcome(progress, answer, step)
-            record = await self._finish(outcome, trace)
+            record = await self._finish(outcome, trace, progress)
             return self._completion(record, outcome, progress)
 
     # -- steps -------------------------------------------------------------------------------
 
-    def _start(self, request: RoutedRequest, trace: RequestTrace) -> _Progress:
+    async def _start(self, request: RoutedRequest, trace: RequestTrace) -> _Progress:
         clock, policy = self.seams.clock, request.policy
         started = clock.monotonic()
+        budget = await self._budget(request)
         with trace.stage("router.score"):
-            decision = decide(request, policy, self.seams.classifier)
-        trace.set_decision(decision)
+            decision = decide(request, policy, self.seams.classifier, budget.pacing)
         deadline = Deadline(clock, policy.retries.deadline_s)
-        return _Progress(request, decision, deadline, started, trace)
+        progress = _Progress(request, decision, deadline, started, trace, budget=budget)
+        await self._reserve_first(progress)
+        trace.set_decision(progress.decision)
+        return progress
+
+    async def _budget(self, request: RoutedRequest) -> BudgetGuard:
+        """The request's budget, assessed: how far its caps have burned (see router/budget)."""
+        seams = self.seams
+        return await open_guard(
+            seams.budget, request, seams.clock.now(), seams.prices, seams.telemetry
+        )
+
+    async def _reserve_first(self, progress: _Progress) -> None:
+        """A frontier-first request reserves its maximum cost now; refused, it stays local."""
+        budget, frontier = progress.budget, self._frontier(progress)
+        if budget is None or progress.decision.tier != "frontier" or not frontier:
+            return
+        if not await budget.reserve(frontier[0].model):
+            progress.decision = budget.refused(progress.decision)
 
     def _plan(self, progress: _Progress) -> list[_Step]:
         """Backends in the order to try them: the decided tier first, then allowed fallbacks."""
@@ -246,9 +269,8 @@ class Pipeline:
         request = progress.request
         backends = {b.model: b for b in self.seams.frontier_for(request.policy)}
         order = preferred_frontier(request.policy, request.scoring_text)
-        return tuple(backends[name] for name in order if name in backends) or tuple(
-            backends.values()
-        )
+        chosen = tuple(backends[name] for name in order if name in backends)
+        return guarded(chosen or tuple(backends.values()), progress.budget)
 
     @staticmethod
     def _restored(progress: _Progress, backend: Backend, response: ModelResponse) -> ModelResponse:
@@ -336,10 +358,16 @@ class Pipeline:
             error=error,
         )
 
-    async def _finish(self, outcome: Outcome, trace: RequestTrace) -> RequestRecord:
-        """Account for the request, report it to telemetry, and write the ledger row."""
+    async def _finish(
+        self, outcome: Outcome, trace: RequestTrace, progress: _Progress
+    ) -> RequestRecord:
+        """Settle the budget, account for the request, report it to telemetry, and write the
+        ledger row."""
         seams = self.seams
         policy = outcome.request.policy
+        if progress.budget is not None:
+            await progress.budget.settle(outcome.attempts)
+            progress.decision = progress.budget.annotate(progress.decision)
         record = build_record(outcome, policy, seams.prices, seams.clock.now())
         trace.finish(record)
         with trace.stage("router.ledger.write"):

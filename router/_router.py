@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from router._clock import Clock, SystemClock
 from router._completion import Completion, StreamChunk
@@ -17,7 +17,8 @@ from router._request import build_request
 from router._scoring import Classifier
 from router._streaming import StreamingPipeline
 from router.backends import Backend, LiteLLMBackend, OllamaBackend
-from router.policy import FrontierModel, Policy, load_policy
+from router.budget import BudgetStore, MemoryBudgetStore
+from router.policy import FrontierModel, LocalModel, Policy, load_policy
 from router.pricing import LocalCostModel, PriceTable, UnitPrice, load_price_table
 
 if TYPE_CHECKING:
@@ -32,11 +33,34 @@ _DEFAULT: Any = object()
 log = logging.getLogger("router")
 
 
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """One policy and everything derived from it. Requests capture one snapshot each, so a
+    reload is a single reference swap: a request sees the old policy or the new, never a mix."""
+
+    policy: Policy
+    pipeline: StreamingPipeline
+
+
+@dataclass(frozen=True, slots=True)
+class _Given:
+    """The seams passed to `Router(...)`, kept to rebuild a snapshot on `reload_policy`."""
+
+    classifier: Classifier | None
+    ledger: Ledger | None
+    clock: Clock
+    budget_store: BudgetStore | None
+    verifiers: Sequence[Any]
+    tracer_provider: TracerProvider | None
+    meter_provider: MeterProvider | None
+
+
 class Router:
     """Send each request to the cheapest model that can answer it well.
 
     Every external system is a seam you may replace: `local` and `frontier` backends, the
-    `classifier`, the `ledger` (`None` turns recording off) and the `clock`. `verifiers` (plain
+    `classifier`, the `ledger` (`None` turns recording off), the `budget_store` (where budget
+    burn is kept: by default the ledger's database) and the `clock`. `verifiers` (plain
     callables accepted) check local answers on top of the policy's `verify:` section; an answer
     that fails is escalated to the frontier. Traces and metrics
     go to the global OpenTelemetry providers unless `tracer_provider`/`meter_provider` are given
@@ -57,20 +81,39 @@ class Router:
         verifiers: Sequence[Any] = (),
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
+        budget_store: BudgetStore | None = _DEFAULT,
     ) -> None:
-        self._policy = load_policy(policy)
-        telemetry = _telemetry(self._policy, tracer_provider, meter_provider)
-        seams = self._build_seams(
-            self._policy, local, frontier, classifier, ledger, clock, telemetry
+        first = load_policy(policy)
+        self._locals = LocalPool(local)
+        self._frontier = FrontierPool(frontier)
+        self._given = _Given(
+            classifier=classifier,
+            ledger=_default_ledger(first) if ledger is _DEFAULT else ledger,
+            clock=clock or SystemClock(),
+            budget_store=_default_budget_store(first) if budget_store is _DEFAULT else budget_store,
+            verifiers=tuple(verifiers),
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
         )
-        self._seams = replace(seams, verifier=_verifier(self._policy, seams, verifiers))
-        self._frontier = cast(FrontierPool, seams.frontier_for)
-        self._pipeline = StreamingPipeline(self._seams)
+        self._state = self._snapshot(first)
         self._loop = LoopThread()
 
     @property
     def policy(self) -> Policy:
-        return self._policy
+        return self._state.policy
+
+    def reload_policy(self, policy: Policy | str | Path | None) -> Policy:
+        """Switch to another policy (a `Policy`, a path or a shipped name) without restarting.
+
+        The new policy is loaded and checked first: if that fails, the old one stays. Requests
+        already routing finish under the policy they started with. The ledger, budget store,
+        clock and backends given to `Router(...)` are kept.
+        """
+        self._state = self._snapshot(load_policy(policy))
+        log.info(
+            "policy reloaded: %s version %s", self._state.policy.name, self._state.policy.version
+        )
+        return self._state.policy
 
     # -- async API ---------------------------------------------------------------------------
 
@@ -89,8 +132,9 @@ class Router:
         **unknown: Any,
     ) -> Completion:
         """Route one request and return its `Completion`."""
+        state = self._state  # read once: the whole request runs under this snapshot
         request = build_request(
-            self._policy,
+            state.policy,
             prompt=prompt,
             messages=messages,
             metadata=metadata,
@@ -102,7 +146,7 @@ class Router:
             unknown=unknown,
             verifiers=verifiers,
         )
-        return await self._pipeline.run(request)
+        return await state.pipeline.run(request)
 
     async def astream(
         self,
@@ -119,8 +163,9 @@ class Router:
         **unknown: Any,
     ) -> AsyncIterator[StreamChunk]:
         """Route one request and yield text as it arrives; the last chunk carries the Completion."""
+        state = self._state  # read once: the whole request runs under this snapshot
         request = build_request(
-            self._policy,
+            state.policy,
             prompt=prompt,
             messages=messages,
             metadata=metadata,
@@ -132,7 +177,7 @@ class Router:
             unknown=unknown,
             verifiers=verifiers,
         )
-        async for chunk in self._pipeline.stream(request):
+        async for chunk in state.pipeline.stream(request):
             yield chunk
 
     # -- sync API ----------------------------------------------------------------------------
@@ -148,8 +193,7 @@ class Router:
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def aclose(self) -> None:
-        await self._seams.local.aclose()
-        for backend in self._frontier.backends():
+        for backend in (*self._locals.backends(), *self._frontier.backends()):
             await backend.aclose()
 
     def close(self) -> None:
@@ -157,9 +201,10 @@ class Router:
         if self._loop.started:
             self._loop.run(self.aclose())
             self._loop.close()
-        ledger = self._seams.ledger
-        if ledger is not None:
-            ledger.close()
+        if self._given.ledger is not None:
+            self._given.ledger.close()
+        if self._given.budget_store is not None:
+            self._given.budget_store.close()
 
     def __enter__(self) -> Router:
         return self
@@ -176,41 +221,54 @@ class Router:
 
     # -- construction --------------------------------------------------------------------------
 
-    @staticmethod
-    def _build_seams(  # noqa: PLR0917 - private; called once, from __init__
-        policy: Policy,
-        local: Backend | None,
-        frontier: Sequence[Backend] | None,
-        classifier: Classifier | None,
-        ledger: Ledger | None,
-        clock: Clock | None,
-        telemetry: Telemetry,
-    ) -> Seams:
-        local = local or _default_local(policy)
+    def _snapshot(self, policy: Policy) -> _Snapshot:
+        """Build everything a policy decides (prices, verifiers, telemetry) into one snapshot."""
+        given = self._given
+        local = self._locals(policy.local)
         prices = _price_table(policy, local)
-        for backend in (local, *(frontier or ())):
+        for backend in (local, *self._frontier.fixed):
             prices.unit_price(backend.model)  # fail now, not mid-request, on an unpriced model
         for model in policy.frontier.models:
             prices.unit_price(model.model)
-        return Seams(
+        classifier = given.classifier
+        seams = Seams(
             local=local,
-            frontier_for=FrontierPool(frontier),
+            frontier_for=self._frontier,
             classifier=_default_classifier(policy) if classifier is _DEFAULT else classifier,
-            ledger=_default_ledger(policy) if ledger is _DEFAULT else ledger,
-            clock=clock or SystemClock(),
+            ledger=given.ledger,
+            clock=given.clock,
             prices=prices,
-            telemetry=telemetry,
+            telemetry=_telemetry(policy, given.tracer_provider, given.meter_provider),
+            budget=given.budget_store,
         )
+        seams = replace(seams, verifier=_verifier(policy, seams, given.verifiers))
+        return _Snapshot(policy, StreamingPipeline(seams))
 
 
-def _default_local(policy: Policy) -> Backend:
-    cfg = policy.local
-    return OllamaBackend(
-        cfg.model,
-        cfg.host,
-        connect_timeout_s=cfg.connect_timeout_s,
-        read_timeout_s=cfg.read_timeout_s,
-    )
+class LocalPool:
+    """The local backend per local-model configuration (a reload may change it), or the one
+    passed to `Router(local=...)` for every policy."""
+
+    def __init__(self, fixed: Backend | None = None) -> None:
+        self._fixed = fixed
+        self._built: dict[LocalModel, Backend] = {}
+
+    def __call__(self, cfg: LocalModel) -> Backend:
+        if self._fixed is not None:
+            return self._fixed
+        backend = self._built.get(cfg)
+        if backend is None:
+            backend = OllamaBackend(
+                cfg.model,
+                cfg.host,
+                connect_timeout_s=cfg.connect_timeout_s,
+                read_timeout_s=cfg.read_timeout_s,
+            )
+            self._built[cfg] = backend
+        return backend
+
+    def backends(self) -> tuple[Backend, ...]:
+        return (self._fixed,) if self._fixed is not None else tuple(self._built.values())
 
 
 class FrontierPool:
@@ -227,6 +285,10 @@ class FrontierPool:
         if self._fixed is not None:
             return self._fixed
         return tuple(self._backend(m) for m in policy.frontier.models)
+
+    @property
+    def fixed(self) -> tuple[Backend, ...]:
+        return self._fixed or ()
 
     def backends(self) -> tuple[Backend, ...]:
         return self._fixed if self._fixed is not None else tuple(self._built.values())
@@ -273,6 +335,16 @@ def _default_ledger(policy: Policy) -> Ledger | None:
     from router.ledger import open_ledger  # noqa: PLC0415 - SQLAlchemy only when recording
 
     return open_ledger(policy.ledger.url)
+
+
+def _default_budget_store(policy: Policy) -> BudgetStore:
+    """Budget burn lives in the ledger's database, so every router sharing it shares budgets;
+    with recording off, in this process only. Nothing connects until a capped request."""
+    if not policy.ledger.enabled:
+        return MemoryBudgetStore()
+    from router.budget._sql import SqlBudgetStore  # noqa: PLC0415 - SQLAlchemy only when used
+
+    return SqlBudgetStore(policy.ledger.url)
 
 
 def _telemetry(

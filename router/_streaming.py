@@ -25,7 +25,7 @@ class StreamingPipeline(Pipeline):
         if it fails, the frontier answer is streamed instead (see docs/verification.md)."""
         telemetry = self.seams.telemetry
         with telemetry.request(request, request.policy, activate=False) as trace:
-            progress = self._start(request, trace)
+            progress = await self._start(request, trace)
             hold_local = self._verifier_for(request) is not None
             got: list[tuple[ModelResponse, _Step]] = []
             try:
@@ -39,10 +39,10 @@ class StreamingPipeline(Pipeline):
                         yield StreamChunk(text=text)
                     answer, step = got[-1]
             except RouterError as exc:
-                await self._finish(self._outcome(progress, None, None, error=exc), trace)
+                await self._finish(self._outcome(progress, None, None, error=exc), trace, progress)
                 raise
             outcome = self._outcome(progress, answer, step)
-            record = await self._finish(outcome, trace)
+            record = await self._finish(outcome, trace, progress)
             yield StreamChunk(text="", completion=self._completion(record, outcome, progress))
 
     async def _stream_steps(

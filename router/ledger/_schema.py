@@ -1,4 +1,5 @@
-"""The ledger's tables: `requests` (one row per request), `attempts`, `request_content`.
+"""The ledger's tables: `requests` (one row per request), `attempts`, `request_content`, and
+`budget_windows` (budget burn per team/app and period).
 
 `request_id` is the idempotency key: writing the same request twice keeps the first row.
 Money columns are exact (`Money`), times are UTC (`UTCDateTime`). Any change here needs a new
@@ -110,6 +111,21 @@ class ContentRow(Base):
     )
     prompt: Mapped[str] = mapped_column(Text)
     answer: Mapped[str] = mapped_column(Text)
+
+
+class BudgetWindowRow(Base):
+    """Frontier spend and in-flight reservations in one budget window (see router/budget).
+
+    `scope` is `team:NAME` or `app:NAME`; `period` is `day:YYYY-MM-DD` or `month:YYYY-MM` (UTC).
+    Caps live in the policy, not here, so changing a cap takes effect at once.
+    """
+
+    __tablename__ = "budget_windows"
+
+    scope: Mapped[str] = mapped_column(String, primary_key=True)
+    period: Mapped[str] = mapped_column(String, primary_key=True)
+    spent_usd: Mapped[Decimal] = mapped_column(Money)
+    reserved_usd: Mapped[Decimal] = mapped_column(Money)
 
 
 metadata = Base.metadata

@@ -284,6 +284,47 @@ class Ledger(_Frozen):
     enabled: bool = Field(default=True, description="Record every request")
 
 
+class Cap(_Frozen):
+    """Spending caps in USD on frontier calls, per UTC day and per UTC month."""
+
+    daily_usd: Decimal | None = Field(default=None, gt=0, description="Cap per UTC day")
+    monthly_usd: Decimal | None = Field(default=None, gt=0, description="Cap per UTC month")
+
+    @model_validator(mode="after")
+    def _some_cap(self) -> Cap:
+        if self.daily_usd is None and self.monthly_usd is None:
+            raise conflict("set daily_usd, monthly_usd or both; or remove this entry", ())
+        if self.daily_usd and self.monthly_usd and self.daily_usd > self.monthly_usd:
+            raise conflict(
+                f"daily_usd ({self.daily_usd}) is above monthly_usd ({self.monthly_usd}); "
+                "lower the daily cap or raise the monthly one",
+                ("daily_usd",),
+            )
+        return self
+
+
+class Budgets(_Frozen):
+    """Frontier spending caps per team and per app (metadata team=... / app=...).
+
+    Below `pace_from` of a cap nothing changes; from there the escalation threshold rises
+    smoothly until, at the cap, requests stay local (with the reason on the result).
+    """
+
+    pace_from: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        default=0.5, description="Fraction of a cap at which pacing starts raising the threshold"
+    )
+    teams: Annotated[dict[str, Cap], BeforeValidator(_none_is_empty)] = Field(
+        default_factory=dict, description="Team name -> caps on that team's frontier spend"
+    )
+    apps: Annotated[dict[str, Cap], BeforeValidator(_none_is_empty)] = Field(
+        default_factory=dict, description="App name -> caps on that app's frontier spend"
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.teams or self.apps)
+
+
 class Policy(_Frozen):
     """A complete escalation policy."""
 
@@ -319,6 +360,9 @@ class Policy(_Frozen):
     )
     local_cost: LocalCost = Field(default=LocalCost(), description="What local tokens cost")
     ledger: Ledger = Field(default=Ledger(), description="Where records go")
+    budgets: Budgets = Field(
+        default=Budgets(), description="Frontier spending caps per team and app, with pacing"
+    )
     teams: Annotated[dict[str, Override], BeforeValidator(_none_is_empty)] = Field(
         default_factory=dict,
         description="Per-team overrides (metadata team=...): name -> partial policy, "
