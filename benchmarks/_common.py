@@ -38,9 +38,9 @@ class Settings:
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One line of the table: our figure next to the alternative's, and the ratio alt/ours.
+    """One line of the table: our figure next to the alternative's, and the ratio ours/alt.
 
-    `ratio` > 1 means cost-router is better (faster, smaller) for time and memory rows.
+    For times and memory `ratio` < 1 means cost-router is better; for throughput, > 1.
     `target` says what we aim for and `met` whether this run met it (None: no target).
     """
 
@@ -66,8 +66,8 @@ class Section:
     seconds: float = 0.0
 
     def add(self, metric: str, ours: float | None, **kw: Any) -> Row:
-        if "ratio" not in kw and ours and kw.get("alternative") is not None:
-            kw["ratio"] = kw["alternative"] / ours
+        if "ratio" not in kw and ours is not None and kw.get("alternative"):
+            kw["ratio"] = ours / kw["alternative"]
         row = Row(self.name, metric, ours, **kw)
         self.rows.append(row)
         return row

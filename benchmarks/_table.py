@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from benchmarks._common import Row, Section
 
 HEADER = (
-    "| benchmark | metric | cost-router | alternative | alt / ours | target | met |\n"
+    "| benchmark | metric | cost-router | alternative | ours / alt | target | met |\n"
     "|---|---|---:|---:|---:|---|---|"
 )
 
