@@ -32,9 +32,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--full", action="store_true", help="also the 1M-row ledger report")
     parser.add_argument("--only", default="", help=f"comma-separated subset of {BENCHMARKS}")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="outcome data directory")
-    parser.add_argument(
-        "--out", type=Path, default=REPO / "build" / "benchmarks" / "results.json"
-    )
+    parser.add_argument("--out", type=Path, default=REPO / "build" / "benchmarks" / "results.json")
     parser.add_argument(
         "--postgres",
         default=os.environ.get("ROUTER_TEST_POSTGRES_URL"),

@@ -9,6 +9,8 @@ prompt with a rotating order (`bench_classifier.time_scorers`), repeated; we rep
 over repeats of each repeat's median and p99.
 """
 
+# ruff: noqa: PLC0415 - imports are lazy on purpose: a benchmark must not pay for, or time, another's imports
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -65,9 +67,7 @@ def run(settings: Settings) -> Section:
         for name, values in timings.items():
             medians[name].append(median(values))
             p99s[name].append(percentile(values, 0.99))
-    summary = {
-        k: {"median_us": median(medians[k]), "p99_us": median(p99s[k])} for k in scorers
-    }
+    summary = {k: {"median_us": median(medians[k]), "p99_us": median(p99s[k])} for k in scorers}
     section.details = {"prompts": len(prompts), "repeats": repeats, "scorers": summary}
     _rows(section, summary)
     return section

@@ -11,6 +11,8 @@ concurrency 1 and 32, on the same real prompts. Per round: median and p99 per re
 throughput; reported: the median over rounds.
 """
 
+# ruff: noqa: PLC0415 - imports are lazy on purpose: a benchmark must not pay for, or time, another's imports
+
 from __future__ import annotations
 
 import asyncio
@@ -92,7 +94,7 @@ async def _compare(
 ) -> dict[str, dict[str, float]]:
     names = list(pair)
     for name in names:  # warm up: imports, connection pools, first classifier load
-        await _measure(pair[name], prompts[:concurrency * 2], concurrency)
+        await _measure(pair[name], prompts[: concurrency * 2], concurrency)
     per_round: dict[str, list[dict[str, float]]] = {n: [] for n in names}
     for r in range(rounds):
         for name in names if r % 2 == 0 else names[::-1]:
