@@ -47,7 +47,10 @@ def _providers() -> dict[str, Any]:
     return {"tracer_provider": tracer_provider, "meter_provider": meter_provider}
 
 
-def make_router(ollama_url: str, openai_url: str, ledger_url: str, *, frontier: bool) -> Any:
+def make_router(
+    ollama_url: str, openai_url: str, ledger_url: str, *, frontier: bool, token_limit: int = 10**7
+) -> Any:
+    """All to the frontier (classifier on, threshold 0), or routed by length at `token_limit`."""
     from router import Router
     from router.policy import Frontier, FrontierModel, LocalModel, Policy, Routing
     from router.policy._model import Ledger
@@ -55,7 +58,7 @@ def make_router(ollama_url: str, openai_url: str, ledger_url: str, *, frontier: 
     routing = (
         Routing(rule="classifier", threshold=0.0)
         if frontier
-        else Routing(rule="token-count", token_count_threshold=10_000_000)
+        else Routing(rule="token-count", token_count_threshold=token_limit)
     )
     policy = Policy(
         local=LocalModel(host=ollama_url),
