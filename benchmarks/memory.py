@@ -70,7 +70,7 @@ def run(settings: Settings) -> Section:
     from router.testing import OllamaServer, OpenAIServer
 
     section = Section("memory")
-    total = settings.pick(quick=2000, normal=10_000)
+    total = settings.pick(quick=1000, normal=10_000)
     checkpoints = [total // 5, total // 2, total]
     with (
         tempfile.TemporaryDirectory() as tmp,
