@@ -151,7 +151,5 @@ def _row(section: Section, split: Mapping[str, Any]) -> None:
         ours,
         alternative=alt,
         alt_name=best,
-        target=">= best litellm peer",
-        met=None if ours is None or alt is None else ours >= alt,
         note=f"APGR/saved@95 ours {_fmt(default['ours'])}; {others}; multi-pair {multi_text}",
     )
