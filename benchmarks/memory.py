@@ -97,6 +97,12 @@ def run(settings: Settings) -> Section:
 
 
 def _rows(section: Section, ours: dict[str, Any], alt: dict[str, Any], points: list[int]) -> None:
+    section.add(
+        "RSS after Router() and one local request",
+        ours["0"],
+        unit="MB",
+        note="litellm not loaded yet",
+    )
     last = ours[str(points[-1])]
     section.add(
         f"RSS after {points[-1]:,} requests",
