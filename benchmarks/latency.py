@@ -1,0 +1,191 @@
+"""2. Added latency end to end: `Router.acomplete` against the bare client call it wraps.
+
+Frontier path: the router (classifier on, threshold 0 so every request goes to the frontier,
+SQLite ledger recording every request, OpenTelemetry SDK tracer and meter providers with a
+discarding exporter) against a bare `litellm.acompletion`, both to the same loopback
+OpenAI-compatible server (`router.testing.OpenAIServer`). Local path: the router forced local
+against a bare `ollama.AsyncClient().chat` to the same loopback Ollama server.
+
+Both run in one event loop, in interleaved rounds (bare then router, order alternating), at
+concurrency 1 and 32, on the same real prompts. Per round: median and p99 per request and the
+throughput; reported: the median over rounds.
+"""
+
+# ruff: noqa: PLC0415 - imports are lazy on purpose: a benchmark must not pay for, or time, another's imports
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import Section, Settings, median, percentile
+from benchmarks.bench_classifier import load_prompts
+
+Call = Callable[[str], Awaitable[object]]
+MODEL, KEY = "gpt-5.4", "sk-bench"
+
+
+def _providers() -> dict[str, Any]:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+    class Discard(SpanExporter):
+        """Exports nowhere, so a long run does not hold every span in memory."""
+
+        def export(self, spans: Sequence[Any]) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(Discard()))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    return {"tracer_provider": tracer_provider, "meter_provider": meter_provider}
+
+
+def make_router(
+    ollama_url: str, openai_url: str, ledger_url: str, *, frontier: bool, token_limit: int = 10**7
+) -> Any:
+    """All to the frontier (classifier on, threshold 0), or routed by length at `token_limit`."""
+    from router import Router
+    from router.policy import Frontier, FrontierModel, LocalModel, Policy, Routing
+    from router.policy._model import Ledger
+
+    routing = (
+        Routing(rule="classifier", threshold=0.0)
+        if frontier
+        else Routing(rule="token-count", token_count_threshold=token_limit)
+    )
+    policy = Policy(
+        local=LocalModel(host=ollama_url),
+        frontier=Frontier(
+            models=(FrontierModel(model=MODEL, api_base=openai_url + "/v1", api_key=KEY),),
+            baseline=MODEL,
+        ),
+        routing=routing,
+        ledger=Ledger(url=ledger_url),
+    )
+    return Router(policy, **_providers())
+
+
+async def _measure(call: Call, prompts: list[str], concurrency: int) -> dict[str, float]:
+    latencies: list[float] = []
+    queue = iter(prompts)
+
+    async def worker() -> None:
+        for prompt in queue:
+            start = time.perf_counter()
+            await call(prompt)
+            latencies.append((time.perf_counter() - start) * 1e3)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    wall = time.perf_counter() - began
+    return {
+        "median_ms": median(latencies),
+        "p99_ms": percentile(latencies, 0.99),
+        "per_s": len(latencies) / wall,
+    }
+
+
+async def _compare(
+    pair: dict[str, Call], prompts: list[str], concurrency: int, rounds: int
+) -> dict[str, dict[str, float]]:
+    names = list(pair)
+    for name in names:  # warm up: imports, connection pools, first classifier load
+        await _measure(pair[name], prompts[: concurrency * 2], concurrency)
+    per_round: dict[str, list[dict[str, float]]] = {n: [] for n in names}
+    for r in range(rounds):
+        for name in names if r % 2 == 0 else names[::-1]:
+            per_round[name].append(await _measure(pair[name], prompts, concurrency))
+    return {
+        n: {k: median([m[k] for m in per_round[n]]) for k in ("median_ms", "p99_ms", "per_s")}
+        for n in names
+    }
+
+
+async def _scenarios(settings: Settings, prompts: list[str], tmp: Path) -> dict[str, Any]:
+    import ollama
+
+    from router._offline import litellm as load_litellm
+    from router.testing import OllamaServer, OpenAIServer
+
+    litellm = load_litellm()
+    rounds = settings.pick(quick=2, normal=5)
+    out: dict[str, Any] = {}
+    with OpenAIServer(KEY, keep_alive=True) as oai, OllamaServer(keep_alive=True) as oll:
+
+        async def bare_litellm(prompt: str) -> object:
+            messages = [{"role": "user", "content": prompt}]
+            return await litellm.acompletion(
+                model=MODEL, messages=messages, api_base=oai.url + "/v1", api_key=KEY
+            )
+
+        client = ollama.AsyncClient(host=oll.url)
+
+        async def bare_ollama(prompt: str) -> object:
+            return await client.chat("qwen3.5:9b", [{"role": "user", "content": prompt}])
+
+        frontier = make_router(oll.url, oai.url, f"sqlite:///{tmp / 'f.db'}", frontier=True)
+        local = make_router(oll.url, oai.url, f"sqlite:///{tmp / 'l.db'}", frontier=False)
+        try:
+            for conc in (1, 32):
+                out[f"frontier_c{conc}"] = await _compare(
+                    {"bare": bare_litellm, "router": frontier.acomplete}, prompts, conc, rounds
+                )
+            out["local_c1"] = await _compare(
+                {"bare": bare_ollama, "router": local.acomplete}, prompts, 1, rounds
+            )
+        finally:
+            for r in (frontier, local):
+                await r.aclose()
+                r.close()
+    return out
+
+
+def run(settings: Settings) -> Section:
+    section = Section("latency")
+    n = settings.pick(quick=40, normal=200)
+    prompts = [p[:4000] for p in load_prompts(settings.data, n, seed=1)]
+    with tempfile.TemporaryDirectory() as tmp:
+        results = asyncio.run(_scenarios(settings, prompts, Path(tmp)))
+    section.details = {"requests_per_round": n, **results}
+    for key, label, alt in (
+        ("frontier_c1", "frontier, concurrency 1", "litellm.acompletion"),
+        ("frontier_c32", "frontier, concurrency 32", "litellm.acompletion"),
+        ("local_c1", "local, concurrency 1", "ollama AsyncClient.chat"),
+    ):
+        _rows(section, results[key], label, alt)
+    return section
+
+
+def _rows(section: Section, res: dict[str, dict[str, float]], label: str, alt: str) -> None:
+    ours, bare = res["router"], res["bare"]
+    for stat in ("median_ms", "p99_ms"):
+        added = ours[stat] - bare[stat]
+        section.add(
+            f"{label}: {stat[:-3]}",
+            ours[stat],
+            alternative=bare[stat],
+            alt_name=alt,
+            unit="ms",
+            ratio=ours[stat] / bare[stat],
+            target="<= 1.10x bare" if stat == "median_ms" else "",
+            met=ours[stat] <= 1.10 * bare[stat] if stat == "median_ms" else None,
+            note=f"added {added:+.2f} ms",
+        )
+    if label.startswith("frontier, concurrency 32"):
+        section.add(
+            f"{label}: throughput",
+            ours["per_s"],
+            alternative=bare["per_s"],
+            alt_name=alt,
+            unit="req/s",
+            ratio=ours["per_s"] / bare["per_s"],
+            target=">= 0.90x bare",
+            met=ours["per_s"] >= 0.9 * bare["per_s"],
+        )

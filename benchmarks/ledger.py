@@ -1,0 +1,87 @@
+"""5. Ledger: durable inserts per second with 1 and 8 writer processes, and report time by size.
+
+Reuses `bench_ledger.run` on SQLite and, when reachable, PostgreSQL (`--postgres` or
+$ROUTER_TEST_POSTGRES_URL, in a throwaway schema). Report sizes: 10,000 and 100,000 rows
+(10,000 with --quick); --full adds 1,000,000. "Growth" is report time per 10x more rows.
+"""
+
+# ruff: noqa: PLC0415 - imports are lazy on purpose: a benchmark must not pay for another's imports
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import Section, Settings
+
+
+def _reachable(url: str) -> bool:
+    from sqlalchemy import create_engine, text
+
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+    except Exception:  # any failure means: skip PostgreSQL, and say so
+        return False
+    return True
+
+
+def run(settings: Settings) -> Section:
+    from benchmarks import bench_ledger
+
+    section = Section("ledger")
+    rows = [10_000] if settings.quick else [10_000, 100_000]
+    if settings.full:
+        rows.append(1_000_000)
+    inserts = settings.pick(quick=160, normal=800)
+    kinds = [("sqlite", "")]
+    if settings.postgres and _reachable(settings.postgres):
+        kinds.append(("postgres", settings.postgres))
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind, base in kinds:
+            results[kind] = bench_ledger.run(kind, base, rows, inserts, Path(tmp))
+    section.details = {
+        "rows": rows,
+        "inserts": inserts,
+        "postgres_url_given": bool(settings.postgres),
+        **results,
+    }
+    for kind, res in results.items():
+        _rows(section, kind, res, rows)
+    if settings.postgres and "postgres" not in results:
+        section.add("postgresql", None, note=f"unreachable at {settings.postgres}; skipped")
+    return section
+
+
+def _rows(section: Section, kind: str, res: dict[str, Any], rows: list[int]) -> None:
+    one, eight = res["inserts_per_s"][1], res["inserts_per_s"][8]
+    section.add(f"{kind}: durable inserts, 1 writer", one, unit="/s")
+    section.add(
+        f"{kind}: durable inserts, 8 writers",
+        eight,
+        alternative=one,
+        alt_name="1 writer",
+        unit="/s",
+    )
+    for n in rows:
+        secs = res["report_s"][n]
+        section.add(
+            f"{kind}: report on {n:,} rows (total)",
+            secs["total"],
+            unit="s",
+            note=f"by day {secs['day']} s, by team {secs['team']} s, load {res['load_s'][n]} s",
+        )
+    for small, big in itertools.pairwise(rows):
+        a, b = res["report_s"][small]["total"], res["report_s"][big]["total"]
+        section.add(
+            f"{kind}: report time growth {small:,} -> {big:,} rows",
+            b / a if a else None,
+            unit="x",
+            target=f"<= {1.2 * big / small:.0f}x (linear, 20% slack)",
+            met=bool(a) and b / a <= 1.2 * big / small,
+        )
