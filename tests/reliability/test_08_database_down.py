@@ -33,6 +33,10 @@ from tests.reliability._figures import record
 from tests.support import LONG_PROMPT, SHORT_PROMPT, loopback_policy
 from tests.test_ledger_durability import ids_in
 
+# litellm caches one aiohttp session per event loop and never closes the sessions of a Router
+# that was closed (LiteLLMBackend.aclose has nothing to close); when its cache evicts one, the
+# session warns as it is collected, in whichever test runs then. Known, reported, not this row.
+pytestmark = pytest.mark.filterwarnings("ignore:Unclosed client session:ResourceWarning")
 CLOSED_PG = "postgresql+psycopg://postgres@127.0.0.1:1/test"
 
 

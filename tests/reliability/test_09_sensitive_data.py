@@ -28,6 +28,10 @@ from router.testing import AnthropicServer, OpenAIServer
 from tests.reliability._figures import record
 from tests.support import LONG_PROMPT, loopback_policy, make_router
 
+# litellm caches one aiohttp session per event loop and never closes the sessions of a Router
+# that was closed (LiteLLMBackend.aclose has nothing to close); when its cache evicts one, the
+# session warns as it is collected, in whichever test runs then. Known, reported, not this row.
+pytestmark = pytest.mark.filterwarnings("ignore:Unclosed client session:ResourceWarning")
 ZW = "\u200b"
 FULLWIDTH = str.maketrans("0123456789", "".join(chr(0xFF10 + n) for n in range(10)))
 OPENAI_KEY = "sk-proj-" + "Q7w9E2r4T6y8U1i3O5p7A9s2D4f6G8h1J3k5L7z9X2c4V6b8"

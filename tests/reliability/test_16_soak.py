@@ -39,6 +39,10 @@ from router.testing import AnthropicServer, OllamaServer, OpenAIServer, Reply, e
 from tests.reliability._figures import record
 from tests.support import LONG_PROMPT, SHORT_PROMPT, loopback_policy
 
+# litellm caches one aiohttp session per event loop and never closes the sessions of a Router
+# that was closed (LiteLLMBackend.aclose has nothing to close); when its cache evicts one, the
+# session warns as it is collected, in whichever test runs then. Known, reported, not this row.
+pytestmark = pytest.mark.filterwarnings("ignore:Unclosed client session:ResourceWarning")
 SECONDS = float(os.environ.get("ROUTER_SOAK_SECONDS", "60"))
 WORKERS = 8
 FAULTS = (
