@@ -46,6 +46,12 @@ def servers() -> Iterator[tuple[OllamaServer, OpenAIServer, AnthropicServer]]:
         yield o, oa, an
 
 
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema, dropped afterwards; skipped without ROUTER_TEST_POSTGRES_URL."""
+    yield from fresh_pg_schema(pg_base_url())
+
+
 def traffic(router: Router, n: int, tag: str) -> tuple[list[Any], int]:
     """`n` requests from 8 threads, half local and half frontier: (completions, failures)."""
 
@@ -86,20 +92,16 @@ def make(servers: Any, ledger: SQLLedger) -> Router:
 
 
 @pytest.mark.postgres
-def test_postgres_unreachable_during_traffic(servers: Any, tmp_path: Path) -> None:
-    url = next(schema := fresh_pg_schema(pg_base_url()))
-    upgrade_ledger(url)
+def test_postgres_unreachable_during_traffic(servers: Any, pg_url: str, tmp_path: Path) -> None:
+    upgrade_ledger(pg_url)
     outbox = tmp_path / "outbox"
     router = make(servers, open_ledger(CLOSED_PG, outbox_dir=outbox))
     completions, failed = traffic(router, 40, "pg-down")
     router.close()
-    assert outbox.is_dir() and not ids_in(url)
-    with open_ledger(url, outbox_dir=outbox) as ledger:  # the database is back
+    assert outbox.is_dir() and not ids_in(pg_url)
+    with open_ledger(pg_url, outbox_dir=outbox) as ledger:  # the database is back
         assert ledger.flush().replayed == len(completions)
-    try:
-        check_recovered(url, completions, failed, "PostgreSQL unreachable")
-    finally:
-        schema.close()
+    check_recovered(pg_url, completions, failed, "PostgreSQL unreachable")
 
 
 def test_sqlite_disk_full_mid_run(
