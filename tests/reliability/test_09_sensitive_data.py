@@ -34,6 +34,8 @@ from tests.support import LONG_PROMPT, loopback_policy, make_router
 pytestmark = pytest.mark.filterwarnings("ignore:Unclosed client session:ResourceWarning")
 ZW = "\u200b"
 FULLWIDTH = str.maketrans("0123456789", "".join(chr(0xFF10 + n) for n in range(10)))
+ARABIC_INDIC = str.maketrans("0123456789", "".join(chr(0x0660 + n) for n in range(10)))
+DEVANAGARI = str.maketrans("0123456789", "".join(chr(0x0966 + n) for n in range(10)))
 OPENAI_KEY = "sk-proj-" + "Q7w9E2r4T6y8U1i3O5p7A9s2D4f6G8h1J3k5L7z9X2c4V6b8"
 
 KEEP_LOCAL = {
@@ -42,6 +44,8 @@ KEEP_LOCAL = {
     "card zero-width": ZW.join(["4012", "8888", "8888", "1881"]),
     "card fullwidth": "3782 822463 10005".translate(FULLWIDTH),
     "card no-break spaces": "6011\u00a01111\u00a01111\u00a01117",
+    "card arabic-indic digits": "4111 1111 1111 1111".translate(ARABIC_INDIC),
+    "card devanagari digits": "5105 1051 0510 5100".translate(DEVANAGARI),
     "ssn": "219-09-9999",
     "ssn fullwidth": "536-22-1234".translate(FULLWIDTH),
     "iban": "DE89 3704 0044 0532 0130 00",
@@ -91,8 +95,10 @@ def messages(text: str, place: str) -> list[dict[str, Any]]:
 
 
 def canonical(text: str) -> str:
-    """Letters and digits only, after NFKC: obfuscation and separators undone."""
+    """ASCII letters and digits only, after NFKC and with the digits of every script as ASCII:
+    obfuscation and separators undone."""
     text = unicodedata.normalize("NFKC", text.replace(ZW, "").replace("\u00ad", ""))
+    text = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
     return "".join(c for c in text if c.isascii() and c.isalnum()).lower()
 
 
@@ -176,3 +182,5 @@ def test_the_check_would_see_a_leak() -> None:
     body = {"messages": [{"content": f"card 4111\u200b1111 {'1111'.translate(FULLWIDTH)} 1111"}]}
     assert carried("4111 1111 1111 1111", [body]) == 1
     assert carried("password: hunter2-hunter2", [{"m": "pw hunter2-hunter2"}]) == 1
+    arabic = "4111 1111".translate(ARABIC_INDIC)
+    assert carried(arabic, [{"m": "4111-1111"}]) == carried("41111111", [{"m": arabic}]) == 1
