@@ -47,7 +47,10 @@ ROUNDS = 100
 def _write_forever(url: str, outbox: Path, prefix: str, acks: Path) -> None:
     fd = os.open(acks, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     ledger = open_ledger(url, outbox_dir=outbox, busy_timeout_ms=50)
+    parent = os.getppid()
     for i in itertools.count():
+        if os.getppid() != parent:  # the fork server is gone (the test ended): stop
+            os._exit(0)
         rid = f"{prefix}-{i}"
         build = escalated if i % 3 == 0 else make_record
         ledger.record(build(rid, created_at=T0 + hours(i % 200)))
