@@ -148,9 +148,10 @@ def _normalise_message(index: int, message: Any) -> Mapping[str, str]:
         raise InvalidRequestError(f"{where} must be a dict with 'role' and 'content'")
     extra = set(message) - {"role", "content", "name"}
     if extra:
-        raise InvalidRequestError(f"{where} has unsupported keys {sorted(extra)}; use role/content")
+        keys = sorted(map(str, extra))  # keys may be of any (mixed) type
+        raise InvalidRequestError(f"{where} has unsupported keys {keys}; use role/content")
     role = message.get("role")
-    if role not in ROLES:  # the value is not quoted: it could be anything, even the prompt
+    if not isinstance(role, str) or role not in ROLES:  # not quoted: it could be the prompt
         raise InvalidRequestError(f"{where}.role must be one of {sorted(ROLES)}")
     content = _text_content(where, message.get("content"))
     if role == "user" and not content.strip():
@@ -247,7 +248,8 @@ def _check_temperature(temperature: float | None) -> float | None:
 def _check_response_format(fmt: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
     if fmt is None:
         return None
-    if not isinstance(fmt, Mapping) or fmt.get("type") not in _FORMATS:
+    kind = fmt.get("type") if isinstance(fmt, Mapping) else None
+    if not isinstance(kind, str) or kind not in _FORMATS:
         raise InvalidRequestError(
             "`response_format` must be {'type': 'text' | 'json_object' | 'json_schema', ...}"
         )

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from router._records import AttemptRecord, CapturedContent, RequestRecord
+from router.ledger._types import MONEY_QUANTUM, quantize_money
 
 OUTBOX_FORMAT = 1
 Row = dict[str, Any]
@@ -30,7 +31,30 @@ def request_row(rec: RequestRecord, *, recorded_at: datetime, ingest: str) -> Ro
         recorded_at=recorded_at,
         ingest=ingest,
     )
+    row.update(_rounded_totals(rec))
     return row
+
+
+def _rounded_totals(rec: RequestRecord) -> Row:
+    """Request totals as sums of the attempt costs *as stored* (rounded to 1e-10 USD each).
+
+    Costs with more decimals than the ledger keeps (a GPU-hour local price, a negotiated rate)
+    would otherwise round to a row cost that differs from the sum of its stored attempts by
+    a few 1e-10, and the reports would not add up exactly. Only rounding is absorbed: a record
+    whose cost really differs from its attempts is stored as it is, for `verify` to flag.
+    """
+    stored = [quantize_money(a.cost_usd) for a in rec.attempts]
+    cost = sum(stored, Decimal(0))
+    if abs(cost - rec.cost_usd) > MONEY_QUANTUM * len(stored):
+        return {}
+    local = sum(
+        (q for q, a in zip(stored, rec.attempts, strict=True) if a.tier == "local"), Decimal(0)
+    )
+    return {
+        "cost_usd": cost,
+        "local_cost_usd": local,
+        "savings_usd": quantize_money(rec.baseline_cost_usd) - cost,
+    }
 
 
 def attempt_rows(rec: RequestRecord) -> list[Row]:

@@ -15,14 +15,15 @@ Hit = tuple[str, int, int, str]
 _LOCAL_TAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}$")
 _DOMAIN = re.compile(
     r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
-    r"\.[A-Za-z]{2,24}(?![\w-])"
+    r"\.[A-Za-z]{2,24}(?![\w-])",
+    re.ASCII,  # `\w` is ASCII: CJK text puts no space around an address
 )
 _AT = r"(?:\s*@\s*|\s*[\[({<]\s*at\s*[\])}>]\s*|\s+at\s+)"
 _DOT = r"(?:\.|\s*[\[({<]\s*dot\s*[\])}>]\s*|\s+dot\s+)"
 _LABEL = r"[A-Za-z0-9][A-Za-z0-9_%+-]*"
 _SPELLED = re.compile(
     rf"(?<![\w.%+-])({_LABEL}(?:{_DOT}{_LABEL})*){_AT}({_LABEL}(?:{_DOT}{_LABEL})+)(?![\w-])",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
 _OBFUSCATED = re.compile(r"[\[({<]\s*(?:at|dot)\s*[\])}>]|\sdot\s|\s@|@\s", re.IGNORECASE)
 _MARKERS = (" dot ", "at]", "at)", "at}", "at>", " @", "@ ")
@@ -37,7 +38,7 @@ _TLDS = frozenset(
     }
 )
 _V6_ANCHOR = re.compile(r":[0-9A-Fa-f]{0,4}:")
-_IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])")
+_IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])", re.ASCII)
 _WINDOW = 120
 
 
@@ -70,7 +71,9 @@ def _email_at(text: str, at: int) -> Hit | None:
     if local is None or domain is None:
         return None
     start = local.start()
-    if start and (text[start - 1].isalnum() or text[start - 1] in "_%+-"):
+    if start and (
+        (text[start - 1].isascii() and text[start - 1].isalnum()) or text[start - 1] in "_%+-"
+    ):
         return None
     return ("email", start, domain.end(), "email")
 

@@ -14,6 +14,17 @@ from dataclasses import dataclass
 ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _ZERO_WIDTH_RE = re.compile("[" + "".join(sorted(ZERO_WIDTH)) + "]")
+_OTHER_DIGIT = re.compile(r"(?![0-9])\d")  # a decimal digit of any other script
+
+
+def ascii_digits(text: str) -> str:
+    """Decimal digits of every script as ASCII digits (Arabic-Indic, Devanagari, fullwidth...).
+
+    One character for one, so offsets into the result are offsets into `text`.
+    """
+    if text.isascii():
+        return text
+    return _OTHER_DIGIT.sub(lambda m: str(unicodedata.decimal(m.group())), text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,7 @@ def find_ibans(text: str) -> Iterator[Hit]:
     for match in _IBAN_START.finditer(text):
         start = match.start()
         length = IBAN_LENGTHS.get(match.group()[:2])
-        if length is None or (start and text[start - 1].isalnum()):
+        if length is None or (start and _word_char(text[start - 1])):
             continue
         end = _iban_end(text, start, length)
         if end is not None:
@@ -160,7 +160,8 @@ def _glued_before(text: str, start: int) -> bool:
 
 
 def _word_char(char: str) -> bool:
-    return char.isalnum() or char == "_"
+    """ASCII only: CJK text puts no space between a number and the words around it."""
+    return (char.isascii() and char.isalnum()) or char == "_"
 
 
 def _classify(text: str, start: int, end: int, plus: bool) -> Hit | None:
@@ -253,7 +254,7 @@ def _iban_end(text: str, start: int, length: int) -> int | None:
         elif not (char in " -" and count and index + 1 < size and text[index + 1].isalnum()):
             return None
         index += 1
-    if count < length or (index < size and text[index].isalnum()):
+    if count < length or (index < size and _word_char(text[index])):
         return None
     compact = "".join(c for c in text[start:index] if c.isalnum()).upper()
     return index if iban_valid(compact) else None

@@ -6,7 +6,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 
 from router.privacy._network import find_emails, find_ips
-from router.privacy._normalize import normalize
+from router.privacy._normalize import ascii_digits, normalize
 from router.privacy._numbers import find_ibans, find_numbers
 from router.privacy._secrets import find_secrets
 from router.privacy._types import Finding, PiiClass
@@ -33,6 +33,7 @@ _PRIORITY: dict[str, int] = {
 
 def scan(text: str) -> list[Finding]:
     """Findings in `text`, in order. Spans index the original text, obfuscation included."""
+    text = ascii_digits(text)  # same length: spans still index the caller's text
     normalized = normalize(text)
     hits = _hits(normalized.text)
     if not normalized.aligned and not all(_aligned(text, normalized.text, h) for h in hits):

@@ -25,7 +25,7 @@ _KEYS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("aws_access_key", re.compile(r"A(?:KIA|SIA|BIA|CCA)[A-Z0-9]{16}(?![A-Za-z0-9])")),
     ("github_token", re.compile(r"gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}")),
     ("slack_token", re.compile(r"xox[a-z]-[A-Za-z0-9-]{10,}")),
-    ("google_api_key", re.compile(r"AIza[0-9A-Za-z_\-]{35}(?![\w-])")),
+    ("google_api_key", re.compile(r"AIza[0-9A-Za-z_\-]{35}(?![\w-])", re.ASCII)),
     ("stripe_key", re.compile(r"[sr]k_(?:live|test)_[A-Za-z0-9]{16,}")),
     ("jwt", re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
 )  # fmt: skip
@@ -86,7 +86,8 @@ def shannon_entropy(text: str) -> float:
 
 
 def _glued(text: str, start: int) -> bool:
-    return start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_-")
+    before = text[start - 1] if start > 0 else " "
+    return (before.isascii() and before.isalnum()) or before in "_-"  # CJK text has no spaces
 
 
 def _assigned(text: str, lowered: str) -> Iterator[Hit]:
@@ -103,7 +104,8 @@ def _assigned(text: str, lowered: str) -> Iterator[Hit]:
 
 def _starts_word(lowered: str, index: int) -> bool:
     """`key` in `api_key`, `apikey` or `key`, not in `monkey`."""
-    return index == 0 or not lowered[index - 1].isalpha() or lowered[index - 3 : index] == "api"
+    before = lowered[index - 1] if index else " "
+    return not (before.isascii() and before.isalpha()) or lowered[index - 3 : index] == "api"
 
 
 def _value_after(text: str, word: str, end: int) -> Hit | None:
