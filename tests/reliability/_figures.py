@@ -16,7 +16,9 @@ REPORT_ENV = "ROUTER_RELIABILITY_REPORT"
 def record(row: int, what: str, figure: str, target: str, passed: bool) -> None:
     """Print the figure for matrix row `row` and append it to the report file if one is named."""
     line = {"row": row, "what": what, "figure": figure, "target": target, "passed": passed}
-    print(f"[reliability row {row}] {what}: {figure} (target {target}) {'ok' if passed else 'FAIL'}")
+    print(
+        f"[reliability row {row}] {what}: {figure} (target {target}) {'ok' if passed else 'FAIL'}"
+    )
     path = os.environ.get(REPORT_ENV)
     if path:
         with Path(path).open("a", encoding="utf-8") as out:
