@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 INSTALL_AND_DEMO = (
     "python3 -m venv .venv && .venv/bin/pip install --require-hashes -r requirements.lock "
-    "&& .venv/bin/pip install --no-deps -e . && .venv/bin/router demo"
+    "&& .venv/bin/pip install --no-deps --no-build-isolation -e . && .venv/bin/router demo"
 )
 # Pages other work is writing while this lands; stubbed only in the test's copy of docs/ when
 # absent, so the nav can name them now. Once all have landed this tuple can be emptied.
