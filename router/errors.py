@@ -9,10 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class RouterError(Exception):
-    """Base class of every error cost-router raises."""
+    """Base class of every error cost-router raises.
+
+    Every subclass pickles (worker processes hand errors back to their parent) whatever its
+    `__init__` takes: unpickling restores `args` and attributes without calling `__init__`.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (type(self), self.args), self.__dict__)
+
+
+def _restore(cls: type[RouterError], args: tuple[Any, ...]) -> RouterError:
+    return cls.__new__(cls, *args)
 
 
 class ConfigError(RouterError):

@@ -31,7 +31,7 @@ async def test_ollama_usage_comes_from_its_own_counts():
 async def test_ollama_readiness_check_says_what_to_run():
     with OllamaServer(models=("llama3:8b",)) as server:
         backend = OllamaBackend("qwen3.5:9b", host=server.url)
-        with pytest.raises(ModelNotFoundError, match="ollama pull qwen3.5:9b"):
+        with pytest.raises(ModelNotFoundError, match=r"ollama pull qwen3\.5:9b"):
             await backend.check_ready()
         await backend.aclose()
     down = OllamaBackend(host="http://127.0.0.1:9")

@@ -28,7 +28,8 @@ def test_empty_local_answer_is_escalated_with_the_reason(servers):
     router, ledger, _ = _router(servers, verify={"structural": {}})
     res = router.complete(SHORT_PROMPT)
     router.close()
-    assert (res.tier, res.text, res.escalation_reason) == ("frontier", "A real answer", "verification-failed")
+    expected = ("frontier", "A real answer", "verification-failed")
+    assert (res.tier, res.text, res.escalation_reason) == expected
     assert res.verification.status == "failed"
     assert any("not_empty" in reason for reason in res.verification.reasons)
     [record] = ledger.records

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import inspect
+import pickle
 
+import httpx
 import pytest
 
 from router import errors
@@ -63,8 +65,6 @@ def test_every_router_error_is_a_router_error():
 
 
 def test_retry_after_parses_seconds_and_milliseconds():
-    import httpx
-
     def exc_with(headers):
         class E(Exception):
             response = httpx.Response(429, headers=headers)
@@ -74,3 +74,16 @@ def test_retry_after_parses_seconds_and_milliseconds():
     assert retry_after(exc_with({"retry-after": "2"})) == 2.0
     assert retry_after(exc_with({"retry-after-ms": "250"})) == 0.25
     assert retry_after(exc_with({})) is None
+
+
+def test_every_router_error_survives_pickling_with_its_attributes():
+    timeout = errors.BackendTimeoutError("timed out", model="qwen", provider="ollama")
+    failed = errors.AllAttemptsFailedError([errors.AttemptFailure("qwen", "ollama", timeout)])
+    limited = errors.RateLimitError("slow down", model="gpt", provider="openai", retry_after=2.0)
+    policy = errors.PolicyError("bad policy", ["p.yaml:1: x: unknown key; remove it"])
+    for error in (timeout, failed, limited, policy):
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error) and str(copy) == str(error)
+        assert repr(vars(copy)) == repr(vars(error))
+    copied = pickle.loads(pickle.dumps(failed))
+    assert copied.attempts[0].error.model == "qwen"

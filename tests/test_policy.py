@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -819,3 +820,10 @@ def test_a_copied_policy_merges_its_overrides_afresh():
     copy = base.model_copy(update={"routing": base.routing.model_copy(update={"threshold": 0.9})})
     assert copy.for_request("ml").routing.threshold == 0.9
     assert base.for_request("ml").routing.threshold == 0.5
+
+
+def test_a_key_with_line_breaks_is_quoted_so_the_problem_stays_on_one_line(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("? '\n\n  '\n: null\n")
+    [problem] = [str(p) for p in check_policy_file(path)]
+    assert re.fullmatch(r"[^:\n]+:\d+: '\\n': unknown key; valid keys: .+", problem), problem

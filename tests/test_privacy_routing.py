@@ -112,7 +112,7 @@ def test_team_overrides_apply_per_request(servers):
             "teams": {"legal": {"privacy": {"local_only": True}, "frontier": {"models": []}}},
         }
     )
-    router, ledger, _ = make_router(policy)
+    router, _ledger, _ = make_router(policy)
     legal = router.complete(LONG_PROMPT, metadata={"team": "legal"})
     other = router.complete(LONG_PROMPT, metadata={"team": "support"})
     router.close()
@@ -125,6 +125,7 @@ def test_task_rules_pick_the_frontier_model(servers):
     data = base.model_dump()
     data["frontier"]["rules"] = [{"task": "code", "model": "anthropic/claude-opus-4-6"}]
     router, _, _ = make_router(base.model_validate(data))
-    code = router.complete("Write a Python function that parses ISO dates. " + "def parse(s): ... " * 20)
+    task = "Write a Python function that parses ISO dates. "
+    code = router.complete(task + "def parse(s): ... " * 20)
     router.close()
     assert code.model == "anthropic/claude-opus-4-6"

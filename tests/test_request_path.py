@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -97,7 +98,7 @@ def test_429_retry_after_is_honoured_and_capped(servers):
 
 
 def test_permanent_errors_are_not_retried(servers):
-    _, openai, anthropic = servers
+    _, openai, _anthropic = servers
     openai.script(Reply(status=400))
     router, _, clock = make_router(loopback_policy(*servers))
     res = router.complete(LONG_PROMPT)
@@ -123,7 +124,8 @@ def test_local_down_without_escalation_fails(servers):
         update={"routing": Routing(rule="token-count", escalate_when_local_down=False)}
     )
     router, _, _ = make_router(policy)
-    with pytest.raises(AllAttemptsFailedError, match="ollama:qwen3.5:9b: BackendUnavailableError"):
+    expected = r"ollama:qwen3\.5:9b: BackendUnavailableError"
+    with pytest.raises(AllAttemptsFailedError, match=expected):
         router.complete(SHORT_PROMPT)
     router.close()
     assert len(servers[1].requests) == 0
@@ -155,8 +157,6 @@ def test_sensitive_long_prompt_stays_local(servers):
 
 
 def test_hanging_local_model_times_out_within_the_deadline(servers):
-    import time
-
     ollama, _, _ = servers
     ollama.script(*[Reply(hang=True)] * 5)
     policy = loopback_policy(*servers)
@@ -205,7 +205,7 @@ def test_deadline_caps_total_time_across_retries(servers):
 
 
 async def test_acomplete_and_astream(servers):
-    ollama, openai, _ = servers
+    _ollama, openai, _ = servers
     router, ledger, _ = make_router(loopback_policy(*servers))
     res = await router.acomplete(
         messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]
@@ -234,7 +234,7 @@ def test_sync_stream_both_tiers(servers, prompt):
 
 
 def test_stream_falls_back_before_the_first_token(servers):
-    _, openai, anthropic = servers
+    _, openai, _anthropic = servers
     openai.script(Reply(status=401))
     router, _, _ = make_router(loopback_policy(*servers))
     chunks = list(router.stream(LONG_PROMPT))

@@ -443,7 +443,7 @@ class Policy(_Frozen):
         return self
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Policy:
-        """A copy; its per-team/app overrides are merged afresh, never the original's cached ones."""
+        """A copy whose per-team/app overrides are merged afresh, not taken from the original."""
         copy = super().model_copy(update=update, deep=deep)
         copy._effective = {}
         return copy

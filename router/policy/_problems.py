@@ -63,8 +63,20 @@ def dotted(path: KeyPath) -> str:
     """`('frontier', 'models', 0, 'model')` -> `frontier.models[0].model`."""
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) and not isinstance(part, bool) else f".{part}"
+        text += (
+            f"[{part}]"
+            if isinstance(part, int) and not isinstance(part, bool)
+            else f".{_name(part)}"
+        )
     return text.lstrip(".") or "(top level)"
+
+
+def _name(part: object) -> str:
+    """A key as written, quoted when it is empty, padded or holds line breaks or control
+    characters, so a problem always stays on one `file:line: key: message` line."""
+    text = str(part)
+    plain = text and text == text.strip() and text.isprintable()
+    return text if plain else repr(text)
 
 
 def locate(lines: Lines, root: str, candidates: Sequence[KeyPath]) -> tuple[KeyPath, str, int]:

@@ -132,6 +132,10 @@ class LoopbackHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    # socketserver's default listen backlog is 5: a burst of concurrent clients (a real model
+    # server has a far larger one) would see SYNs dropped and connect timeouts that no real
+    # Ollama or API endpoint would cause.
+    request_queue_size = 512
 
     def __init__(self, dispatch: Callable[[Exchange], None], name: str, keep_alive: bool) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
