@@ -1,0 +1,85 @@
+"""The fast pre-call path gives the same answers as the slow one it replaced.
+
+`build_request` skips the exact token count when an upper bound (UTF-8 bytes) already shows the
+prompt fits; `RoutedRequest.prompt_tokens` then counts on first use. These tests pin that the
+bound is an upper bound, that the count is still exact where it is read, and that the limits
+still refuse what they refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from router._request import RoutedRequest, build_request, count_prompt_tokens
+from router.backends._usage import estimate_tokens, max_tokens_of
+from router.errors import PromptTooLongError
+from router.policy import Limits, Policy
+
+SAMPLES = (
+    "",
+    "a",
+    "hello world",
+    "x" * 5000,
+    "日本語のテキストです。" * 50,
+    "emoji 🎉🎉🎉 and accents éèê",
+    "\u200b\u200c zero width",
+    "<|endoftext|> special tokens are plain text here",
+    "\ud800 lone surrogate",
+)
+
+
+def build(policy: Policy, prompt: str) -> RoutedRequest:
+    args: dict[str, Any] = dict.fromkeys(
+        (
+            "messages",
+            "metadata",
+            "sensitive",
+            "max_tokens",
+            "temperature",
+            "response_format",
+            "request_id",
+        )
+    )
+    return build_request(policy, prompt=prompt, unknown={}, **args)
+
+
+@pytest.mark.parametrize("text", SAMPLES)
+def test_the_byte_bound_is_an_upper_bound(text: str) -> None:
+    assert estimate_tokens(text) <= max_tokens_of(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_the_byte_bound_holds_for_any_text(text: str) -> None:
+    assert estimate_tokens(text) <= max_tokens_of(text)
+
+
+@pytest.mark.parametrize("text", ["What is 2 + 2?", "日本語で答えて。" * 40, "word " * 3000])
+def test_prompt_tokens_is_the_exact_count_when_read(text: str) -> None:
+    request = build(Policy(), text)
+    assert request.token_count is None  # fits by the bound: not counted yet
+    assert request.prompt_tokens == estimate_tokens(text) + 4
+    assert request.token_count == request.prompt_tokens  # counted once, then cached
+
+
+def test_a_prompt_near_the_limit_is_counted_once_and_kept() -> None:
+    text = "word " * 300  # 1,500 bytes, about 300 tokens
+    policy = Policy(limits=Limits(max_prompt_tokens=1_000))
+    request = build(policy, text)
+    assert request.token_count == count_prompt_tokens(request.messages)
+
+
+def test_a_prompt_over_the_token_limit_is_still_refused() -> None:
+    policy = Policy(limits=Limits(max_prompt_tokens=100))
+    with pytest.raises(PromptTooLongError, match="max_prompt_tokens"):
+        build(policy, "word " * 200)  # 200 tokens: bound and count both over
+    assert build(policy, "word " * 90).prompt_tokens < 100  # bound 450 > 100, count fits
+
+
+def test_an_explicit_count_is_used_as_given() -> None:
+    request = RoutedRequest("r", ({"role": "user", "content": "hi"},), False, token_count=7)
+    assert request.prompt_tokens == 7
