@@ -24,8 +24,11 @@ _KANA = re.compile("[\u3040-\u30ff]")
 _ACCENTED = re.compile("[\u00c0-\u024f]")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _DIGITS_TO_ZERO = str.maketrans("123456789", "000000000")
-_DROP_PUNCT = str.maketrans("", "", string.punctuation)
-_DROP_UPPER = str.maketrans("", "", string.ascii_uppercase)
+_DIGITS_TO_ZERO_BYTES = bytes.maketrans(b"123456789", b"000000000")
+# ASCII letters and punctuation are single bytes in UTF-8 and no byte of a longer sequence is
+# ASCII, so counting them in the encoded text gives the same counts, at C speed.
+_UPPER_BYTES = string.ascii_uppercase.encode()
+_PUNCT_BYTES = string.punctuation.encode()
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 # One pass for the three line-start signals: answer options, indented code, few-shot labels.
 _LINE_START = re.compile(
@@ -100,7 +103,10 @@ class PromptFeatures(NamedTuple):
 
 def _normalise(text: str) -> str:
     """Lower case, every ASCII digit `0`."""
-    return text.lower().translate(_DIGITS_TO_ZERO)
+    lowered = text.lower()
+    if lowered.isascii():  # the common case: a bytes table is several times faster
+        return lowered.encode().translate(_DIGITS_TO_ZERO_BYTES).decode()
+    return lowered.translate(_DIGITS_TO_ZERO)
 
 
 def _split(normalised: str) -> list[str]:
@@ -162,6 +168,7 @@ def extract(prompt: str) -> PromptFeatures:
         accented = len(_ACCENTED.findall(text))
         kana = _KANA.search(text) is not None
     lex = Counter(filter(None, map(_LEXICON.get, grams)))
+    encoded = text.encode("utf-8", "surrogatepass")
     lines = Counter(m.lastgroup for m in _LINE_START.finditer(text))
     log = math.log1p
     dense = [
@@ -172,8 +179,8 @@ def extract(prompt: str) -> PromptFeatures:
         sum(map(len, toks)) / n_toks,
         len(unigrams) / n_toks,
         normalised.count("0") / n_chars,
-        (len(text) - len(text.translate(_DROP_UPPER))) / n_chars,
-        (len(text) - len(text.translate(_DROP_PUNCT))) / n_toks,
+        (len(encoded) - len(encoded.translate(None, _UPPER_BYTES))) / n_chars,
+        (len(encoded) - len(encoded.translate(None, _PUNCT_BYTES))) / n_toks,
         non_ascii / n_chars,
         cjk / n_chars,
         float(kana),
