@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import re
 import string
-from collections import Counter
 from itertools import pairwise
 from typing import NamedTuple
 
@@ -167,9 +166,9 @@ def extract(prompt: str) -> PromptFeatures:
         cjk = len(_CJK.findall(text))
         accented = len(_ACCENTED.findall(text))
         kana = _KANA.search(text) is not None
-    lex = Counter(filter(None, map(_LEXICON.get, grams)))
+    lex = list(filter(None, map(_LEXICON.get, grams)))  # list.count: no Counter overhead
     encoded = text.encode("utf-8", "surrogatepass")
-    lines = Counter(m.lastgroup for m in _LINE_START.finditer(text))
+    lines = [m.lastgroup for m in _LINE_START.finditer(text)]
     log = math.log1p
     dense = [
         log(len(prompt)),
@@ -185,13 +184,13 @@ def extract(prompt: str) -> PromptFeatures:
         cjk / n_chars,
         float(kana),
         accented / n_chars,
-        log(lines["option"]),
-        log(lines["code"]),
+        log(lines.count("option")),
+        log(lines.count("code")),
         log(text.count("\\") + text.count("$")),
         log(len(_ARITH.findall(text))),
         log(prompt.count("?") + prompt.count("\uff1f")),
-        log(lines["fewshot"]),
+        log(lines.count("fewshot")),
         float("http://" in prompt or "https://" in prompt),
-        *(log(lex[name]) for name in LEXICON_NAMES),
+        *(log(lex.count(name)) for name in LEXICON_NAMES),
     ]
     return PromptFeatures(dense, grams)
