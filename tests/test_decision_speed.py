@@ -18,6 +18,7 @@ from router._request import RoutedRequest, build_request, count_prompt_tokens
 from router.backends._usage import estimate_tokens, max_tokens_of
 from router.errors import PromptTooLongError
 from router.policy import Limits, Policy
+from router.privacy import _scan, scan
 
 SAMPLES = (
     "",
@@ -83,3 +84,43 @@ def test_a_prompt_over_the_token_limit_is_still_refused() -> None:
 def test_an_explicit_count_is_used_as_given() -> None:
     request = RoutedRequest("r", ({"role": "user", "content": "hi"},), False, token_count=7)
     assert request.prompt_tokens == 7
+
+
+# -- PII scan pre-filters -------------------------------------------------------------------
+
+_PII_ALPHABET = "0123456789 -.@:()+/_\nABCDEFGHIJKLMNOPQRSTUVWXYZabcdefkstxyz\u0663\uff11"
+_PII_SAMPLES = (
+    "card 4111 1111 1111 1111",
+    "iban GB82 WEST 1234 5698 7654 32",
+    "ssn 123-45-6789, phone (555) 234-5678, ip 10.1.2.3",
+    "no digits at all, only words and jane@example.com",
+    "stripe sk_live_abcdefghijklmnop1234 and rk_test_ABCDEFGHIJKLMNOP5678",
+    "fullwidth " + " ".join(["\uff14\uff11\uff11\uff11"] + ["\uff11" * 4] * 3),
+)
+
+
+def _all_hits(text: str) -> list[tuple[str, int, int, str]]:
+    return [hit for detect in _scan._DETECTORS for hit in detect(text)]
+
+
+def _filtered_hits(text: str) -> list[tuple[str, int, int, str]]:
+    return [hit for detect in _scan._detectors_for(text) for hit in detect(text)]
+
+
+@pytest.mark.parametrize("text", _PII_SAMPLES)
+def test_the_pre_filters_keep_every_finding(text: str) -> None:
+    assert scan(text)  # each sample has something to find
+    assert _filtered_hits(text) == _all_hits(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=_PII_ALPHABET, max_size=120))
+def test_the_pre_filters_drop_only_detectors_that_find_nothing(text: str) -> None:
+    assert _filtered_hits(text) == _all_hits(text)
+
+
+def test_stripe_keys_are_found_only_through_their_anchor() -> None:
+    (finding,) = scan("key: rk_test_ABCDEFGHIJKLMNOP5678 ok")
+    assert (finding.kind, finding.label) == ("secret", "stripe_key")
+    assert _scan._detectors_for("no digits here") != _scan._DETECTORS
+    assert _scan._detectors_for("one digit: 7") == _scan._DETECTORS
