@@ -22,8 +22,7 @@ _CJK = re.compile(f"[{_CJK_CHARS}]")
 _KANA = re.compile("[\u3040-\u30ff]")
 _ACCENTED = re.compile("[\u00c0-\u024f]")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
-_DIGITS_TO_ZERO = str.maketrans("123456789", "000000000")
-_DIGITS_TO_ZERO_BYTES = bytes.maketrans(b"123456789", b"000000000")
+_NONZERO_DIGITS = "123456789"
 # ASCII letters and punctuation are single bytes in UTF-8 and no byte of a longer sequence is
 # ASCII, so counting them in the encoded text gives the same counts, at C speed.
 _UPPER_BYTES = string.ascii_uppercase.encode()
@@ -103,9 +102,10 @@ class PromptFeatures(NamedTuple):
 def _normalise(text: str) -> str:
     """Lower case, every ASCII digit `0`."""
     lowered = text.lower()
-    if lowered.isascii():  # the common case: a bytes table is several times faster
-        return lowered.encode().translate(_DIGITS_TO_ZERO_BYTES).decode()
-    return lowered.translate(_DIGITS_TO_ZERO)
+    for digit in _NONZERO_DIGITS:  # nine C-speed scans beat one `str.translate` by far
+        if digit in lowered:
+            lowered = lowered.replace(digit, "0")
+    return lowered
 
 
 def _split(normalised: str) -> list[str]:
