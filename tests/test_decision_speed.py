@@ -19,6 +19,7 @@ from router.backends._usage import estimate_tokens, max_tokens_of
 from router.errors import PromptTooLongError
 from router.policy import Limits, Policy
 from router.privacy import _scan, scan
+from router.privacy._normalize import _OTHER_DIGIT
 
 SAMPLES = (
     "",
@@ -124,3 +125,10 @@ def test_stripe_keys_are_found_only_through_their_anchor() -> None:
     assert (finding.kind, finding.label) == ("secret", "stripe_key")
     assert _scan._detectors_for("no digits here") != _scan._DETECTORS
     assert _scan._detectors_for("one digit: 7") == _scan._DETECTORS
+
+
+def test_other_script_digits_are_every_non_ascii_decimal_digit() -> None:
+    found = {c for c in map(chr, range(0x110000)) if _OTHER_DIGIT.match(c)}
+    decimal = {c for c in map(chr, range(0x110000)) if c.isdecimal()} - set("0123456789")
+    assert found == decimal
+    assert "\u0663" in found and "\uff11" in found and "7" not in found
