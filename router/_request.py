@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from router._privacy_step import check_privacy
-from router.backends._usage import estimate_tokens
+from router.backends._usage import estimate_tokens, max_tokens_of
 from router.errors import InvalidRequestError, PromptTooLongError
 from router.policy import Policy
 
@@ -23,6 +23,7 @@ _RESERVED_METADATA = ("team", "app", "user")
 _REFUSED_ARGS = frozenset({"api_base", "base_url", "api_key", "host", "extra_headers"})
 _MAX_METADATA_VALUE = 256
 _FORMATS = frozenset({"text", "json_object", "json_schema"})
+_PER_MESSAGE = 4  # role and separators, as OpenAI's chat format counts them
 _KNOWN_PARTS = frozenset({"text", "image_url", "input_audio", "file", "str", "dict", "list"})
 
 
@@ -45,12 +46,25 @@ class RoutedRequest:
     max_tokens: int | None = None
     temperature: float | None = None
     response_format: Mapping[str, Any] | None = None
-    prompt_tokens: int = 0
+    token_count: int | None = field(default=None, compare=False)
     verifiers: tuple[Any, ...] = ()
     policy: Policy = field(default_factory=Policy)
     frontier_messages: tuple[Mapping[str, str], ...] | None = None
     redactions: Mapping[str, str] | None = None
     pii_classes: tuple[str, ...] = ()
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Prompt tokens (tiktoken `o200k_base`, +4 per message), counted on first use.
+
+        Only the token-count rule, budget reservations and the baseline cost need the number,
+        so a request routed by the classifier is not counted before its call. Exact when read.
+        """
+        if self.token_count is not None:
+            return self.token_count
+        tokens = count_prompt_tokens(self.messages)
+        object.__setattr__(self, "token_count", tokens)  # a cache: the value is determined
+        return tokens
 
     @property
     def scoring_text(self) -> str:
@@ -105,7 +119,7 @@ def build_request(
         max_tokens=_check_max_tokens(max_tokens, policy),
         temperature=_check_temperature(temperature),
         response_format=_check_response_format(response_format),
-        prompt_tokens=prompt_tokens,
+        token_count=prompt_tokens,
         verifiers=_check_verifiers(verifiers),
     )
 
@@ -177,14 +191,24 @@ def _text_content(where: str, content: Any) -> str:
     raise InvalidRequestError(f"{where}.content must be a string or a list of text parts")
 
 
-def _check_size(messages: tuple[Mapping[str, str], ...], policy: Policy) -> int:
+def count_prompt_tokens(messages: Sequence[Mapping[str, str]]) -> int:
+    """Exact prompt tokens of the messages, as `RoutedRequest.prompt_tokens` reports them."""
+    return sum(estimate_tokens(m["content"]) + _PER_MESSAGE for m in messages)
+
+
+def _check_size(messages: tuple[Mapping[str, str], ...], policy: Policy) -> int | None:
+    """Refuse a prompt over the policy's limits or the local context; the exact token count if
+    it had to be taken, None when an upper bound already settled that the prompt fits."""
     chars = sum(len(m["content"]) for m in messages)
     if chars > policy.limits.max_prompt_chars:
         raise PromptTooLongError(
             f"the prompt has {chars:,} characters, over the policy's limits.max_prompt_chars "
             f"({policy.limits.max_prompt_chars:,}); shorten it or raise the limit"
         )
-    tokens = sum(estimate_tokens(m["content"]) + 4 for m in messages)
+    limit = min(policy.limits.max_prompt_tokens, policy.local.context_tokens)
+    if sum(max_tokens_of(m["content"]) + _PER_MESSAGE for m in messages) <= limit:
+        return None  # no count needed: even the upper bound fits
+    tokens = count_prompt_tokens(messages)
     if tokens > policy.limits.max_prompt_tokens:
         raise PromptTooLongError(
             f"the prompt is about {tokens:,} tokens, over the policy's limits.max_prompt_tokens "

@@ -113,7 +113,7 @@ def routed(*, sensitive: bool = False, team: str | None = "support") -> RoutedRe
         app="helpdesk",
         max_tokens=256,
         temperature=0.2,
-        prompt_tokens=20,
+        token_count=20,
     )
 
 

@@ -15,6 +15,12 @@ def estimate_tokens(text: str, encoding: str = "o200k_base") -> int:
     return len(tiktoken_encoding(encoding).encode(text, disallowed_special=()))
 
 
+def max_tokens_of(text: str) -> int:
+    """An upper bound on `estimate_tokens(text)` under any byte-level BPE encoding, without
+    encoding: every token covers at least one UTF-8 byte, so tokens <= bytes."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
 def estimate_prompt_tokens(request: ModelRequest, encoding: str = "o200k_base") -> int:
     """Prompt tokens of a chat request, message overhead included."""
     return sum(

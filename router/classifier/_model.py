@@ -148,9 +148,12 @@ class DifficultyClassifier:
 
     def logit(self, prompt: str) -> float:
         dense, grams = _features.extract(prompt)
-        z = self._bias + math.fsum(map(operator.mul, self._dense_w, dense))
+        # Plain `sum`, not `math.fsum`: differs in the last bits only (pinned to 1e-9 by
+        # tests/test_score_stability.py), at a fraction of the cost.
+        z: float = self._bias + sum(map(operator.mul, self._dense_w, dense))
         if grams:
-            z += math.fsum(map(self._grams.get, grams, repeat(0.0))) / math.sqrt(len(grams))
+            weights: float = sum(map(self._grams.get, grams, repeat(0.0)))
+            z += weights / math.sqrt(len(grams))
         return z
 
     def score(self, prompt: str, response: str | None = None) -> float:

@@ -54,6 +54,8 @@ def classify_request(policy: Policy, texts: Iterable[str]) -> PrivacyDecision:
     if not policy.privacy.detect_pii:
         return PrivacyDecision("allow", findings=tuple(() for _ in texts))
     findings = tuple(tuple(scan(text)) for text in texts)
+    if not any(findings):  # the common case: nothing to weigh
+        return PrivacyDecision("allow", findings=findings)
     counts = Counter(f.kind for found in findings for f in found)
     classes = tuple(sorted(counts, key=lambda c: (-_strength(policy.privacy.pii.action_for(c)), c)))
     actions = {c: policy.privacy.pii.action_for(c) for c in classes}

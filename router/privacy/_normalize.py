@@ -14,7 +14,7 @@ from dataclasses import dataclass
 ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _ZERO_WIDTH_RE = re.compile("[" + "".join(sorted(ZERO_WIDTH)) + "]")
-_OTHER_DIGIT = re.compile(r"(?![0-9])\d")  # a decimal digit of any other script
+_OTHER_DIGIT = re.compile(r"[^\D0-9]")  # a decimal digit of any other script (one class: fast)
 
 
 def ascii_digits(text: str) -> str:

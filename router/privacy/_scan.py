@@ -19,6 +19,8 @@ _DETECTORS: tuple[Callable[[str], Iterator[Hit]], ...] = (
     find_emails,
     find_ips,
 )
+_WITHOUT_DIGITS = tuple(d for d in _DETECTORS if d not in (find_ibans, find_numbers))
+_ASCII_DIGITS = "0123456789"
 # When findings overlap, the more specific class wins (an IBAN's digits may also pass Luhn).
 _PRIORITY: dict[str, int] = {
     "secret": 7,
@@ -48,7 +50,16 @@ def scan(text: str) -> list[Finding]:
 
 
 def _hits(text: str) -> list[Hit]:
-    return [hit for detect in _DETECTORS for hit in detect(text)]
+    return [hit for detect in _detectors_for(text) for hit in detect(text)]
+
+
+def _detectors_for(text: str) -> tuple[Callable[[str], Iterator[Hit]], ...]:
+    """All detectors, less those that cannot match: IBANs, cards, SSNs, phone numbers and IPv4
+    addresses all need a digit, so ASCII text without one skips them (a cheap pre-filter;
+    non-ASCII text always runs them all)."""
+    if text.isascii() and not any(digit in text for digit in _ASCII_DIGITS):
+        return _WITHOUT_DIGITS
+    return _DETECTORS
 
 
 def _aligned(original: str, normalized: str, hit: Hit) -> bool:

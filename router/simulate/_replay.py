@@ -131,7 +131,7 @@ class Replayer:
             sensitive=case.sensitive,
             team=rec.team,
             app=rec.app,
-            prompt_tokens=rec.prompt_tokens,
+            token_count=rec.prompt_tokens,
             policy=policy,
         )
         return decide(request, policy, scorer)
