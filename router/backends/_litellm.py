@@ -103,7 +103,10 @@ class LiteLLMBackend:
             "messages": [dict(m) for m in request.messages],
             "num_retries": 0,
             "max_retries": 0,
-            "timeout": request.timeout_s or self._timeout_s,
+            # Constant per backend: litellm caches its HTTP client per timeout value, so the
+            # request's remaining deadline here would build a client (and a connection) per
+            # call. The deadline is enforced by `asyncio.timeout` around the call instead.
+            "timeout": self._timeout_s,
             "drop_params": True,
             "stream": stream,
         }
