@@ -12,6 +12,7 @@ from router._fakes import MemoryLedger
 from router.cli import main
 from router.cli._core_commands import _progress_printer
 from router.demo import run_demo, simulated_models
+from router.demo._run import DemoSummary
 from router.policy import parse_policy
 
 
@@ -159,3 +160,10 @@ def test_wired_policy_overrides_use_the_loopback_endpoints_too():
             models.openai.url + "/v1",
             models.anthropic.url,
         }
+
+
+def test_json_money_is_plain_decimal_text_even_when_zero():
+    summary = DemoSummary(spend_usd=Decimal("0.0000100"), baseline_usd=Decimal("0.0000100"))
+    money = {k: summary.as_json()[k] for k in ("spend_usd", "baseline_usd", "savings_usd")}
+    expected = {"spend_usd": "0.0000100", "baseline_usd": "0.0000100", "savings_usd": "0.0000000"}
+    assert money == expected  # str(Decimal) would print the zero as 0E-7
