@@ -3,7 +3,7 @@
 Only transient failures are retried (connection errors, timeouts, 429, 5xx). A 429's
 `Retry-After` is honoured up to a cap; otherwise the wait is exponential with jitter. A retry is
 skipped when its wait would not fit in what is left of the deadline, or when the backend's retry
-budget (router._breaker) has none left.
+budget (router._breaker) has none left. Streams follow the same rules through `StreamRetries`.
 """
 
 from __future__ import annotations
@@ -86,21 +86,15 @@ class stop_over_budget(stop_base):
         return not self.budget.try_spend()
 
 
-async def call_with_retries(
-    attempt: Callable[[float], Awaitable[T]],
-    *,
-    retries: Retries,
-    deadline: Deadline,
-    clock: Clock,
-    budget: RetryBudget | None = None,
-) -> T:
-    """Run `attempt(timeout_s)` until it succeeds, fails permanently, or retries run out:
-    `max_attempts`, the deadline, or (when given) the backend's retry `budget`."""
+def _retrying(
+    retries: Retries, deadline: Deadline, clock: Clock, budget: RetryBudget | None
+) -> AsyncRetrying:
+    """The retry rules, shared by calls (`call_with_retries`) and streams (`StreamRetries`)."""
     stop = stop_after_attempt(retries.max_attempts) | stop_at_deadline(deadline)
     if budget is not None:
         budget.on_request()
         stop = stop | stop_over_budget(budget)  # stop_any short-circuits: spent only to retry
-    retrying = AsyncRetrying(
+    return AsyncRetrying(
         stop=stop,
         wait=wait_retry_after(
             retries.retry_after_cap_s,
@@ -114,7 +108,45 @@ async def call_with_retries(
         sleep=clock.sleep,
         reraise=True,
     )
-    async for try_ in retrying:
+
+
+async def call_with_retries(
+    attempt: Callable[[float], Awaitable[T]],
+    *,
+    retries: Retries,
+    deadline: Deadline,
+    clock: Clock,
+    budget: RetryBudget | None = None,
+) -> T:
+    """Run `attempt(timeout_s)` until it succeeds, fails permanently, or retries run out:
+    `max_attempts`, the deadline, or (when given) the backend's retry `budget`."""
+    async for try_ in _retrying(retries, deadline, clock, budget):
         with try_:
             return await attempt(deadline.check())
     raise AssertionError("unreachable: tenacity either returns or reraises")  # pragma: no cover
+
+
+class StreamRetries:
+    """The rules of `call_with_retries` for a stream, whose caller runs the loop itself (it
+    yields between attempts, so it cannot be one awaited function).
+
+    Built once per backend per request (which earns the retry budget its share, as a first
+    attempt does); `wait_after(exc, attempt_number)` is the pause before the next attempt, or
+    None when there is none: a permanent error, `max_attempts`, the deadline, or no retry left
+    in the budget (a retry it allows is spent from it).
+    """
+
+    def __init__(
+        self, retries: Retries, deadline: Deadline, clock: Clock, budget: RetryBudget | None
+    ) -> None:
+        self._rules = _retrying(retries, deadline, clock, budget)
+
+    def wait_after(self, exc: BaseException, attempt_number: int) -> float | None:
+        rules = self._rules
+        state = RetryCallState(rules, None, (), {})
+        state.attempt_number = attempt_number
+        state.set_exception((type(exc), exc, exc.__traceback__))
+        if not rules.retry(state):
+            return None
+        state.upcoming_sleep = rules.wait(state)
+        return None if rules.stop(state) else state.upcoming_sleep

@@ -1,20 +1,31 @@
 """Streaming over the same pipeline: deltas as they arrive, the Completion last.
 
-Retries and fallbacks happen only before the first delta reaches the caller. With verifiers on,
-a local answer is held back until it passes; if it fails, the frontier answer streams instead.
-With redactions, a frontier answer is held and sent restored (a placeholder may straddle chunks).
+Each backend is called through the same per-backend retry budget and circuit breaker as
+`complete()` (router/_breaker.py, router/_retry.py). Retries and fallbacks happen only before the
+first delta reaches the caller; after that a failure is raised as the backend's typed error, and
+the attempt is recorded (possibly billed, when a frontier model had started answering). With
+verifiers on, a local answer is held back until it passes (so it may be retried whole); if it
+fails, the frontier answer streams instead. With redactions, a frontier answer is held and sent
+restored (a placeholder may straddle chunks).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import TypeVar
 
 from router._accounting import attempt_succeeded
 from router._completion import StreamChunk
 from router._pipeline import Pipeline, _Progress, _Step
 from router._request import RoutedRequest
+from router._retry import StreamRetries
 from router.backends import Backend, ModelChunk, ModelResponse
-from router.errors import AttemptFailure, BackendError, RouterError, TransientBackendError
+from router.errors import AttemptFailure, BackendError, DeadlineExceededError, RouterError
+
+T = TypeVar("T")
 
 
 class StreamingPipeline(Pipeline):
@@ -29,14 +40,15 @@ class StreamingPipeline(Pipeline):
             hold_local = self._verifier_for(request) is not None
             got: list[tuple[ModelResponse, _Step]] = []
             try:
-                async for text in self._stream_steps(
-                    progress, self._plan(progress), got, hold_local
-                ):
-                    yield StreamChunk(text=text)
+                steps = self._stream_steps(progress, self._plan(progress), got, hold_local)
+                async with _closing(steps) as texts:
+                    async for text in texts:
+                        yield StreamChunk(text=text)
                 answer, step = got[-1]
                 if hold_local and step.backend.tier == "local":
-                    async for text in self._stream_verified(progress, answer, step, got):
-                        yield StreamChunk(text=text)
+                    async with _closing(self._stream_verified(progress, answer, step, got)) as rest:
+                        async for text in rest:
+                            yield StreamChunk(text=text)
                     answer, step = got[-1]
             except RouterError as exc:
                 await self._finish(self._outcome(progress, None, None, error=exc), trace, progress)
@@ -54,14 +66,21 @@ class StreamingPipeline(Pipeline):
     ) -> AsyncIterator[str]:
         """Text from the first step that answers (held back for a local step when asked);
         appends (answer, step) to `got`, or raises when every step failed."""
+        before = len(got)  # `got` already holds the local answer when escalating after a check
         for step in steps:
             hold = hold_local and step.backend.tier == "local"
-            async for chunk in self._stream_step(progress, step):
-                if chunk.final is not None:
-                    got.append((chunk.final, step))
-                elif not hold:
-                    yield chunk.delta
-            if got:
+            try:
+                async with _closing(self._stream_step(progress, step, hold)) as chunks:
+                    async for chunk in chunks:
+                        if chunk.final is not None:
+                            got.append((chunk.final, step))
+                        elif not hold:
+                            yield chunk.delta
+            except DeadlineExceededError as exc:  # as in `complete()`: no time for the rest
+                b = step.backend
+                progress.failures.append(AttemptFailure(b.model, b.provider, exc))
+                break
+            if len(got) > before:
                 return
         raise self._exhausted(progress)
 
@@ -78,9 +97,10 @@ class StreamingPipeline(Pipeline):
         if failed and escalation and not progress.request.sensitive:
             sent = False
             try:
-                async for text in self._stream_steps(progress, escalation, got):
-                    sent = True
-                    yield text
+                async with _closing(self._stream_steps(progress, escalation, got)) as texts:
+                    async for text in texts:
+                        sent = True
+                        yield text
                 return
             except RouterError:
                 if sent:
@@ -88,47 +108,84 @@ class StreamingPipeline(Pipeline):
                 got.append((answer, step))  # the frontier failed too: the local answer stands
         yield answer.text
 
-    async def _stream_step(self, progress: _Progress, step: _Step) -> AsyncIterator[ModelChunk]:
-        """Stream from one backend; retry only while nothing has been sent to the caller."""
-        backend, policy = step.backend, progress.request.policy
-        for try_number in range(1, policy.retries.max_attempts + 1):
-            sent_any, started = False, self.seams.clock.monotonic()
+    async def _stream_step(
+        self, progress: _Progress, step: _Step, hold: bool = False
+    ) -> AsyncIterator[ModelChunk]:
+        """Stream from one backend through its retry budget and circuit breaker, as `complete()`
+        does; retry only while nothing has reached the caller (a `hold` step sends nothing until
+        it is finished, so it may be retried whole)."""
+        backend, clock = step.backend, self.seams.clock
+        guard = self._guard(progress, backend)
+        retries = progress.request.policy.retries
+        rules = StreamRetries(retries, progress.deadline, clock, guard.budget)
+        for try_number in itertools.count(1):
+            started, received, delivered = clock.monotonic(), False, False
             request = self._model_request(progress, progress.deadline.check(), backend=backend)
+            if not guard.breaker.allow():
+                exc = self._skipped(progress, backend, "answer")
+                progress.failures.append(AttemptFailure(exc.model, exc.provider, exc))
+                return
             try:
-                with progress.trace.attempt(backend, request) as traced:
-                    async for chunk in self._restoring(progress, backend, backend.stream(request)):
-                        sent_any = sent_any or bool(chunk.delta)
-                        if chunk.final is not None:
-                            traced.set_response(chunk.final)
-                            progress.attempts.append(
-                                attempt_succeeded(
-                                    backend, chunk.final, self._ms_since(started), self.seams.prices
+                with guard.breaker.watching(), progress.trace.attempt(backend, request) as traced:
+                    chunks = self._restoring(progress, backend, backend.stream(request))
+                    async with _closing(chunks) as stream:
+                        async for chunk in stream:
+                            if chunk.final is not None:
+                                traced.set_response(chunk.final)
+                                ms = self._ms_since(started)
+                                progress.attempts.append(
+                                    attempt_succeeded(backend, chunk.final, ms, self.seams.prices)
                                 )
-                            )
-                        yield chunk
+                            received = received or bool(chunk.delta)
+                            delivered = delivered or (bool(chunk.delta) and not hold)
+                            yield chunk
                 return
             except BackendError as exc:
-                self._note_failure(progress, backend, exc, started)
-                retryable = isinstance(exc, TransientBackendError)
-                if sent_any or not retryable or try_number == policy.retries.max_attempts:
-                    if sent_any:
-                        raise
+                self._note_stream_failure(progress, backend, exc, started, received)
+                if delivered:
+                    raise  # text already shown cannot be taken back
+                wait = rules.wait_after(exc, try_number)
+                if wait is None:
                     progress.failures.append(AttemptFailure(exc.model, exc.provider, exc))
                     return
-                await self.seams.clock.sleep(
-                    policy.retries.backoff_initial_s * 2 ** (try_number - 1)
-                )
+                await clock.sleep(wait)
+
+    def _note_stream_failure(
+        self,
+        progress: _Progress,
+        backend: Backend,
+        exc: BackendError,
+        started: float,
+        received: bool,
+    ) -> None:
+        """Record a failed stream; a frontier model that had started answering has billed it."""
+        self._note_failure(progress, backend, exc, started)
+        if received and backend.tier == "frontier":
+            progress.attempts[-1] = replace(progress.attempts[-1], possibly_billed=True)
 
     async def _restoring(
         self, progress: _Progress, backend: Backend, chunks: AsyncIterator[ModelChunk]
     ) -> AsyncIterator[ModelChunk]:
         """With redactions, a placeholder may straddle chunks: hold the text, send it restored."""
-        if not progress.request.redactions or backend.tier != "frontier":
-            async for chunk in chunks:
-                yield chunk
-            return
-        async for chunk in chunks:
-            if chunk.final is not None:
-                final = self._restored(progress, backend, chunk.final)
-                yield ModelChunk(delta=final.text)
-                yield ModelChunk(final=final)
+        async with _closing(chunks) as stream:
+            if not progress.request.redactions or backend.tier != "frontier":
+                async for chunk in stream:
+                    yield chunk
+                return
+            async for chunk in stream:
+                if chunk.final is not None:
+                    final = self._restored(progress, backend, chunk.final)
+                    yield ModelChunk(delta=final.text)
+                    yield ModelChunk(final=final)
+
+
+@asynccontextmanager
+async def _closing(items: AsyncIterator[T]) -> AsyncIterator[AsyncIterator[T]]:
+    """Close an async generator when the block ends, so a stream left early (by the caller, or
+    by a failure) ends its backend call and breaker watch now, not when it is collected."""
+    try:
+        yield items
+    finally:
+        aclose = getattr(items, "aclose", None)
+        if aclose is not None:
+            await aclose()

@@ -1,0 +1,222 @@
+"""Row 4, streamed: the retry budget and circuit breaker guard `astream()` as they guard
+`acomplete()`.
+
+Figures: a storm of streamed requests against 100% HTTP 503 from both frontier models stays
+within the per-model retry budget (upstream calls counted at the loopback servers); the breaker
+opens, skips the model without a call while open, and closes on the first probe after the
+cool-down. Retries happen only before the first delta reaches the caller: after it, a failure is
+the backend's typed error, the attempt is recorded (possibly billed) and nothing is retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+
+import pytest
+
+from router._breaker import BURST
+from router._records import RequestRecord
+from router.errors import (
+    AllAttemptsFailedError,
+    BackendUnavailableError,
+    CircuitOpenError,
+    RouterError,
+    ServerError,
+)
+from router.testing import Reply
+from tests.reliability._figures import record
+from tests.reliability._loopback import Servers, policy_for
+from tests.support import LONG_PROMPT, SHORT_PROMPT, make_router
+
+CONCURRENCY, WAVES, COOLDOWN_S, RATIO = 64, 3, 30.0, 0.2
+ANSWER = "A long frontier answer that is cut off halfway through its stream. " * 20
+
+
+def _retries(records: list[RequestRecord]) -> int:
+    """Calls beyond the first to each model, per request (skipped calls are not traffic)."""
+    total = 0
+    for rec in records:
+        sent = Counter(a.model for a in rec.attempts if a.outcome == "error")
+        total += sum(n - 1 for n in sent.values())
+    return total
+
+
+async def _text(router, prompt: str) -> str:
+    parts = [chunk.text async for chunk in router.astream(prompt)]
+    return "".join(parts)
+
+
+async def test_streamed_retry_storm_stays_within_the_budget_and_the_breaker_recovers(
+    servers: Servers,
+) -> None:
+    _, openai, anthropic = servers
+    for server in (openai, anthropic):
+        server.responder = lambda _req: Reply(status=503)
+    policy = policy_for(
+        servers,
+        retries={"retry_budget": RATIO, "breaker_failures": 5, "breaker_cooldown_s": COOLDOWN_S},
+    )
+    router, ledger, clock = make_router(policy)
+    started = time.monotonic()
+    for _ in range(WAVES):
+        calls = [_text(router, LONG_PROMPT) for _ in range(CONCURRENCY)]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        assert all(isinstance(r, AllAttemptsFailedError) for r in results), results[:3]
+    storm_s = time.monotonic() - started
+    requests = CONCURRENCY * WAVES
+    upstream = len(openai.requests) + len(anthropic.requests)
+    retries = _retries(ledger.records)
+    skipped = sum(1 for r in ledger.records for a in r.attempts if a.outcome == "rejected")
+    unguarded = requests * 2 * policy.retries.max_attempts
+    assert len(ledger.records) == requests  # every streamed request is recorded once
+    sent = sum(1 for r in ledger.records for a in r.attempts if a.outcome == "error")
+    assert sent == upstream  # every upstream call is an attempt in the ledger, and no more
+
+    # While open, the breaker answers without a call, for streams too.
+    before = upstream
+    with pytest.raises(AllAttemptsFailedError) as info:
+        await _text(router, LONG_PROMPT)
+    assert all(isinstance(a.error, CircuitOpenError) for a in info.value.attempts)
+    assert len(openai.requests) + len(anthropic.requests) == before
+    assert [a.outcome for a in ledger.records[-1].attempts] == ["rejected", "rejected"]
+
+    # After the cool-down, one streamed probe goes through; its success closes the breaker.
+    openai.responder = lambda _req: Reply(text="back")
+    await clock.sleep(COOLDOWN_S)
+    assert await _text(router, LONG_PROMPT) == "back"
+    assert await _text(router, LONG_PROMPT) == "back"
+    await router.aclose()
+    router.close()
+
+    share = retries / upstream
+    budget = RATIO * requests * 2 + 2 * BURST  # two models, each with its own bucket
+    ok = retries <= budget and share < 0.25 and upstream < unguarded / 4
+    record(
+        4,
+        f"retry storm, streamed, {requests} requests x 100% 503 at {CONCURRENCY} concurrent",
+        f"{upstream} upstream calls ({upstream / requests:.2f}/request; {unguarded} unguarded), "
+        f"retries {retries} = {share:.1%} of upstream traffic, {skipped} calls skipped by "
+        f"open breakers, {storm_s:.1f} s",
+        f"retries <= {RATIO:.0%} of requests + burst",
+        ok,
+    )
+    assert ok, (retries, upstream)
+
+
+async def test_a_stream_that_failed_before_its_first_delta_is_retried(servers: Servers) -> None:
+    _, openai, _ = servers
+    openai.script(Reply(status=503), Reply(drop="before_headers"), Reply(text="third time"))
+    router, ledger, clock = make_router(policy_for(servers))
+    assert await _text(router, LONG_PROMPT) == "third time"
+    await router.aclose()
+    router.close()
+    [rec] = ledger.records
+    assert [(a.model, a.outcome, a.error_class) for a in rec.attempts] == [
+        ("gpt-5.4", "error", "ServerError"),
+        ("gpt-5.4", "error", "BackendUnavailableError"),
+        ("gpt-5.4", "ok", None),
+    ]
+    assert len(clock.sleeps) == 2  # backed off twice, on the injected clock
+    assert len(openai.requests) == 3
+
+
+async def test_after_the_first_delta_a_failure_is_typed_recorded_and_not_retried(
+    servers: Servers,
+) -> None:
+    _, openai, anthropic = servers
+    openai.script(Reply(text=ANSWER, drop="mid_body"), Reply(text="never asked"))
+    router, ledger, _ = make_router(policy_for(servers))
+    received: list[str] = []
+    with pytest.raises(BackendUnavailableError) as info:
+        async for chunk in router.astream(LONG_PROMPT):
+            received.append(chunk.text)
+    await router.aclose()
+    router.close()
+    assert "".join(received) and ANSWER.startswith("".join(received))
+    assert (info.value.model, info.value.provider) == ("gpt-5.4", "openai")
+    assert len(openai.requests) == 1 and len(anthropic.requests) == 0  # no retry, no fallback
+    [rec] = ledger.records
+    assert rec.status == "error" and rec.error_class == "BackendUnavailableError"
+    assert [(a.outcome, a.possibly_billed) for a in rec.attempts] == [("error", True)]
+
+
+async def test_a_mid_stream_5xx_after_the_first_delta_is_possibly_billed(
+    servers: Servers,
+) -> None:
+    """A frontier model that had started answering has billed the call, whatever broke next."""
+    from router.backends import ModelChunk, ModelRequest
+
+    class HalfThen503:
+        """A frontier backend whose stream breaks with a 503 after its first delta."""
+
+        model, provider, tier = "gpt-5.4", "openai", "frontier"
+
+        async def complete(self, request: ModelRequest):  # pragma: no cover - not called
+            raise NotImplementedError
+
+        async def stream(self, request: ModelRequest):
+            yield ModelChunk(delta="Half an ")
+            raise ServerError("openai:gpt-5.4 failed (HTTP 503)", model="gpt-5.4", status_code=503)
+
+        async def aclose(self) -> None:
+            return None
+
+    router, ledger, _ = make_router(policy_for(servers), frontier=[HalfThen503()])
+    with pytest.raises(ServerError):
+        await _text(router, LONG_PROMPT)
+    router.close()
+    [rec] = ledger.records
+    assert [(a.error_class, a.possibly_billed) for a in rec.attempts] == [("ServerError", True)]
+
+
+async def test_a_held_local_stream_that_breaks_is_retried_whole(servers: Servers) -> None:
+    """With verifiers on nothing of a local answer reaches the caller before it is checked, so a
+    local stream that breaks midway may still be retried."""
+    ollama, openai, _ = servers
+    ollama.script(Reply(text="Paris is the capital " * 30, drop="mid_body"), Reply(text="Paris."))
+    policy = policy_for(servers).model_copy(update={"verify": {"structural": {}}})
+    router, ledger, _ = make_router(policy)
+    assert await _text(router, SHORT_PROMPT) == "Paris."
+    await router.aclose()
+    router.close()
+    assert len(ollama.requests) == 2 and len(openai.requests) == 0
+    outcomes = [(a.tier, a.outcome) for a in ledger.records[0].attempts]
+    assert outcomes == [("local", "error"), ("local", "ok")]
+
+
+async def test_a_streamed_probe_that_fails_reopens_the_breaker(servers: Servers) -> None:
+    _, openai, anthropic = servers
+    openai.responder = lambda _req: Reply(status=503)
+    anthropic.responder = lambda _req: Reply(text="from claude")
+    policy = policy_for(
+        servers, retries={"max_attempts": 1, "breaker_failures": 2, "breaker_cooldown_s": 10}
+    )
+    router, _, clock = make_router(policy)
+    for _ in range(2):
+        assert await _text(router, LONG_PROMPT) == "from claude"
+    assert len(openai.requests) == 2  # two failures: open
+    assert await _text(router, LONG_PROMPT) == "from claude"
+    assert len(openai.requests) == 2  # skipped while open
+    await clock.sleep(10)
+    assert await _text(router, LONG_PROMPT) == "from claude"
+    assert len(openai.requests) == 3  # the probe went out, failed: open again
+    assert await _text(router, LONG_PROMPT) == "from claude"
+    assert len(openai.requests) == 3
+    await router.aclose()
+    router.close()
+
+
+def test_the_sync_stream_api_is_guarded_too(servers: Servers) -> None:
+    _, openai, anthropic = servers
+    for server in (openai, anthropic):
+        server.responder = lambda _req: Reply(status=503)
+    policy = policy_for(servers, retries={"breaker_failures": 3, "breaker_cooldown_s": 60})
+    router, _, _ = make_router(policy)
+    for _ in range(4):
+        with pytest.raises(RouterError):
+            list(router.stream(LONG_PROMPT))
+    calls = len(openai.requests) + len(anthropic.requests)
+    router.close()
+    assert calls <= 2 * 3  # each model: at most breaker_failures calls before it opens
