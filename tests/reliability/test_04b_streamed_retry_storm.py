@@ -18,6 +18,7 @@ import pytest
 
 from router._breaker import BURST
 from router._records import RequestRecord
+from router.backends import ModelChunk, ModelRequest
 from router.errors import (
     AllAttemptsFailedError,
     BackendUnavailableError,
@@ -146,7 +147,6 @@ async def test_a_mid_stream_5xx_after_the_first_delta_is_possibly_billed(
     servers: Servers,
 ) -> None:
     """A frontier model that had started answering has billed the call, whatever broke next."""
-    from router.backends import ModelChunk, ModelRequest
 
     class HalfThen503:
         """A frontier backend whose stream breaks with a 503 after its first delta."""
