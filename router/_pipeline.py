@@ -95,6 +95,9 @@ class Pipeline:
             except RouterError as exc:
                 await self._finish(self._outcome(progress, None, None, error=exc), trace, progress)
                 raise
+            except BaseException:  # cancelled (the caller went away) or a bug
+                await self._abandon(progress)
+                raise
             outcome = self._outcome(progress, answer, step)
             record = await self._finish(outcome, trace, progress)
             return self._completion(record, outcome, progress)
@@ -373,6 +376,12 @@ class Pipeline:
         with trace.stage("router.ledger.write"):
             await self._record(record)
         return record
+
+    async def _abandon(self, progress: _Progress) -> None:
+        """A request that ends without an outcome (cancelled, or a stream closed early) settles
+        its budget now rather than holding its reservation until the window ends."""
+        if progress.budget is not None:
+            await progress.budget.abandon(progress.attempts)
 
     async def _record(self, record: RequestRecord) -> None:
         """Write the ledger row. A ledger problem never fails the caller's request."""

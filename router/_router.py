@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -177,8 +178,9 @@ class Router:
             unknown=unknown,
             verifiers=verifiers,
         )
-        async for chunk in state.pipeline.stream(request):
-            yield chunk
+        async with aclosing(state.pipeline.stream(request)) as chunks:  # closed with this one
+            async for chunk in chunks:
+                yield chunk
 
     # -- sync API ----------------------------------------------------------------------------
 

@@ -6,13 +6,14 @@ first delta reaches the caller; after that a failure is raised as the backend's 
 the attempt is recorded (possibly billed, when a frontier model had started answering). With
 verifiers on, a local answer is held back until it passes (so it may be retried whole); if it
 fails, the frontier answer streams instead. With redactions, a frontier answer is held and sent
-restored (a placeholder may straddle chunks).
+restored (a placeholder may straddle chunks). A stream the caller closes or cancels early
+settles its budget reservation at once (see `Pipeline._abandon`).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import TypeVar
@@ -31,7 +32,7 @@ T = TypeVar("T")
 class StreamingPipeline(Pipeline):
     """`Pipeline` plus `stream()`."""
 
-    async def stream(self, request: RoutedRequest) -> AsyncIterator[StreamChunk]:
+    async def stream(self, request: RoutedRequest) -> AsyncGenerator[StreamChunk, None]:
         """Stream the answer. With verifiers on, a local answer is held back until it passes;
         if it fails, the frontier answer is streamed instead (see docs/verification.md)."""
         telemetry = self.seams.telemetry
@@ -52,6 +53,9 @@ class StreamingPipeline(Pipeline):
                     answer, step = got[-1]
             except RouterError as exc:
                 await self._finish(self._outcome(progress, None, None, error=exc), trace, progress)
+                raise
+            except BaseException:  # closed or cancelled by the caller mid-stream
+                await self._abandon(progress)
                 raise
             outcome = self._outcome(progress, answer, step)
             record = await self._finish(outcome, trace, progress)

@@ -1,4 +1,5 @@
-"""`BudgetedBackend`: a frontier backend that reserves the request's budget before each call."""
+"""`BudgetedBackend`: a frontier backend that reserves the request's budget before each call,
+and marks the call in flight while it runs (a cancelled request settles it as possibly billed)."""
 
 from __future__ import annotations
 
@@ -30,12 +31,14 @@ class BudgetedBackend:
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         await self._reserve()
-        return await self._inner.complete(request)
+        with self._guard.sending(self.model):
+            return await self._inner.complete(request)
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelChunk]:
         await self._reserve()
-        async for chunk in self._inner.stream(request):
-            yield chunk
+        with self._guard.sending(self.model):
+            async for chunk in self._inner.stream(request):
+                yield chunk
 
     async def aclose(self) -> None:
         """The wrapped backend belongs to the router, which closes it."""

@@ -5,6 +5,10 @@
    output limit, at its price) before the first frontier call; a dearer fallback tops it up.
 3. `settle(attempts)` replaces the reservation with what the frontier attempts cost; a failed
    attempt that may have been billed counts at its maximum. Nothing spent releases it all.
+4. `abandon(attempts)` settles a request that ended without an outcome (cancelled, or a stream
+   the caller closed): as `settle`, plus the maximum cost of any frontier call still in flight
+   (`sending`), since it may have been sent and billed. With none in flight, the unspent
+   reservation is released rather than held until the window ends.
 
 A store that cannot be reached fails closed for the frontier (the request stays local, with
 the reason) and never blocks local traffic.
@@ -14,7 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -33,6 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("router")
 MaxCost = Callable[[str], Decimal]
+Burn = tuple[Decimal, ...]
 
 
 class BudgetGuard:
@@ -54,6 +60,7 @@ class BudgetGuard:
         self.pacing: Pacing = NO_PACING
         self.reserved = ZERO
         self.refusal: str | None = None
+        self._sending: list[str] = []  # frontier models called and not yet answered or failed
 
     @property
     def has_windows(self) -> bool:
@@ -85,8 +92,12 @@ class BudgetGuard:
         needed = self._max_cost(model) - self.reserved
         if needed <= ZERO:
             return True
+        call = asyncio.ensure_future(asyncio.to_thread(self._store.reserve, self._windows, needed))
         try:
-            burned = await asyncio.to_thread(self._store.reserve, self._windows, needed)
+            burned = await asyncio.shield(call)
+        except asyncio.CancelledError:
+            await self._undo(call, needed)
+            raise
         except Exception as exc:
             log.warning("budget reservation failed (%s); staying local", type(exc).__name__)
             burned = None
@@ -99,7 +110,18 @@ class BudgetGuard:
 
     async def settle(self, attempts: Sequence[AttemptRecord]) -> None:
         """Replace the reservation with the frontier spend of `attempts`."""
-        spent = self.frontier_spend(attempts)
+        await self._settle(self.frontier_spend(attempts))
+
+    async def abandon(self, attempts: Sequence[AttemptRecord]) -> None:
+        """Settle a request that ended without an outcome: what `attempts` spent, plus the
+        maximum cost of each frontier call still in flight (it may have been sent)."""
+        in_flight = sum((self._max_cost(model) for model in self._sending), ZERO)
+        if self._sending:
+            log.info("request abandoned with %d frontier call(s) in flight", len(self._sending))
+        self._sending.clear()
+        await self._settle(self.frontier_spend(attempts) + in_flight)
+
+    async def _settle(self, spent: Decimal) -> None:
         if self._store is None or (self.reserved == ZERO and spent == ZERO):
             return
         try:
@@ -111,6 +133,28 @@ class BudgetGuard:
             return
         self.reserved = ZERO
         self._report(burned)
+
+    @contextmanager
+    def sending(self, model: str) -> Iterator[None]:
+        """Mark a frontier call in flight for the block. It stays marked when the block is left
+        by cancellation or an early close (not an `Exception`): `abandon` then counts it."""
+        self._sending.append(model)
+        try:
+            yield
+        except Exception:
+            self._sending.remove(model)
+            raise
+        self._sending.remove(model)
+
+    async def _undo(self, call: asyncio.Future[Burn | None], amount: Decimal) -> None:
+        """A reservation cancelled while the store made it: the store call runs on, so wait for
+        it and release what it reserved (no call was made with it)."""
+        store = self._store
+        try:
+            if await call is not None and store is not None:
+                await asyncio.to_thread(store.settle, self._windows, amount, ZERO)
+        except Exception:
+            log.exception("budget release failed; the reservation lapses with its window")
 
     def frontier_spend(self, attempts: Sequence[AttemptRecord]) -> Decimal:
         spend = ZERO
