@@ -21,6 +21,10 @@ from router.errors import RouterError
 from router.policy import Policy
 from router.pricing import PriceTable
 
+_POSSIBLY_BILLED = frozenset(
+    {"BackendUnavailableError", "MalformedResponseError", "BackendTimeoutError"}
+)
+
 
 def attempt_succeeded(
     backend: Backend,
@@ -53,9 +57,10 @@ def attempt_failed(
     prices: PriceTable,
     purpose: str = "answer",
 ) -> AttemptRecord:
-    """A failed call costs nothing we can see; a dropped body is flagged as possibly billed."""
+    """A failed call costs nothing we can see; a frontier call that may have been billed (a
+    dropped or unreadable body, or a timeout after it was sent) is flagged as possibly billed."""
     unit = prices.unit_price(backend.model)
-    dropped = type(error).__name__ in {"BackendUnavailableError", "MalformedResponseError"}
+    dropped = type(error).__name__ in _POSSIBLY_BILLED
     return AttemptRecord(
         model=backend.model,
         provider=backend.provider,

@@ -6,6 +6,8 @@ anything resembling a key; only the class name, status code, model and provider 
 litellm reports a connection lost mid-call as its own HTTP 500, and a body it cannot parse as a
 connection error: the cause chain tells them apart, so a dropped body is
 `BackendUnavailableError` and an unparseable one `MalformedResponseError` (both possibly billed).
+A timeout connecting is `BackendUnavailableError`; any other timeout (reading, or the request's
+deadline, which cannot tell how far the call got) is `BackendTimeoutError`, also possibly billed.
 """
 
 from __future__ import annotations
@@ -128,8 +130,10 @@ def _lookup(exc: BaseException) -> type[RouterError] | str | None:
 def _transport_error(exc: BaseException) -> type[RouterError] | None:
     import httpx  # noqa: PLC0415 - loaded by then: litellm uses it
 
+    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        return BackendUnavailableError  # never sent: the server was not reached
     if isinstance(exc, httpx.TimeoutException | asyncio.TimeoutError | TimeoutError):
-        return BackendTimeoutError
+        return BackendTimeoutError  # sent, or (our deadline) possibly sent: possibly billed
     if isinstance(exc, httpx.TransportError | ConnectionError):
         return BackendUnavailableError
     return None
