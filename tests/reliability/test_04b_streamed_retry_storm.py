@@ -220,3 +220,32 @@ def test_the_sync_stream_api_is_guarded_too(servers: Servers) -> None:
     calls = len(openai.requests) + len(anthropic.requests)
     router.close()
     assert calls <= 2 * 3  # each model: at most breaker_failures calls before it opens
+
+
+async def test_a_streamed_request_past_its_deadline_fails_as_complete_does(
+    servers: Servers,
+) -> None:
+    """A hanging local model: the stream ends, within the deadline, with the same typed error
+    (`AllAttemptsFailedError` naming the timeout) and ledger row as `complete()`."""
+    ollama = servers[0]
+    ollama.script(Reply(text="warm"), Reply(hang=True), Reply(hang=True))
+    policy = policy_for(
+        servers,
+        local={"read_timeout_s": 60.0},
+        routing={"escalate_when_local_down": False},
+        retries={"deadline_s": 1.5},
+    )
+    router, ledger, _ = make_router(policy)
+    assert await _text(router, SHORT_PROMPT) == "warm"
+    failures = []
+    for call in (router.acomplete(SHORT_PROMPT), _text(router, SHORT_PROMPT)):
+        started = time.monotonic()
+        with pytest.raises(AllAttemptsFailedError) as info:
+            await call
+        assert time.monotonic() - started < 1.5 + 1.0
+        failures.append([type(a.error).__name__ for a in info.value.attempts])
+    await router.aclose()
+    router.close()
+    assert failures[0] == failures[1] and "BackendTimeoutError" in failures[0]
+    rows = [[(a.outcome, a.error_class) for a in r.attempts] for r in ledger.records[1:]]
+    assert rows[0] == rows[1] and [r.status for r in ledger.records] == ["ok", "error", "error"]
