@@ -12,6 +12,10 @@ test on a file the model never saw. Refitting them takes about 3.5 CPU-minutes, 
 The default run also evaluates the shipped artefact itself on each file next to the live peers;
 it was trained on those files, so those rows are labelled in-sample. Random and oracle lines
 come from `router.evaluation` on each file's default pair.
+
+Every mode ends with the before/after-the-answer (cascade) rows `router train` recorded in the
+artefact (`metrics.before_after_answer`, leave-one-source-out): the cascade's APGR next to the
+prompt-only APGR on the same rows, default pair and multi-pair.
 """
 
 # ruff: noqa: PLC0415 - imports are lazy on purpose: a benchmark must not pay for another's imports
@@ -76,6 +80,13 @@ def _recorded() -> list[dict[str, Any]]:
     return [dict(v) for v in validation if not str(v.get("split", "")).startswith("random")]
 
 
+def _recorded_cascade() -> list[dict[str, Any]]:
+    from router.classifier._artefact import default_artefact_text
+
+    cascade = json.loads(default_artefact_text()[0]).get("metrics", {}).get("before_after_answer")
+    return [dict(c) for c in cascade or []]
+
+
 def _in_sample(rows: dict[str, Any], peers: dict[str, Any]) -> list[dict[str, Any]]:
     from router.classifier import _validate, load_classifier
 
@@ -124,7 +135,31 @@ def run(settings: Settings) -> Section:
     section.details = {"mode": mode, "splits": splits}
     for split in splits:
         _row(section, split)
+    cascade = [c for c in _recorded_cascade() if c["test"] in rows]
+    section.details["before_after_answer"] = cascade
+    for result in cascade:
+        _cascade_row(section, result)
     return section
+
+
+def _saved(cell: Mapping[str, Any]) -> str:
+    return _fmt({"apgr": cell.get("apgr"), "cost_saved_95": cell.get("cost_saved_at_95")})
+
+
+def _cascade_row(section: Section, result: Mapping[str, Any]) -> None:
+    before, after = result["before"], result["after"]
+    note = (
+        f"APGR/saved@95 before -> after the answer: default pair {_saved(before)} -> "
+        f"{_saved(after)}; multi-pair {_saved(before['multi_pair'])} -> "
+        f"{_saved(after['multi_pair'])} ({after['multi_pair'].get('pairs', '?')} pairs)"
+    )
+    section.add(
+        f"cascade leave-out {result['test']} (recorded) (n={after['n']}): APGR after the answer",
+        after["apgr"],
+        alternative=before["apgr"],
+        alt_name="prompt-only",
+        note=note,
+    )
 
 
 def _fmt(cell: Mapping[str, Any] | None) -> str:

@@ -69,3 +69,37 @@ def test_unknown_benchmark_is_refused_with_the_list() -> None:
     assert proc.returncode == 2
     assert "unknown benchmark(s) nonsense" in proc.stderr
     assert "decision" in proc.stderr
+
+
+def test_quick_quality_run_reports_the_recorded_cascade(tmp_path: Path) -> None:
+    """The quality section lists the before/after-the-answer rows the artefact recorded, for the
+    outcome files present in --data (here a tiny stand-in named like a recorded file)."""
+    from router.classifier._artefact import default_artefact_text  # noqa: PLC0415
+
+    recorded = json.loads(default_artefact_text()[0])["metrics"]["before_after_answer"]
+    expected = next(c for c in recorded if c["test"] == "mmlu-pro")
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = [
+        {
+            "id": str(i),
+            "prompt": PROMPTS[i % 5],
+            "scores": {"small": float(i % 2), "large": 1.0},
+            "local_model": "small",
+            "frontier_model": "large",
+        }
+        for i in range(10)
+    ]
+    (data / "mmlu-pro.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "results.json"
+
+    proc = _benchmarks("--quick", "--only", "quality", "--data", str(data), "--out", str(out))
+
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    quality = json.loads(out.read_text())["benchmarks"]["quality"]
+    assert [c["test"] for c in quality["details"]["before_after_answer"]] == ["mmlu-pro"]
+    (row,) = [r for r in quality["rows"] if r["metric"].startswith("cascade leave-out mmlu-pro")]
+    assert row["ours"] == expected["after"]["apgr"]
+    assert row["alternative"] == expected["before"]["apgr"]
+    assert row["alt_name"] == "prompt-only"
+    assert "| quality | cascade leave-out mmlu-pro (recorded)" in proc.stdout

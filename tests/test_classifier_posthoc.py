@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from router.classifier import DifficultyClassifier, load_classifier
-from router.classifier._answer import ANSWER_NAMES, extract_answer, instructions_broken
+from router.classifier._answer import (
+    ANSWER_NAMES,
+    checks_failed,
+    choice_faults,
+    extract_answer,
+    instructions_broken,
+)
 from router.classifier._artefact import DEFAULT_ARTEFACT
 from router.classifier._model import Artefact, checksum
 from router.classifier._train import TrainParams, answer_examples, featurize, fit, fit_posthoc
@@ -27,23 +33,33 @@ def feature(prompt: str, answer: str, name: str) -> float:
 
 
 @pytest.mark.parametrize(
-    ("answer", "no_choice", "many"),
+    ("answer", "faults"),
     [
-        ("Neon is inert. The answer is (B).", 0.0, 0.0),
-        ("B", 0.0, 0.0),
-        ("It could be several things; it depends on the context.", 1.0, 0.0),
-        ("The answer is (Insufficient information).", 1.0, 0.0),
-        ("The answer is (A). Wait, no: the answer is (B).", 0.0, 1.0),
-        ("The answer is (Z).", 1.0, 0.0),  # not one of the options
+        ("Neon is inert. The answer is (B).", 0),
+        ("B", 0),
+        ("It could be several things; it depends on the context.", 1),  # no option
+        ("The answer is (Insufficient information).", 1),
+        ("The answer is (A). Wait, no: the answer is (B).", 1),  # changed its mind
+        ("The answer is (Z).", 1),  # not one of the options
     ],
 )
-def test_multiple_choice_answer_states_one_valid_option(answer, no_choice, many):
-    assert feature(MCQ, answer, "mc_no_choice") == no_choice
-    assert feature(MCQ, answer, "mc_many_choices") == many
+def test_multiple_choice_answer_states_one_valid_option(answer, faults):
+    assert choice_faults(MCQ, answer) == faults
+    assert feature(MCQ, answer, "checks_failed") == faults
 
 
-def test_choice_features_are_zero_when_the_prompt_has_no_options():
-    assert feature("What is 2 + 2?", "It depends.", "mc_no_choice") == 0.0
+def test_choice_faults_are_zero_when_the_prompt_has_no_options():
+    assert choice_faults("What is 2 + 2?", "It depends.") == 0
+    assert feature("What is 2 + 2?", "It depends.", "checks_failed") == 0.0
+
+
+def test_checks_failed_pools_choices_and_instructions():
+    """One count for every checkable miss, so the post-hoc weight learned on instruction-following
+    answers also applies to multiple-choice answers (and the reverse)."""
+    prompt = f"{MCQ}\nDo not use any commas."
+    assert checks_failed(prompt, "The answer is (B).") == 0
+    assert checks_failed(prompt, "Well, it depends.") == 2
+    assert feature(prompt, "Well, it depends.", "checks_failed") == 2.0
 
 
 @pytest.mark.parametrize(

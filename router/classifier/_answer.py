@@ -1,12 +1,17 @@
 """Answer features for the post-hoc score: signals that a written answer falls short.
 
-Benchmark-independent checks of the answer against its prompt, pure Python:
+Benchmark-independent checks of the answer against its prompt, pure Python. The checkable
+requirements are pooled into one count, `checks_failed`, so that what the post-hoc model learns
+from one kind of task carries over to another (an answer that breaks a verifiable instruction and
+one that names no option are the same signal: the answer misses something the prompt asked for):
 
 - multiple choice: the prompt lists options but the answer states no valid option letter, or
   states more than one (it changed its mind);
 - verifiable instructions the prompt spells out and the answer breaks (no commas, all lower or
   upper case, word limits, wrapping in quotes, an ending phrase, a P.S., JSON, a count of
   highlighted sections or bullets): the IFEval-style constraints small models miss;
+
+and, as separate signals:
 - hedging, degenerate repetition, an answer cut off mid-sentence, a script other than the
   prompt's, and the answer's length against the prompt's.
 
@@ -20,14 +25,12 @@ import math
 import re
 from collections.abc import Callable
 
-ANSWER_VERSION = 1
+ANSWER_VERSION = 2
 
 ANSWER_NAMES: tuple[str, ...] = (
     "log_answer_chars",
     "length_ratio",
-    "mc_no_choice",
-    "mc_many_choices",
-    "instructions_broken",
+    "checks_failed",
     "hedges",
     "repetition",
     "cut_off",
@@ -131,12 +134,19 @@ def instructions_broken(prompt: str, answer: str) -> int:
     return broken
 
 
-def _choices(prompt: str, answer: str) -> tuple[float, float]:
+def choice_faults(prompt: str, answer: str) -> int:
+    """1 when the prompt lists options and the answer names none of them or several, else 0."""
     options = set(_OPTION.findall(prompt[-3000:]))
     if len(options) < 2:
-        return 0.0, 0.0
+        return 0
     stated = {a or b for a, b in _CHOICE.findall(answer)} & options
-    return float(not stated), float(len(stated) > 1)
+    return int(len(stated) != 1)
+
+
+def checks_failed(prompt: str, answer: str) -> int:
+    """How many checkable requirements of the prompt the answer misses: a multiple-choice answer
+    that names no option (or several) and each broken verifiable instruction."""
+    return choice_faults(prompt, answer[:4000]) + instructions_broken(prompt, answer)
 
 
 def _repetition(words: list[str]) -> float:
@@ -154,13 +164,10 @@ def extract_answer(prompt: str, answer: str) -> list[float]:
     """The answer's features, in `ANSWER_NAMES` order."""
     head = answer[:4000]
     words = _WORD.findall(head.lower())
-    no_choice, many = _choices(prompt, head)
     return [
         math.log1p(len(answer)),
         math.log1p(len(answer)) - math.log1p(len(prompt)),
-        no_choice,
-        many,
-        float(instructions_broken(prompt, answer)),
+        float(checks_failed(prompt, answer)),
         math.log1p(len(_HEDGE.findall(head))),
         _repetition(words),
         float(bool(answer.strip()) and _END.search(answer[-20:]) is None),
