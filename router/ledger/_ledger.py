@@ -182,16 +182,24 @@ class _Skipped(Exception):
 
 
 def open_ledger(
-    url: str | None = None, *, outbox_dir: Path | None = None, busy_timeout_ms: int = 5000
+    url: str | None = None,
+    *,
+    outbox_dir: Path | None = None,
+    busy_timeout_ms: int = 5000,
+    durability: _engine.Durability = _engine.DEFAULT_DURABILITY,
 ) -> SQLLedger:
     """Open the ledger at `url` (default: `ROUTER_LEDGER_URL`, else SQLite in the data dir).
 
     SQLite is created and migrated on first use. PostgreSQL must be migrated with
     `router db upgrade`; if it is unreachable, the ledger opens anyway and records go to the
     outbox. Raises LedgerError for a bad URL or a schema that needs (or is newer than) this code.
+    `durability` is what a returned SQLite write survives: `"process-crash"` (the default,
+    `synchronous=NORMAL`) or also `"power-loss"` (`synchronous=FULL`, an fsync per commit).
     """
     parsed = _engine.resolve_url(url)
-    engine = _engine.create_ledger_engine(parsed, busy_timeout_ms=busy_timeout_ms)
+    engine = _engine.create_ledger_engine(
+        parsed, busy_timeout_ms=busy_timeout_ms, durability=durability
+    )
     outbox = Outbox(outbox_dir or _engine.default_outbox_dir(parsed))
     # Several processes may open a new SQLite ledger at once: only one may create the schema and
     # switch the file to WAL (that switch takes no busy timeout), so opening is serialised too.
