@@ -7,7 +7,6 @@ backends, classifier, ledger and clock. Nothing here knows litellm or ollama.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -39,6 +38,7 @@ from router.pricing import PriceTable
 if TYPE_CHECKING:
     from router.budget import BudgetStore
     from router.ledger import Ledger
+    from router.ledger._group import GroupCommit
     from router.telemetry import RequestTrace, Telemetry
     from router.verify import VerificationResult, Verifier
 
@@ -85,6 +85,7 @@ class Pipeline:
     def __init__(self, seams: Seams) -> None:
         self.seams = seams
         self._guards = Guards(seams.clock)  # per-backend retry budget and circuit breaker
+        self._ledger_writer = _group_commit(seams.ledger)
 
     async def run(self, request: RoutedRequest) -> Completion:
         with self.seams.telemetry.request(request, request.policy) as trace:
@@ -375,14 +376,10 @@ class Pipeline:
         return record
 
     async def _record(self, record: RequestRecord) -> None:
-        """Write the ledger row. A ledger problem never fails the caller's request."""
-        ledger = self.seams.ledger
-        if ledger is None:
-            return
-        try:
-            await asyncio.to_thread(ledger.record, record)
-        except Exception:  # the ledger promises not to raise; this is the belt to its braces
-            log.exception("ledger write failed for request %s", record.request_id)
+        """Write the ledger row (batched with concurrent requests' rows: group commit) before
+        the caller gets the answer. A ledger problem never fails the caller's request."""
+        if self._ledger_writer is not None:
+            await self._ledger_writer.record(record)
 
     def _completion(
         self, record: RequestRecord, outcome: Outcome, progress: _Progress
@@ -409,6 +406,14 @@ class Pipeline:
 
     def _ms_since(self, started: float) -> float:
         return (self.seams.clock.monotonic() - started) * 1000.0
+
+
+def _group_commit(ledger: Ledger | None) -> GroupCommit | None:
+    if ledger is None:
+        return None
+    from router.ledger._group import GroupCommit  # noqa: PLC0415 - SQLAlchemy only when recording
+
+    return GroupCommit(ledger)
 
 
 def _public_attempt(record: AttemptRecord) -> Attempt:
