@@ -8,6 +8,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -15,17 +16,18 @@ from pydantic import ValidationError
 from sqlalchemy import create_engine, select
 
 from router import Router
-from router._records import RequestRecord
+from router._records import CapturedContent, RequestRecord
 from router.errors import LedgerError
 from router.ledger import open_ledger
 from router.ledger._engine import create_ledger_engine, resolve_url
 from router.ledger._group import GroupCommit
-from router.ledger._outbox import PENDING
+from router.ledger._outbox import PENDING, REJECTED
 from router.ledger._schema import RequestRow
+from router.ledger._write import _insert_via_core, _insert_via_driver
 from router.policy import Policy
 from router.policy._model import Ledger as LedgerSection
 from router.testing import AnthropicServer, OllamaServer, OpenAIServer
-from tests.ledger_helpers.builders import make_record
+from tests.ledger_helpers.builders import attempt, make_record
 from tests.support import LONG_PROMPT, SHORT_PROMPT, loopback_policy
 
 NORMAL, FULL = 1, 2  # PRAGMA synchronous values
@@ -216,7 +218,8 @@ def test_one_invalid_row_in_a_batch_does_not_send_the_others_to_the_outbox(
     with open_ledger(url, outbox_dir=tmp_path / "ob") as led:
         led.record_many([make_record("a"), bad, make_record("b")])
         assert sorted(_ids(url)) == ["a", "b"]
-        outbox = (tmp_path / "ob" / PENDING).read_bytes()
+        led.flush()  # the refused one went to the outbox; its replay refuses it for good
+        outbox = (tmp_path / "ob" / REJECTED).read_bytes()
     assert b'"bad"' in outbox and b'"a"' not in outbox and b'"b"' not in outbox
 
 
@@ -238,3 +241,56 @@ def test_routed_requests_are_in_the_ledger_when_they_return(tmp_path: Path) -> N
             asyncio.run(main())
             router.close()
         assert len(set(_ids(url))) == len(_ids(url)) == 32
+
+
+# -- the SQLite driver path stores what SQLAlchemy Core would ------------------------------------
+
+
+def _varied_records() -> list[RequestRecord]:
+    local = attempt("local", price_in="0", price_out="0")
+    failed = attempt("frontier", tokens_in=0, tokens_out=0, outcome="error", error_class="X")
+    odd = attempt("frontier", price_in="1.23456789012345", possibly_billed=True)
+    return [
+        make_record("plain"),
+        make_record("several", attempts=(local, failed, odd), tags={"a": "1", "b": "ü"}),
+        make_record(
+            "captured",
+            attempts=(odd,),
+            content=CapturedContent(prompt="p\n'; DROP TABLE x; --", answer="a"),
+            created_at=datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=timezone(timedelta(hours=2))),
+        ),
+        make_record("nulls", attempts=(), user=None, team=None, decision_score=None, tags={}),
+        make_record("plain", attempts=(local, local)),  # a repeat: the first write wins
+        make_record("naive", created_at=datetime(2026, 1, 2, 3, 4, 5)),
+    ]
+
+
+def _dump(url: str) -> dict[str, list[tuple[object, ...]]]:
+    engine = create_engine(resolve_url(url))
+    try:
+        with engine.connect() as conn:
+            return {
+                t: [
+                    tuple(v for k, v in row._mapping.items() if k != "recorded_at")
+                    for row in conn.exec_driver_sql(f"SELECT * FROM {t} ORDER BY 1, 2")
+                ]
+                for t in ("requests", "attempts", "request_content")
+            }
+    finally:
+        engine.dispose()
+
+
+def test_the_sqlite_driver_path_stores_exactly_what_core_would(tmp_path: Path) -> None:
+    dumps, counts = [], []
+    for name, insert in (("core", _insert_via_core), ("driver", _insert_via_driver)):
+        url = f"sqlite:///{tmp_path / name}.db"
+        with open_ledger(url, outbox_dir=tmp_path / name) as led:
+            now = datetime.now(UTC)
+            with led.engine.begin() as conn:
+                counts.append(insert(conn, _varied_records()[:4], now, "direct"))
+            with led.engine.begin() as conn:
+                counts.append(insert(conn, _varied_records()[4:], now, "outbox"))
+        dumps.append(_dump(url))
+    assert counts == [4, 1, 4, 1]
+    assert dumps[0] == dumps[1]
+    assert len(dumps[0]["attempts"]) == 6 and len(dumps[0]["request_content"]) == 1
