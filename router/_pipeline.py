@@ -370,16 +370,15 @@ class Pipeline:
             await progress.budget.settle(outcome.attempts)
             progress.decision = progress.budget.annotate(progress.decision)
         record = build_record(outcome, policy, seams.prices, seams.clock.now())
+        # The row is on its way (batched with concurrent requests' rows: group commit) while
+        # the outcome goes to telemetry; the caller gets the answer only once it is written.
+        # A ledger problem never fails the caller's request.
+        written = self._ledger_writer.submit(record) if self._ledger_writer else None
         trace.finish(record)
-        with trace.stage("router.ledger.write"):
-            await self._record(record)
+        if written is not None:
+            with trace.stage("router.ledger.write"):
+                await written
         return record
-
-    async def _record(self, record: RequestRecord) -> None:
-        """Write the ledger row (batched with concurrent requests' rows: group commit) before
-        the caller gets the answer. A ledger problem never fails the caller's request."""
-        if self._ledger_writer is not None:
-            await self._ledger_writer.record(record)
 
     def _completion(
         self, record: RequestRecord, outcome: Outcome, progress: _Progress

@@ -7,9 +7,10 @@ worker thread, the rows of requests that finish meanwhile queue up and go in the
 one transaction and one commit for all of them. Alone (concurrency 1) a request's row is
 written at once, as before.
 
-It is asyncio-native: no thread of its own (the batch is written through `asyncio.to_thread`,
-as a single write was), so nothing is left running across a `fork()`. The queue is per event
-loop, since a future belongs to the loop that made it.
+It is asyncio-native: no thread of its own (a batch is written on the event loop's default
+executor, as `asyncio.to_thread` wrote a single row before), so nothing is left running across a
+`fork()`. The queue is per event loop, since a future belongs to the loop that made it. An idle
+queue starts the write at once, so the request can finish its telemetry while its row is written.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,12 +30,15 @@ MAX_BATCH = 500  # rows per transaction: bounds how long one commit holds the wr
 log = logging.getLogger("router")
 
 
+Waiter = tuple["RequestRecord", "asyncio.Future[None]"]
+
+
 @dataclass
 class _Queue:
-    """Rows waiting for the next batch on one event loop, and the task writing batches."""
+    """Rows waiting for the next batch on one event loop; `busy` while a batch is written."""
 
-    pending: list[tuple[RequestRecord, asyncio.Future[None]]] = field(default_factory=list)
-    writer: asyncio.Task[None] | None = None
+    pending: list[Waiter] = field(default_factory=list)
+    busy: bool = False
 
 
 class GroupCommit:
@@ -48,35 +52,53 @@ class GroupCommit:
 
     async def record(self, rec: RequestRecord) -> None:
         """Return once `rec` is written (in a batch with whatever else is waiting)."""
+        await self.submit(rec)
+
+    def submit(self, rec: RequestRecord) -> Awaitable[None]:
+        """Queue `rec` and return what to await for it. When no batch is being written, the
+        write starts on a worker thread at once, so the caller can do other work meanwhile.
+        Cancelling the awaitable does not stop the row from being written."""
         loop = asyncio.get_running_loop()
         queue = self._queues.get(loop)
         if queue is None:
             queue = self._queues[loop] = _Queue()
         done: asyncio.Future[None] = loop.create_future()
         queue.pending.append((rec, done))
-        if queue.writer is None:
-            queue.writer = loop.create_task(self._write_batches(queue))
-        # Shielded: a caller cancelled while waiting leaves its row to be written all the same.
-        await asyncio.shield(done)
+        if not queue.busy:
+            self._next_batch(loop, queue)
+        return asyncio.shield(done)
 
-    async def _write_batches(self, queue: _Queue) -> None:
-        batch: list[tuple[RequestRecord, asyncio.Future[None]]] = []
+    def _next_batch(self, loop: asyncio.AbstractEventLoop, queue: _Queue) -> None:
+        batch = queue.pending[:MAX_BATCH]
+        del queue.pending[:MAX_BATCH]
         try:
-            while queue.pending:
-                batch = queue.pending[:MAX_BATCH]
-                del queue.pending[:MAX_BATCH]
-                await asyncio.to_thread(self._write, [rec for rec, _ in batch])
-                for _, done in batch:
-                    if not done.done():
-                        done.set_result(None)
-                batch = []
-        finally:
-            queue.writer = None
-            # Only when this task is cancelled (its loop shutting down): waiters learn it.
+            writing = loop.run_in_executor(None, self._write, [rec for rec, _ in batch])
+        except RuntimeError:  # the loop is shutting down: it will run nothing more
             for _, done in (*batch, *queue.pending):
-                if not done.done():
-                    done.cancel()
+                done.cancel()
             queue.pending.clear()
+            return
+        queue.busy = True
+        writing.add_done_callback(lambda w: self._batch_done(loop, queue, batch, w))
+
+    def _batch_done(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        queue: _Queue,
+        batch: list[Waiter],
+        writing: asyncio.Future[None],
+    ) -> None:
+        written = not writing.cancelled() and writing.exception() is None
+        for _, done in batch:
+            if done.done():
+                continue
+            if written:
+                done.set_result(None)
+            else:
+                done.cancel()
+        queue.busy = False
+        if queue.pending:
+            self._next_batch(loop, queue)
 
     def _write(self, records: Sequence[RequestRecord]) -> None:
         """On a worker thread: one transaction when the ledger can batch, else row by row."""
