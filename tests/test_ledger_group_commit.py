@@ -170,6 +170,18 @@ def test_a_cancelled_caller_still_gets_its_row_written() -> None:
     assert [rid for batch in ledger.batches for rid in batch] == ["r1", "r2"]
 
 
+def test_rows_are_still_written_when_the_loops_executor_is_gone() -> None:
+    ledger = SlowBatchLedger(delay_s=0)
+    writer = GroupCommit(ledger)
+
+    async def main() -> None:
+        await asyncio.get_running_loop().shutdown_default_executor()
+        await asyncio.gather(writer.record(make_record("r1")), writer.record(make_record("r2")))
+
+    asyncio.run(main())
+    assert sorted(rid for batch in ledger.batches for rid in batch) == ["r1", "r2"]
+
+
 def test_a_ledger_without_record_many_is_written_row_by_row() -> None:
     class OneByOne:
         def __init__(self) -> None:

@@ -71,12 +71,16 @@ class GroupCommit:
     def _next_batch(self, loop: asyncio.AbstractEventLoop, queue: _Queue) -> None:
         batch = queue.pending[:MAX_BATCH]
         del queue.pending[:MAX_BATCH]
+        records = [rec for rec, _ in batch]
         try:
-            writing = loop.run_in_executor(None, self._write, [rec for rec, _ in batch])
-        except RuntimeError:  # the loop is shutting down: it will run nothing more
-            for _, done in (*batch, *queue.pending):
-                done.cancel()
-            queue.pending.clear()
+            writing = loop.run_in_executor(None, self._write, records)
+        except RuntimeError:  # the loop's executor is shut down: write here rather than lose it
+            self._write(records)
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+            if queue.pending:
+                self._next_batch(loop, queue)
             return
         queue.busy = True
         writing.add_done_callback(lambda w: self._batch_done(loop, queue, batch, w))
