@@ -1,10 +1,14 @@
 """2. Added latency end to end: `Router.acomplete` against the bare client call it wraps.
 
 Frontier path: the router (classifier on, threshold 0 so every request goes to the frontier,
-SQLite ledger recording every request, OpenTelemetry SDK tracer and meter providers with a
-discarding exporter) against a bare `litellm.acompletion`, both to the same loopback
-OpenAI-compatible server (`router.testing.OpenAIServer`). Local path: the router forced local
-against a bare `ollama.AsyncClient().chat` to the same loopback Ollama server.
+SQLite ledger recording every request with its default durability, OpenTelemetry SDK tracer and
+meter providers with a discarding exporter) against a bare `litellm.acompletion`, both to the
+same loopback OpenAI-compatible server (`router.testing.OpenAIServer`). Local path: the router
+forced local against a bare `ollama.AsyncClient().chat` to the same loopback Ollama server.
+
+Spans go through a `BatchSpanProcessor`, as the OpenTelemetry docs advise for production (the
+headline rows); one extra row repeats frontier concurrency 1 with the `SimpleSpanProcessor`
+(spans exported synchronously as each ends), the setup of figures measured before 2026-12-01.
 
 Both run in one event loop, in interleaved rounds (bare then router, order alternating), at
 concurrency 1 and 32, on the same real prompts. Per round: median and p99 per request and the
@@ -29,11 +33,16 @@ Call = Callable[[str], Awaitable[object]]
 MODEL, KEY = "gpt-5.4", "sk-bench"
 
 
-def _providers() -> dict[str, Any]:
+def _providers(*, simple: bool = False) -> dict[str, Any]:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        SimpleSpanProcessor,
+        SpanExporter,
+        SpanExportResult,
+    )
 
     class Discard(SpanExporter):
         """Exports nowhere, so a long run does not hold every span in memory."""
@@ -42,13 +51,20 @@ def _providers() -> dict[str, Any]:
             return SpanExportResult.SUCCESS
 
     tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(Discard()))
+    processor = SimpleSpanProcessor if simple else BatchSpanProcessor
+    tracer_provider.add_span_processor(processor(Discard()))
     meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
     return {"tracer_provider": tracer_provider, "meter_provider": meter_provider}
 
 
 def make_router(
-    ollama_url: str, openai_url: str, ledger_url: str, *, frontier: bool, token_limit: int = 10**7
+    ollama_url: str,
+    openai_url: str,
+    ledger_url: str,
+    *,
+    frontier: bool,
+    token_limit: int = 10**7,
+    simple_spans: bool = False,
 ) -> Any:
     """All to the frontier (classifier on, threshold 0), or routed by length at `token_limit`."""
     from router import Router
@@ -69,7 +85,7 @@ def make_router(
         routing=routing,
         ledger=Ledger(url=ledger_url),
     )
-    return Router(policy, **_providers())
+    return Router(policy, **_providers(simple=simple_spans))
 
 
 async def _measure(call: Call, prompts: list[str], concurrency: int) -> dict[str, float]:
@@ -132,16 +148,22 @@ async def _scenarios(settings: Settings, prompts: list[str], tmp: Path) -> dict[
 
         frontier = make_router(oll.url, oai.url, f"sqlite:///{tmp / 'f.db'}", frontier=True)
         local = make_router(oll.url, oai.url, f"sqlite:///{tmp / 'l.db'}", frontier=False)
+        simple = make_router(
+            oll.url, oai.url, f"sqlite:///{tmp / 's.db'}", frontier=True, simple_spans=True
+        )
         try:
             for conc in (1, 32):
                 out[f"frontier_c{conc}"] = await _compare(
                     {"bare": bare_litellm, "router": frontier.acomplete}, prompts, conc, rounds
                 )
+            out["frontier_c1_simple"] = await _compare(
+                {"bare": bare_litellm, "router": simple.acomplete}, prompts, 1, rounds
+            )
             out["local_c1"] = await _compare(
                 {"bare": bare_ollama, "router": local.acomplete}, prompts, 1, rounds
             )
         finally:
-            for r in (frontier, local):
+            for r in (frontier, local, simple):
                 await r.aclose()
                 r.close()
     return out
@@ -157,6 +179,11 @@ def run(settings: Settings) -> Section:
     for key, label, alt in (
         ("frontier_c1", "frontier, concurrency 1", "litellm.acompletion"),
         ("frontier_c32", "frontier, concurrency 32", "litellm.acompletion"),
+        (
+            "frontier_c1_simple",
+            "frontier, concurrency 1, SimpleSpanProcessor",
+            "litellm.acompletion",
+        ),
         ("local_c1", "local, concurrency 1", "ollama AsyncClient.chat"),
     ):
         _rows(section, results[key], label, alt)

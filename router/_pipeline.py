@@ -7,7 +7,6 @@ backends, classifier, ledger and clock. Nothing here knows litellm or ollama.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -39,6 +38,7 @@ from router.pricing import PriceTable
 if TYPE_CHECKING:
     from router.budget import BudgetStore
     from router.ledger import Ledger
+    from router.ledger._group import GroupCommit
     from router.telemetry import RequestTrace, Telemetry
     from router.verify import VerificationResult, Verifier
 
@@ -85,6 +85,7 @@ class Pipeline:
     def __init__(self, seams: Seams) -> None:
         self.seams = seams
         self._guards = Guards(seams.clock)  # per-backend retry budget and circuit breaker
+        self._ledger_writer = _group_commit(seams.ledger)
 
     async def run(self, request: RoutedRequest) -> Completion:
         with self.seams.telemetry.request(request, request.policy) as trace:
@@ -372,9 +373,14 @@ class Pipeline:
             await progress.budget.settle(outcome.attempts)
             progress.decision = progress.budget.annotate(progress.decision)
         record = build_record(outcome, policy, seams.prices, seams.clock.now())
+        # The row is on its way (batched with concurrent requests' rows: group commit) while
+        # the outcome goes to telemetry; the caller gets the answer only once it is written.
+        # A ledger problem never fails the caller's request.
+        written = self._ledger_writer.submit(record) if self._ledger_writer else None
         trace.finish(record)
-        with trace.stage("router.ledger.write"):
-            await self._record(record)
+        if written is not None:
+            with trace.stage("router.ledger.write"):
+                await written
         return record
 
     async def _abandon(self, progress: _Progress) -> None:
@@ -382,16 +388,6 @@ class Pipeline:
         its budget now rather than holding its reservation until the window ends."""
         if progress.budget is not None:
             await progress.budget.abandon(progress.attempts)
-
-    async def _record(self, record: RequestRecord) -> None:
-        """Write the ledger row. A ledger problem never fails the caller's request."""
-        ledger = self.seams.ledger
-        if ledger is None:
-            return
-        try:
-            await asyncio.to_thread(ledger.record, record)
-        except Exception:  # the ledger promises not to raise; this is the belt to its braces
-            log.exception("ledger write failed for request %s", record.request_id)
 
     def _completion(
         self, record: RequestRecord, outcome: Outcome, progress: _Progress
@@ -418,6 +414,14 @@ class Pipeline:
 
     def _ms_since(self, started: float) -> float:
         return (self.seams.clock.monotonic() - started) * 1000.0
+
+
+def _group_commit(ledger: Ledger | None) -> GroupCommit | None:
+    if ledger is None:
+        return None
+    from router.ledger._group import GroupCommit  # noqa: PLC0415 - SQLAlchemy only when recording
+
+    return GroupCommit(ledger)
 
 
 def _public_attempt(record: AttemptRecord) -> Attempt:

@@ -336,7 +336,7 @@ def _default_ledger(policy: Policy) -> Ledger | None:
         return None
     from router.ledger import open_ledger  # noqa: PLC0415 - SQLAlchemy only when recording
 
-    return open_ledger(policy.ledger.url)
+    return open_ledger(policy.ledger.url, durability=policy.ledger.durability)
 
 
 def _default_budget_store(policy: Policy) -> BudgetStore:

@@ -1,9 +1,15 @@
 """Where the ledger lives and how we connect to it.
 
 The default is a SQLite file in the user's data directory; `ROUTER_LEDGER_URL` or `--ledger`
-points elsewhere (a PostgreSQL URL for a fleet). SQLite connections use WAL, a busy timeout,
-`synchronous=FULL` (a commit is on disk when it returns) and `BEGIN IMMEDIATE` for writes, so
-concurrent writers queue on the lock instead of failing half-way through a transaction.
+points elsewhere (a PostgreSQL URL for a fleet). SQLite connections use WAL, a busy timeout
+and `BEGIN IMMEDIATE` for writes, so concurrent writers queue on the lock instead of failing
+half-way through a transaction.
+
+How durable a returned SQLite commit is depends on `Durability` (SQLite's `synchronous`):
+`"process-crash"` (`synchronous=NORMAL`) survives the process being killed at any moment, since
+the commit is in the WAL file in the OS page cache, but a power loss or OS crash may lose the
+last commits (never corrupting the file); `"power-loss"` (`synchronous=FULL`) fsyncs the WAL on
+every commit, so it survives both. PostgreSQL follows its own `synchronous_commit`.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
@@ -24,6 +30,10 @@ APP_NAME = "cost-router"
 BEGIN_OPTION = "ledger_begin"
 _BEGIN = {"DEFERRED": "BEGIN DEFERRED", "IMMEDIATE": "BEGIN IMMEDIATE"}
 _PG_CONNECT_TIMEOUT_S = 5
+
+Durability = Literal["process-crash", "power-loss"]
+DEFAULT_DURABILITY: Durability = "process-crash"
+_SYNCHRONOUS: dict[str, str] = {"process-crash": "NORMAL", "power-loss": "FULL"}
 
 
 def data_dir() -> Path:
@@ -74,8 +84,14 @@ def sqlite_path(url: URL) -> Path | None:
     return Path(url.database)
 
 
-def create_ledger_engine(url: URL, *, busy_timeout_ms: int = 5000) -> Engine:
-    """An Engine configured for durable ledger writes on SQLite or PostgreSQL."""
+def create_ledger_engine(
+    url: URL, *, busy_timeout_ms: int = 5000, durability: Durability = "power-loss"
+) -> Engine:
+    """An Engine configured for durable ledger writes on SQLite or PostgreSQL.
+
+    `durability` sets SQLite's `synchronous` (see the module docstring). It defaults to the
+    strictest setting here; `open_ledger` passes the policy's choice for the request ledger.
+    """
     if url.get_backend_name() == "postgresql":
         args: dict[str, Any] = {}
         if "connect_timeout" not in url.query:
@@ -84,12 +100,15 @@ def create_ledger_engine(url: URL, *, busy_timeout_ms: int = 5000) -> Engine:
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+    if durability not in _SYNCHRONOUS:
+        choices = ", ".join(_SYNCHRONOUS)
+        raise LedgerError(f"unknown ledger durability {durability!r}; use one of: {choices}")
     engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
-    _install_sqlite_hooks(engine, busy_timeout_ms)
+    _install_sqlite_hooks(engine, busy_timeout_ms, _SYNCHRONOUS[durability])
     return engine
 
 
-def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
+def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int, synchronous: str) -> None:
     # The pysqlite workaround from SQLAlchemy's SQLite docs: stop the driver from issuing its
     # own BEGIN, then issue ours, IMMEDIATE when the connection is marked for writing.
     @event.listens_for(engine, "connect")
@@ -98,13 +117,15 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute(f"PRAGMA synchronous = {synchronous}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(BEGIN_OPTION, "DEFERRED")
-        conn.exec_driver_sql(_BEGIN[mode])
+        # Straight to the driver: BEGIN needs no statement cache, result or events of its own.
+        driver: Any = conn.connection.driver_connection
+        driver.execute(_BEGIN[mode])
 
 
 def write_engine(engine: Engine) -> Engine:

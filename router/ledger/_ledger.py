@@ -72,12 +72,28 @@ class SQLLedger:
 
     def record(self, rec: RequestRecord) -> None:
         """Commit `rec` to the database, or else to the outbox. Never raises."""
+        self.record_many([rec])
+
+    def record_many(self, records: Sequence[RequestRecord]) -> None:
+        """Commit `records` in one transaction (one commit for all: group commit), or else each
+        to the outbox. Never raises. A batch the database refuses as invalid is retried record
+        by record, so one bad record cannot send the others to the outbox."""
+        if not records:
+            return
         try:
             if time.monotonic() < self._db_down_until:
                 raise _Skipped
-            self._insert([rec], ingest="direct")
+            self._insert(records, ingest="direct")
+        except (DataError, IntegrityError) as exc:
+            if len(records) == 1:  # refused, not unreachable: the next record still tries it
+                self._fallback(records[0], exc, db_down=False)
+                return
+            for rec in records:
+                self.record_many([rec])
+            return
         except Exception as exc:  # by contract, a ledger write never fails a request
-            self._fallback(rec, exc)
+            for rec in records:
+                self._fallback(rec, exc)
             return
         self._maybe_replay()
 
@@ -122,9 +138,10 @@ class SQLLedger:
             )
             self._replayer.start()
 
-    def _fallback(self, rec: RequestRecord, exc: Exception) -> None:
+    def _fallback(self, rec: RequestRecord, exc: Exception, *, db_down: bool = True) -> None:
         if not isinstance(exc, _Skipped):
-            self._db_down_until = time.monotonic() + self._retry_after_s
+            if db_down:
+                self._db_down_until = time.monotonic() + self._retry_after_s
             log.warning(
                 "ledger: could not write request %s to %s (%s); using the outbox",
                 rec.request_id,
@@ -182,16 +199,24 @@ class _Skipped(Exception):
 
 
 def open_ledger(
-    url: str | None = None, *, outbox_dir: Path | None = None, busy_timeout_ms: int = 5000
+    url: str | None = None,
+    *,
+    outbox_dir: Path | None = None,
+    busy_timeout_ms: int = 5000,
+    durability: _engine.Durability = _engine.DEFAULT_DURABILITY,
 ) -> SQLLedger:
     """Open the ledger at `url` (default: `ROUTER_LEDGER_URL`, else SQLite in the data dir).
 
     SQLite is created and migrated on first use. PostgreSQL must be migrated with
     `router db upgrade`; if it is unreachable, the ledger opens anyway and records go to the
     outbox. Raises LedgerError for a bad URL or a schema that needs (or is newer than) this code.
+    `durability` is what a returned SQLite write survives: `"process-crash"` (the default,
+    `synchronous=NORMAL`) or also `"power-loss"` (`synchronous=FULL`, an fsync per commit).
     """
     parsed = _engine.resolve_url(url)
-    engine = _engine.create_ledger_engine(parsed, busy_timeout_ms=busy_timeout_ms)
+    engine = _engine.create_ledger_engine(
+        parsed, busy_timeout_ms=busy_timeout_ms, durability=durability
+    )
     outbox = Outbox(outbox_dir or _engine.default_outbox_dir(parsed))
     # Several processes may open a new SQLite ledger at once: only one may create the schema and
     # switch the file to WAL (that switch takes no busy timeout), so opening is serialised too.

@@ -282,6 +282,15 @@ class Ledger(_Frozen):
 
     url: str | None = Field(default=None, description="sqlite:///PATH or postgresql://...")
     enabled: bool = Field(default=True, description="Record every request")
+    durability: Literal["process-crash", "power-loss"] = Field(
+        default="process-crash",
+        description=(
+            "What a recorded SQLite row survives once the request has returned: 'process-crash' "
+            "(synchronous=NORMAL: a killed process loses nothing; a power loss or OS crash may "
+            "lose the last rows) or 'power-loss' (synchronous=FULL: an fsync per commit). "
+            "PostgreSQL follows its own synchronous_commit"
+        ),
+    )
 
 
 class Cap(_Frozen):

@@ -1,0 +1,308 @@
+"""The ledger's fast path keeps its promises: the durability option is what SQLite runs with,
+group commit writes every row exactly once and only then acknowledges the request, and one bad
+row in a batch does not push the others to the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import create_engine, select
+
+from router import Router
+from router._records import CapturedContent, RequestRecord
+from router.errors import LedgerError
+from router.ledger import open_ledger
+from router.ledger._engine import create_ledger_engine, resolve_url
+from router.ledger._group import GroupCommit
+from router.ledger._outbox import PENDING, REJECTED
+from router.ledger._schema import RequestRow
+from router.ledger._write import _insert_via_core, _insert_via_driver
+from router.policy import Policy
+from router.policy._model import Ledger as LedgerSection
+from router.testing import AnthropicServer, OllamaServer, OpenAIServer
+from tests.ledger_helpers.builders import attempt, make_record
+from tests.support import LONG_PROMPT, SHORT_PROMPT, loopback_policy
+
+NORMAL, FULL = 1, 2  # PRAGMA synchronous values
+
+
+def _synchronous(engine: object) -> int:
+    with engine.connect() as conn:  # type: ignore[attr-defined]
+        return int(conn.exec_driver_sql("PRAGMA synchronous").scalar())
+
+
+def _ids(url: str) -> list[str]:
+    engine = create_engine(resolve_url(url))
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(select(RequestRow.request_id)).scalars())
+    finally:
+        engine.dispose()
+
+
+# -- durability option ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("durability", "pragma"), [(None, NORMAL), ("process-crash", NORMAL), ("power-loss", FULL)]
+)
+def test_open_ledger_runs_sqlite_with_the_durability_asked_for(
+    tmp_path: Path, durability: str | None, pragma: int
+) -> None:
+    kwargs = {} if durability is None else {"durability": durability}
+    with open_ledger(f"sqlite:///{tmp_path / 'l.db'}", outbox_dir=tmp_path / "ob", **kwargs) as led:  # type: ignore[arg-type]
+        assert _synchronous(led.engine) == pragma
+        led.record(make_record("r1"))  # the writing connection too, not just a fresh one
+        with led.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_other_engines_keep_the_strictest_setting_by_default(tmp_path: Path) -> None:
+    engine = create_ledger_engine(resolve_url(f"sqlite:///{tmp_path / 'b.db'}"))
+    try:
+        assert _synchronous(engine) == FULL
+    finally:
+        engine.dispose()
+
+
+def test_an_unknown_durability_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(LedgerError, match="durability"):
+        open_ledger(f"sqlite:///{tmp_path / 'l.db'}", durability="eventually")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        LedgerSection.model_validate({"durability": "eventually"})
+
+
+@pytest.mark.parametrize(
+    ("durability", "pragma"), [("process-crash", NORMAL), ("power-loss", FULL)]
+)
+def test_the_policy_option_reaches_the_routers_ledger(
+    tmp_path: Path, durability: str, pragma: int
+) -> None:
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    policy = Policy.model_validate({"ledger": {"url": url, "durability": durability}})
+    router = Router(policy, classifier=None)
+    try:
+        ledger = router._given.ledger
+        assert ledger is not None
+        assert _synchronous(ledger.engine) == pragma  # type: ignore[attr-defined]
+    finally:
+        router.close()
+
+
+# -- group commit ----------------------------------------------------------------------------------
+
+
+class SlowBatchLedger:
+    """Counts batches; each write takes a while, so concurrent requests pile up behind it."""
+
+    def __init__(self, delay_s: float = 0.01) -> None:
+        self.batches: list[list[str]] = []
+        self.delay_s = delay_s
+        self.lock = threading.Lock()
+
+    def record(self, rec: RequestRecord) -> None:
+        self.record_many([rec])
+
+    def record_many(self, records: Sequence[RequestRecord]) -> None:
+        time.sleep(self.delay_s)
+        with self.lock:
+            self.batches.append([r.request_id for r in records])
+
+    def close(self) -> None:
+        pass
+
+
+def test_concurrent_rows_share_batches_and_each_is_written_once() -> None:
+    ledger = SlowBatchLedger()
+    writer = GroupCommit(ledger)
+
+    async def main() -> None:
+        await asyncio.gather(*(writer.record(make_record(f"r{i}")) for i in range(64)))
+
+    asyncio.run(main())
+    written = [rid for batch in ledger.batches for rid in batch]
+    assert sorted(written) == sorted(f"r{i}" for i in range(64))
+    assert len(ledger.batches) < 10  # batched: the first alone, then the rest together
+
+
+def test_a_request_is_acknowledged_only_after_its_batch_is_written() -> None:
+    release = threading.Event()
+
+    class Gated(SlowBatchLedger):
+        def record_many(self, records: Sequence[RequestRecord]) -> None:
+            assert release.wait(5)
+            super().record_many(records)
+
+    ledger = Gated(delay_s=0)
+    writer = GroupCommit(ledger)
+
+    async def main() -> None:
+        task = asyncio.create_task(writer.record(make_record("r1")))
+        await asyncio.sleep(0.05)
+        assert not task.done() and ledger.batches == []
+        release.set()
+        await task
+        assert ledger.batches == [["r1"]]
+
+    asyncio.run(main())
+
+
+def test_a_cancelled_caller_still_gets_its_row_written() -> None:
+    ledger = SlowBatchLedger(delay_s=0.05)
+    writer = GroupCommit(ledger)
+
+    async def main() -> None:
+        task = asyncio.create_task(writer.record(make_record("r1")))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await writer.record(make_record("r2"))
+
+    asyncio.run(main())
+    assert [rid for batch in ledger.batches for rid in batch] == ["r1", "r2"]
+
+
+def test_rows_are_still_written_when_the_loops_executor_is_gone() -> None:
+    ledger = SlowBatchLedger(delay_s=0)
+    writer = GroupCommit(ledger)
+
+    async def main() -> None:
+        await asyncio.get_running_loop().shutdown_default_executor()
+        await asyncio.gather(writer.record(make_record("r1")), writer.record(make_record("r2")))
+
+    asyncio.run(main())
+    assert sorted(rid for batch in ledger.batches for rid in batch) == ["r1", "r2"]
+
+
+def test_a_ledger_without_record_many_is_written_row_by_row() -> None:
+    class OneByOne:
+        def __init__(self) -> None:
+            self.ids: list[str] = []
+
+        def record(self, rec: RequestRecord) -> None:
+            if rec.request_id == "boom":
+                raise RuntimeError("a ledger that breaks its promise")
+            self.ids.append(rec.request_id)
+
+        def close(self) -> None:
+            pass
+
+    ledger = OneByOne()
+    writer = GroupCommit(ledger)
+
+    async def main() -> None:
+        ids = ["a", "boom", "b", "c"]
+        await asyncio.gather(*(writer.record(make_record(i)) for i in ids))
+
+    asyncio.run(main())
+    assert sorted(ledger.ids) == ["a", "b", "c"]
+
+
+def test_sqlite_group_commit_writes_every_row_exactly_once_under_concurrency(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    ids = [f"r{i % 150}" for i in range(200)]  # 50 repeats: a retried request counts once
+    with open_ledger(url, outbox_dir=tmp_path / "ob") as led:
+        writer = GroupCommit(led)
+
+        async def main() -> None:
+            await asyncio.gather(*(writer.record(make_record(i)) for i in ids))
+
+        asyncio.run(main())
+    assert sorted(_ids(url)) == sorted(set(ids))
+    assert not (tmp_path / "ob" / PENDING).exists()
+
+
+def test_one_invalid_row_in_a_batch_does_not_send_the_others_to_the_outbox(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    bad = make_record("bad", policy_name=None)  # NOT NULL: the database refuses it
+    with open_ledger(url, outbox_dir=tmp_path / "ob") as led:
+        led.record_many([make_record("a"), bad, make_record("b")])
+        assert sorted(_ids(url)) == ["a", "b"]
+        led.flush()  # the refused one went to the outbox; its replay refuses it for good
+        outbox = (tmp_path / "ob" / REJECTED).read_bytes()
+    assert b'"bad"' in outbox and b'"a"' not in outbox and b'"b"' not in outbox
+
+
+def test_routed_requests_are_in_the_ledger_when_they_return(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    with OllamaServer() as ollama, OpenAIServer() as openai, AnthropicServer() as anthropic:
+        policy = loopback_policy(ollama, openai, anthropic)
+        with open_ledger(url, outbox_dir=tmp_path / "ob") as led:
+            router = Router(policy, ledger=led, classifier=None)
+
+            async def one(prompt: str) -> None:
+                done = await router.acomplete(prompt)
+                assert done.request_id in _ids(url)  # acknowledged means recorded
+
+            async def main() -> None:
+                await asyncio.gather(*(one(p) for p in [SHORT_PROMPT, LONG_PROMPT] * 16))
+                await router.aclose()
+
+            asyncio.run(main())
+            router.close()
+        assert len(set(_ids(url))) == len(_ids(url)) == 32
+
+
+# -- the SQLite driver path stores what SQLAlchemy Core would ------------------------------------
+
+
+def _varied_records() -> list[RequestRecord]:
+    local = attempt("local", price_in="0", price_out="0")
+    failed = attempt("frontier", tokens_in=0, tokens_out=0, outcome="error", error_class="X")
+    odd = attempt("frontier", price_in="1.23456789012345", possibly_billed=True)
+    return [
+        make_record("plain"),
+        make_record("several", attempts=(local, failed, odd), tags={"a": "1", "b": "ü"}),
+        make_record(
+            "captured",
+            attempts=(odd,),
+            content=CapturedContent(prompt="p\n'; DROP TABLE x; --", answer="a"),
+            created_at=datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=timezone(timedelta(hours=2))),
+        ),
+        make_record("nulls", attempts=(), user=None, team=None, decision_score=None, tags={}),
+        make_record("plain", attempts=(local, local)),  # a repeat: the first write wins
+        make_record("naive", created_at=datetime(2026, 1, 2, 3, 4, 5)),
+    ]
+
+
+def _dump(url: str) -> dict[str, list[tuple[object, ...]]]:
+    engine = create_engine(resolve_url(url))
+    try:
+        with engine.connect() as conn:
+            return {
+                t: [
+                    tuple(v for k, v in row._mapping.items() if k != "recorded_at")
+                    for row in conn.exec_driver_sql(f"SELECT * FROM {t} ORDER BY 1, 2")
+                ]
+                for t in ("requests", "attempts", "request_content")
+            }
+    finally:
+        engine.dispose()
+
+
+def test_the_sqlite_driver_path_stores_exactly_what_core_would(tmp_path: Path) -> None:
+    dumps, counts = [], []
+    for name, insert in (("core", _insert_via_core), ("driver", _insert_via_driver)):
+        url = f"sqlite:///{tmp_path / name}.db"
+        with open_ledger(url, outbox_dir=tmp_path / name) as led:
+            now = datetime.now(UTC)
+            with led.engine.begin() as conn:
+                counts.append(insert(conn, _varied_records()[:4], now, "direct"))
+            with led.engine.begin() as conn:
+                counts.append(insert(conn, _varied_records()[4:], now, "outbox"))
+        dumps.append(_dump(url))
+    assert counts == [4, 1, 4, 1]
+    assert dumps[0] == dumps[1]
+    assert len(dumps[0]["attempts"]) == 6 and len(dumps[0]["request_content"]) == 1
