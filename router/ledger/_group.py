@@ -92,14 +92,14 @@ class GroupCommit:
         batch: list[Waiter],
         writing: asyncio.Future[None],
     ) -> None:
-        written = not writing.cancelled() and writing.exception() is None
+        if writing.cancelled() or writing.exception() is not None:
+            # Only the executor itself can get here (`_write` swallows ledger errors). The
+            # waiters are released, never cancelled: a cancellation would reach the callers as
+            # if they had been cancelled, and a ledger problem must not fail a request.
+            log.error("ledger batch of %d rows was not written", len(batch))
         for _, done in batch:
-            if done.done():
-                continue
-            if written:
+            if not done.done():
                 done.set_result(None)
-            else:
-                done.cancel()
         queue.busy = False
         if queue.pending:
             self._next_batch(loop, queue)
