@@ -4,7 +4,8 @@
 prompts before the decision path was optimised (math.fsum, unoptimised feature extraction).
 Any later change to `_features.py` or `_model.py` must keep them within 1e-9: a change that
 alters routing needs a new FEATURES_VERSION and a retrain, not a silent drift.
-Regenerate only together with such a version bump: `python -m tests.test_score_stability`.
+Regenerate only together with such a version bump or a deliberate retrain of the shipped
+artefact: `python -m tests.test_score_stability`.
 """
 
 from __future__ import annotations

@@ -6,11 +6,18 @@ regression with fractional labels over standardised dense features and binary n-
 `1 / sqrt(#grams)`. To keep benchmark identity out of the vocabulary, an n-gram must occur in at
 least `min_df` training prompts *and* in at least `min_sources` different training files; each
 training file carries the same total weight, so a large file cannot define difficulty alone.
+
+Reproducible across machines: the loss is strictly convex, so it has one optimum; the fit is solved
+to near machine precision (Newton-CG, gradient below `tol`) so that the weights differ by ~1e-12
+between BLAS kernels, thread counts or row orders, then rounded to `_DECIMALS` decimal places, far
+coarser than that noise. L-BFGS could not do this: scikit-learn fixes its `ftol` at 64 * eps, so it
+stops ~1e-5 away from the optimum whatever `tol` is, at a point that depends on summation order.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -24,9 +31,12 @@ from numpy.typing import NDArray
 
 from router.classifier import _answer, _features
 from router.classifier._model import ModelWeights, PosthocWeights
+from router.errors import ClassifierError
 from router.evaluation import OutcomeRow
 
-_SIGNIFICANT = 6
+_SIGNIFICANT = 6  # feature means and scales: exact up to the last bit, so relative precision
+_TOL = 1e-14  # Newton-CG stops when every gradient component is below this
+_DECIMALS = 6  # coefficients: absolute steps of 1e-6, ~1e6 times the cross-machine noise
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +47,7 @@ class TrainParams:
     min_df: int = 5
     min_sources: int = 2
     max_iter: int = 3000
+    tol: float = _TOL
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +120,6 @@ def _ngram_matrix(
 
 def fit(sources: Sequence[SourceFeatures], params: TrainParams) -> ModelWeights:
     """Fit on the given files and return exportable weights."""
-    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415 - training only
-
     dense = np.vstack([s.dense for s in sources])
     target = np.concatenate([s.target for s in sources])
     weight = np.concatenate([np.full(len(s.target), 1.0 / len(s.target)) for s in sources])
@@ -122,30 +131,59 @@ def fit(sources: Sequence[SourceFeatures], params: TrainParams) -> ModelWeights:
     grams = [g for s in sources for g in s.grams]
     x = sp.hstack([sp.csr_matrix((dense - mean) / scale), _ngram_matrix(grams, vocab)]).tocsr()
     # Fractional labels: each prompt once as "fail" with weight y and once as "pass" with 1 - y.
-    model = LogisticRegression(C=params.c, max_iter=params.max_iter)
-    with _one_thread():
-        model.fit(
-            sp.vstack([x, x]),
-            np.concatenate([np.ones(len(target)), np.zeros(len(target))]),
-            sample_weight=np.concatenate([weight * target, weight * (1.0 - target)]),
-        )
+    model = _solve(
+        sp.vstack([x, x]), target, weight, c=params.c, max_iter=params.max_iter, tol=params.tol
+    )
     coef = model.coef_[0]
     n_dense = len(_features.DENSE_NAMES)
     return ModelWeights(
-        intercept=_round(float(model.intercept_[0])),
+        intercept=_round_coef(float(model.intercept_[0])),
         dense_names=_features.DENSE_NAMES,
         dense_mean=tuple(_round(float(v)) for v in mean),
         dense_scale=tuple(_round(float(v)) for v in scale),
-        dense_coef=tuple(_round(float(v)) for v in coef[:n_dense]),
+        dense_coef=tuple(_round_coef(float(v)) for v in coef[:n_dense]),
         ngram_weights={
-            _features.gram_name(g): _round(float(coef[n_dense + i])) for g, i in vocab.items()
+            _features.gram_name(g): _round_coef(float(coef[n_dense + i])) for g, i in vocab.items()
         },
     )
 
 
+def _solve(
+    x2: NDArray[np.float64] | sp.csr_matrix,
+    target: NDArray[np.float64],
+    weight: NDArray[np.float64],
+    *,
+    c: float,
+    max_iter: int,
+    tol: float,
+) -> Any:
+    """Fit the fractional-label logistic regression on `x2` (the rows stacked twice) to `tol`.
+
+    A stop short of `tol` would leave weights that depend on the machine, so it is an error."""
+    from sklearn.exceptions import ConvergenceWarning  # noqa: PLC0415 - training only
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415 - training only
+
+    model = LogisticRegression(C=c, solver="newton-cg", tol=tol, max_iter=max_iter)
+    with _one_thread(), warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        try:
+            model.fit(
+                x2,
+                np.concatenate([np.ones(len(target)), np.zeros(len(target))]),
+                sample_weight=np.concatenate([weight * target, weight * (1.0 - target)]),
+            )
+        except ConvergenceWarning as exc:
+            raise ClassifierError(
+                f"the classifier fit did not converge to tol={tol:g} ({exc}); the weights would "
+                "differ between machines. Check the training data for constant or duplicated "
+                "columns, or raise TrainParams.tol"
+            ) from exc
+    return model
+
+
 def _one_thread() -> AbstractContextManager[object]:
     """Same weights on every run: scikit-learn's loss sums over OpenMP threads, and the summation
-    order (hence the last bits, which L-BFGS amplifies) depends on the thread count."""
+    order (hence the last bits of the weights) depends on the thread count."""
     from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # noqa: PLC0415
 
     return threadpool_limits(limits=1)  # type: ignore[no-any-return]
@@ -155,10 +193,18 @@ def _round(value: float) -> float:
     return float(f"{value:.{_SIGNIFICANT}g}")
 
 
+def _round_coef(value: float) -> float:
+    """Round to `_DECIMALS` places: an absolute step, so a tiny weight is not kept to 1e-12."""
+    return round(value, _DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
 def describe(params: TrainParams) -> dict[str, Any]:
     return {
         "target": "share of models failing the prompt: mean(1 - score) over all models in scores",
-        "model": "logistic regression, fractional labels, equal total weight per training file",
+        "model": (
+            "logistic regression, fractional labels, equal total weight per training file; "
+            "newton-cg to tol, coefficients rounded to 6 decimal places"
+        ),
         "params": asdict(params),
     }
 
@@ -195,11 +241,11 @@ def answer_examples(
     )
 
 
-def fit_posthoc(files: Sequence[AnswerExamples], c: float = 1.0) -> PosthocWeights:
+def fit_posthoc(
+    files: Sequence[AnswerExamples], c: float = 1.0, tol: float = _TOL
+) -> PosthocWeights:
     """Logistic model of "the answer falls short" on the prompt logit and the answer features,
     fractional labels, each file the same total weight."""
-    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415 - training only
-
     z = np.concatenate([f.prompt_logit for f in files])
     feats = np.vstack([f.answer for f in files])
     target = np.concatenate([f.target for f in files])
@@ -209,16 +255,10 @@ def fit_posthoc(files: Sequence[AnswerExamples], c: float = 1.0) -> PosthocWeigh
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale < 1e-9] = 1.0
     xs = (x - mean) / scale
-    model = LogisticRegression(C=c, max_iter=2000)
-    with _one_thread():
-        model.fit(
-            np.vstack([xs, xs]),
-            np.concatenate([np.ones(len(target)), np.zeros(len(target))]),
-            sample_weight=np.concatenate([weight * target, weight * (1.0 - target)]),
-        )
-    coef = [_round(float(v)) for v in model.coef_[0]]
+    model = _solve(np.vstack([xs, xs]), target, weight, c=c, max_iter=2000, tol=tol)
+    coef = [_round_coef(float(v)) for v in model.coef_[0]]
     return PosthocWeights(
-        intercept=_round(float(model.intercept_[0])),
+        intercept=_round_coef(float(model.intercept_[0])),
         prompt_mean=_round(float(mean[0])),
         prompt_scale=_round(float(scale[0])),
         prompt_coef=coef[0],
