@@ -2,7 +2,8 @@
 
 Figures: retries as a share of upstream traffic (the per-model retry budget keeps it near
 `retries.retry_budget`); the breaker opens, skips the model without a call while open, and
-closes on the first probe after `breaker_cooldown_s` on the injected clock.
+closes on the first probe after `breaker_cooldown_s` on the injected clock. The same storm runs
+through `acomplete()` and `astream()`: streams share the budget and the breaker.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections import Counter
 
 import pytest
 
+from router import Router
 from router._breaker import BURST, CircuitBreaker, RetryBudget
 from router._fakes import FakeClock
 from router._records import RequestRecord
@@ -34,9 +36,23 @@ def _retries(records: list[RequestRecord]) -> int:
     return total
 
 
+async def _completed(router: Router, prompt: str) -> str:
+    return (await router.acomplete(prompt)).text
+
+
+async def _streamed(router: Router, prompt: str) -> str:
+    return "".join([chunk.text async for chunk in router.astream(prompt)])
+
+
+# The retry budget and the breaker guard streams exactly as they guard complete().
+CALLS = {"acomplete": _completed, "astream": _streamed}
+
+
+@pytest.mark.parametrize("how", CALLS)
 async def test_retry_storm_stays_within_the_budget_and_the_breaker_recovers(
-    servers: Servers,
+    servers: Servers, how: str
 ) -> None:
+    call = CALLS[how]
     _, openai, anthropic = servers
     for server in (openai, anthropic):
         server.responder = lambda _req: Reply(status=503)
@@ -47,37 +63,42 @@ async def test_retry_storm_stays_within_the_budget_and_the_breaker_recovers(
     router, ledger, clock = make_router(policy)
     started = time.monotonic()
     for _ in range(WAVES):
-        calls = [router.acomplete(LONG_PROMPT) for _ in range(CONCURRENCY)]
+        calls = [call(router, LONG_PROMPT) for _ in range(CONCURRENCY)]
         results = await asyncio.gather(*calls, return_exceptions=True)
-        assert all(isinstance(r, AllAttemptsFailedError) for r in results)
+        assert all(isinstance(r, AllAttemptsFailedError) for r in results), results[:3]
     storm_s = time.monotonic() - started
     requests = CONCURRENCY * WAVES
     upstream = len(openai.requests) + len(anthropic.requests)
     retries = _retries(ledger.records)
     skipped = sum(1 for r in ledger.records for a in r.attempts if a.outcome == "rejected")
     unguarded = requests * 2 * policy.retries.max_attempts
+    assert len(ledger.records) == requests  # every request is recorded once
+    sent = sum(1 for r in ledger.records for a in r.attempts if a.outcome == "error")
+    assert sent == upstream  # every upstream call is an attempt in the ledger, and no more
 
     # While open, the breaker answers without a call.
     before = upstream
     with pytest.raises(AllAttemptsFailedError) as info:
-        await router.acomplete(LONG_PROMPT)
+        await call(router, LONG_PROMPT)
     assert all(isinstance(a.error, CircuitOpenError) for a in info.value.attempts)
     assert len(openai.requests) + len(anthropic.requests) == before
+    assert [a.outcome for a in ledger.records[-1].attempts] == ["rejected", "rejected"]
 
     # After the cool-down, one probe goes through; its success closes the breaker.
     openai.responder = lambda _req: Reply(text="back")
     await clock.sleep(COOLDOWN_S)
-    assert (await router.acomplete(LONG_PROMPT)).text == "back"
-    assert (await router.acomplete(LONG_PROMPT)).text == "back"
+    assert await call(router, LONG_PROMPT) == "back"
+    assert await call(router, LONG_PROMPT) == "back"
     await router.aclose()
     router.close()
 
     share = retries / upstream
     budget = RATIO * requests * 2 + 2 * BURST  # two models, each with its own bucket
-    ok = retries <= budget and share < 0.25
+    ok = retries <= budget and share < 0.25 and upstream < unguarded / 4
+    streamed = ", streamed" if how == "astream" else ""
     record(
         4,
-        f"retry storm, {requests} requests x 100% 503 at {CONCURRENCY} concurrent",
+        f"retry storm{streamed}, {requests} requests x 100% 503 at {CONCURRENCY} concurrent",
         f"{upstream} upstream calls ({upstream / requests:.2f}/request; {unguarded} unguarded), "
         f"retries {retries} = {share:.1%} of upstream traffic, {skipped} calls skipped by "
         f"open breakers, {storm_s:.1f} s",
@@ -86,7 +107,7 @@ async def test_retry_storm_stays_within_the_budget_and_the_breaker_recovers(
     )
     record(
         4,
-        "breaker open -> recover",
+        f"breaker open -> recover{streamed}",
         f"open skips calls: 0 sent; closed by first probe after "
         f"{COOLDOWN_S:g} s cool-down (injected clock)",
         "recovers after cool-down",
