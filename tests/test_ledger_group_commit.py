@@ -306,3 +306,15 @@ def test_the_sqlite_driver_path_stores_exactly_what_core_would(tmp_path: Path) -
     assert counts == [4, 1, 4, 1]
     assert dumps[0] == dumps[1]
     assert len(dumps[0]["attempts"]) == 6 and len(dumps[0]["request_content"]) == 1
+
+
+def test_the_demo_writes_its_ledger_with_the_policys_durability(tmp_path: Path) -> None:
+    from router.cli._core_commands import _open_ledger  # noqa: PLC0415
+
+    policy_file = tmp_path / "strict.yaml"
+    policy_file.write_text("ledger:\n  durability: power-loss\n")
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    with _open_ledger(url, str(policy_file)) as ledger:
+        assert _synchronous(ledger.engine) == FULL
+    with _open_ledger(url, None) as ledger:  # the shipped default policy
+        assert _synchronous(ledger.engine) == NORMAL

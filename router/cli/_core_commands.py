@@ -71,7 +71,7 @@ def demo(  # noqa: PLR0917 - click passes one argument per option
       router demo --live --policy policies/default.yaml
       router demo --limit 5 --otel console
     """
-    ledger = None if no_ledger else _open_ledger(ledger_url)
+    ledger = None if no_ledger else _open_ledger(ledger_url, policy)
     started = datetime.now(UTC)
     progress = None if as_json else _progress_printer()
     providers = _console_telemetry() if otel == "console" else (None, None)
@@ -125,10 +125,12 @@ def _draw_chart(summary: DemoSummary, path: Path | None) -> Path:
     return write_demo_chart(summary, path or data_dir() / "demo-savings.png")
 
 
-def _open_ledger(url: str | None) -> SQLLedger:
+def _open_ledger(url: str | None, policy: str | None) -> SQLLedger:
+    """The demo's ledger, written with the durability the policy asks for."""
     from router.ledger import open_ledger  # noqa: PLC0415 - SQLAlchemy only when recording
+    from router.policy import load_policy  # noqa: PLC0415
 
-    return open_ledger(url)
+    return open_ledger(url, durability=load_policy(policy).ledger.durability)
 
 
 def _console_telemetry() -> tuple[Any, Any]:
