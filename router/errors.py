@@ -77,7 +77,13 @@ class TransientBackendError(BackendError):
 
 
 class BackendUnavailableError(TransientBackendError):
-    """The server could not be reached (refused, reset, DNS, TLS)."""
+    """The server could not be reached, or the connection broke (reset, dropped, TLS)."""
+
+
+class BackendUnreachableError(BackendUnavailableError):
+    """The connection was never made (refused, DNS, connect timeout): nothing was sent, so
+    nothing can have been billed. Unlike its parent, a frontier attempt that failed this way is
+    not flagged possibly billed, and a budget does not charge it."""
 
 
 class BackendTimeoutError(TransientBackendError):

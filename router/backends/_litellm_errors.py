@@ -6,8 +6,9 @@ anything resembling a key; only the class name, status code, model and provider 
 litellm reports a connection lost mid-call as its own HTTP 500, and a body it cannot parse as a
 connection error: the cause chain tells them apart, so a dropped body is
 `BackendUnavailableError` and an unparseable one `MalformedResponseError` (both possibly billed).
-A timeout connecting is `BackendUnavailableError`; any other timeout (reading, or the request's
-deadline, which cannot tell how far the call got) is `BackendTimeoutError`, also possibly billed.
+A connection never made (refused, DNS, a timeout connecting) is `BackendUnreachableError`, not
+possibly billed; any other timeout (reading, or the request's deadline, which cannot tell how
+far the call got) is `BackendTimeoutError`, possibly billed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from router.errors import (
     BackendError,
     BackendTimeoutError,
     BackendUnavailableError,
+    BackendUnreachableError,
     BadRequestError,
     BudgetExceededError,
     ContentPolicyError,
@@ -85,6 +87,7 @@ _HINTS: dict[type[RouterError], str] = {
     RateLimitError: "the provider is rate limiting; lower concurrency or raise your quota",
     ServerError: "the provider failed; it is retried and the next frontier model is tried",
     BackendUnavailableError: "check network access to the provider and frontier api_base",
+    BackendUnreachableError: "check network access to the provider and frontier api_base",
     BackendTimeoutError: "raise frontier.models[].timeout_s or retries.deadline_s",
     PromptTooLongError: "shorten the prompt or pick a model with a larger context",
     BadRequestError: "the provider rejected the request parameters",
@@ -130,8 +133,8 @@ def _lookup(exc: BaseException) -> type[RouterError] | str | None:
 def _transport_error(exc: BaseException) -> type[RouterError] | None:
     import httpx  # noqa: PLC0415 - loaded by then: litellm uses it
 
-    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
-        return BackendUnavailableError  # never sent: the server was not reached
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return BackendUnreachableError  # never sent: the server was not reached
     if isinstance(exc, httpx.TimeoutException | asyncio.TimeoutError | TimeoutError):
         return BackendTimeoutError  # sent, or (our deadline) possibly sent: possibly billed
     if isinstance(exc, httpx.TransportError | ConnectionError):

@@ -3,11 +3,13 @@
 The loopback server receives the request and answers only after the deadline. Figure: the
 timed-out attempt is recorded as `BackendTimeoutError` with `possibly_billed` set (finance sees
 it in the ledger), and the budget counts it at its maximum cost. A timeout while connecting (the
-request never left) is `BackendUnavailableError`, and a local timeout is never flagged.
+request never left), like a refused connection, is `BackendUnreachableError`: not flagged, and
+a budget does not charge it. A local timeout is never flagged.
 """
 
 from __future__ import annotations
 
+import socket
 from decimal import Decimal
 
 import httpx
@@ -24,6 +26,7 @@ from router.errors import (
     AllAttemptsFailedError,
     BackendTimeoutError,
     BackendUnavailableError,
+    BackendUnreachableError,
     BadRequestError,
 )
 from router.ledger import open_ledger, verify
@@ -138,8 +141,10 @@ def _mapped(cause: BaseException):
 
 def test_only_timeouts_after_connecting_are_mapped_as_timeouts() -> None:
     request = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
-    assert type(_mapped(httpx.ConnectTimeout("x", request=request))) is BackendUnavailableError
-    assert type(_mapped(httpx.PoolTimeout("x", request=request))) is BackendUnavailableError
+    assert type(_mapped(httpx.ConnectTimeout("x", request=request))) is BackendUnreachableError
+    assert type(_mapped(httpx.PoolTimeout("x", request=request))) is BackendUnreachableError
+    assert type(_mapped(httpx.ConnectError("x", request=request))) is BackendUnreachableError
+    assert type(_mapped(httpx.ReadError("x", request=request))) is BackendUnavailableError
     assert type(_mapped(httpx.ReadTimeout("x", request=request))) is BackendTimeoutError
     assert type(_mapped(httpx.WriteTimeout("x", request=request))) is BackendTimeoutError
     assert type(_mapped(TimeoutError())) is BackendTimeoutError
@@ -158,3 +163,36 @@ def test_a_local_timeout_is_never_possibly_billed() -> None:
     assert attempt_failed(Frontier(), timeout, 1.0, prices).possibly_billed
     refused = BadRequestError("bad", model="m", provider="p")
     assert not attempt_failed(Frontier(), refused, 1.0, prices).possibly_billed
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_refused_frontier_connection_is_not_possibly_billed_nor_charged(
+    servers: Servers,
+) -> None:
+    """Nothing was sent, so nothing was billed: the budget gets its reservation back."""
+    dead = f"http://127.0.0.1:{_closed_port()}/v1"
+    policy = _policy(servers)
+    models = tuple(m.model_copy(update={"api_base": dead}) for m in policy.frontier.models[:1])
+    budgets = Budgets(teams={"support": Cap(daily_usd=Decimal(100))})
+    policy = policy.model_copy(
+        update={
+            "frontier": policy.frontier.model_copy(update={"models": models}),
+            "budgets": budgets,
+        }
+    )
+    store, ledger = _RecordingStore(), MemoryLedger()
+    router = Router(policy, ledger=ledger, clock=FakeClock(), classifier=None, budget_store=store)
+    with pytest.raises(AllAttemptsFailedError):
+        router.complete(LONG_PROMPT, metadata={"team": "support"}, max_tokens=500)
+    router.close()
+    [rec] = ledger.records
+    assert rec.attempts and {a.error_class for a in rec.attempts} == {"BackendUnreachableError"}
+    assert not any(a.possibly_billed for a in rec.attempts)
+    window = windows_for(budgets, "support", None, FakeClock().start)[0]
+    assert store.reservations  # the call was reserved for, then given back
+    assert store.spent(window) == 0 and store.reserved(window) == 0
