@@ -22,7 +22,12 @@ from router.policy import Policy
 from router.pricing import PriceTable
 
 _POSSIBLY_BILLED = frozenset(
-    {"BackendUnavailableError", "MalformedResponseError", "BackendTimeoutError"}
+    {
+        "BackendUnavailableError",
+        "MalformedResponseError",
+        "BackendTimeoutError",
+        "RequestCancelledError",  # the call was out when the caller went away
+    }
 )
 
 

@@ -8,7 +8,8 @@ backends, classifier, ledger and clock. Nothing here knows litellm or ollama.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ from router.errors import (
     BackendError,
     CircuitOpenError,
     DeadlineExceededError,
+    RequestCancelledError,
     RouterError,
     SensitiveDataError,
 )
@@ -73,6 +75,28 @@ class _Progress:
     verification: VerificationResult | None = None
     failures: list[AttemptFailure] = field(default_factory=list)
     budget: BudgetGuard | None = None
+    in_flight: list[tuple[Backend, float, str]] = field(default_factory=list)
+
+    @contextmanager
+    def sending(
+        self, backend: Backend, started: float, purpose: str
+    ) -> Iterator[Callable[[], None]]:
+        """Mark a model call in flight for the block; the block may end it early with the
+        callable it gets (a stream's final chunk). A failure ends it; cancellation or an early
+        close leaves it marked, so the abandoned request's ledger row shows the call."""
+        entry = (backend, started, purpose)
+
+        def answered() -> None:
+            if entry in self.in_flight:
+                self.in_flight.remove(entry)
+
+        self.in_flight.append(entry)
+        try:
+            yield answered
+        except Exception:
+            answered()
+            raise
+        answered()
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +203,11 @@ class Pipeline:
                 raise self._skipped(progress, backend, purpose)
             model_request = self._model_request(progress, timeout_s, asked, backend)
             try:
-                with guard.breaker.watching(), progress.trace.attempt(backend, model_request) as t:
+                with (
+                    guard.breaker.watching(),
+                    progress.trace.attempt(backend, model_request) as t,
+                    progress.sending(backend, started, purpose),
+                ):
                     response = await backend.complete(model_request)
                     t.set_response(response)
                 response = self._restored(progress, backend, response)
@@ -385,9 +413,22 @@ class Pipeline:
 
     async def _abandon(self, progress: _Progress) -> None:
         """A request that ends without an outcome (cancelled, or a stream closed early) settles
-        its budget now rather than holding its reservation until the window ends."""
+        its budget now rather than holding its reservation until the window ends, and is written
+        to the ledger with the call it had in flight (possibly billed, if a frontier call)."""
         if progress.budget is not None:
-            await progress.budget.abandon(progress.attempts)
+            await progress.budget.abandon(progress.attempts)  # counts in-flight calls itself
+        cancelled = RequestCancelledError("the caller went away before the request finished")
+        for backend, started, purpose in progress.in_flight:
+            elapsed = self._ms_since(started)
+            failed = attempt_failed(backend, cancelled, elapsed, self.seams.prices, purpose)
+            progress.attempts.append(failed)
+        progress.in_flight.clear()
+        outcome = self._outcome(progress, None, None, error=cancelled)
+        record = build_record(
+            outcome, outcome.request.policy, self.seams.prices, self.seams.clock.now()
+        )
+        if self._ledger_writer is not None:
+            await self._ledger_writer.submit(record)
 
     def _completion(
         self, record: RequestRecord, outcome: Outcome, progress: _Progress

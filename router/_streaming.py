@@ -130,7 +130,11 @@ class StreamingPipeline(Pipeline):
                 progress.failures.append(AttemptFailure(exc.model, exc.provider, exc))
                 return
             try:
-                with guard.breaker.watching(), progress.trace.attempt(backend, request) as traced:
+                with (
+                    guard.breaker.watching(),
+                    progress.trace.attempt(backend, request) as traced,
+                    progress.sending(backend, started, "answer") as answered,
+                ):
                     chunks = self._restoring(progress, backend, backend.stream(request))
                     async with _closing(chunks) as stream:
                         async for chunk in stream:
@@ -140,6 +144,7 @@ class StreamingPipeline(Pipeline):
                                 progress.attempts.append(
                                     attempt_succeeded(backend, chunk.final, ms, self.seams.prices)
                                 )
+                                answered()
                             received = received or bool(chunk.delta)
                             delivered = delivered or (bool(chunk.delta) and not hold)
                             yield chunk

@@ -163,6 +163,12 @@ class ClassifierError(RouterError):
     """The difficulty classifier or its artefact could not be loaded or used."""
 
 
+class RequestCancelledError(RouterError):
+    """The caller cancelled the request, or closed its stream, before it finished. Never raised
+    to the caller (who cancelled it): it names the ledger row and the attempt that was in flight,
+    which a frontier model may have billed."""
+
+
 class LedgerError(RouterError):
     """The ledger could not be opened, migrated or read. Writes never raise this to callers."""
 

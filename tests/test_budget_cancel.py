@@ -118,7 +118,7 @@ async def test_cancelled_while_the_frontier_call_is_out_settles_it_as_possibly_b
     _, openai, _ = servers
     openai.script(Reply(hang=True))
     policy = _policy(servers)
-    router, _, _ = make_router(policy, budget_store=store)
+    router, ledger, _ = make_router(policy, budget_store=store)
     task = asyncio.create_task(router.acomplete(LONG_PROMPT, metadata=SUPPORT))
     await _until(lambda: len(openai.requests) == 1)  # the call reached the provider
     task.cancel()
@@ -128,14 +128,22 @@ async def test_cancelled_while_the_frontier_call_is_out_settles_it_as_possibly_b
     [maximum] = store.reservations
     assert store.reserved(window) == ZERO  # not held until the window ends
     assert store.spent(window) == maximum > ZERO  # counted at its maximum: it may be billed
+    [rec] = ledger.records  # finance sees the call the provider may bill
+    assert (rec.status, rec.error_class) == ("error", "RequestCancelledError")
+    assert _attempts(rec) == [("gpt-5.4", "RequestCancelledError", True)]
     await router.aclose()
+
+
+def _attempts(rec) -> list[tuple[str, str | None, bool]]:
+    return [(a.model, a.error_class, a.possibly_billed) for a in rec.attempts]
 
 
 async def test_cancelled_with_no_frontier_call_out_releases_the_reservation(servers, store):
     _, openai, _ = servers
     openai.script(Reply(status=503))  # not billed; then the retry's backoff is cancelled
     policy, clock = _policy(servers), PausingClock()
-    router = Router(policy, ledger=MemoryLedger(), clock=clock, classifier=None, budget_store=store)
+    ledger = MemoryLedger()
+    router = Router(policy, ledger=ledger, clock=clock, classifier=None, budget_store=store)
     task = asyncio.create_task(router.acomplete(LONG_PROMPT, metadata=SUPPORT))
     await _until(clock.sleeping.is_set)
     task.cancel()
@@ -144,6 +152,9 @@ async def test_cancelled_with_no_frontier_call_out_releases_the_reservation(serv
     window = _window(policy)
     assert len(store.reservations) == 1 and len(openai.requests) == 1
     assert store.reserved(window) == ZERO and store.spent(window) == ZERO
+    [rec] = ledger.records  # the 503 attempt, and nothing in flight
+    assert rec.error_class == "RequestCancelledError"
+    assert _attempts(rec) == [("gpt-5.4", "ServerError", False)]
     await router.aclose()
 
 
@@ -161,7 +172,9 @@ async def test_a_stream_closed_by_the_caller_mid_answer_settles_it_as_possibly_b
     window = _window(policy)
     [maximum] = store.reservations
     assert store.reserved(window) == ZERO and store.spent(window) == maximum
-    assert ledger.records == []  # no outcome to record: only the budget is settled
+    [rec] = ledger.records  # the stream the caller left is in the ledger, possibly billed
+    assert (rec.status, rec.error_class) == ("error", "RequestCancelledError")
+    assert _attempts(rec) == [("gpt-5.4", "RequestCancelledError", True)]
     await router.aclose()
 
 
@@ -248,3 +261,20 @@ async def test_abandon_counts_only_calls_still_in_flight():
         pass
     await guard.abandon([])
     assert store.reserved(window) == ZERO and store.spent(window) == Decimal(5)
+
+
+async def test_a_cancelled_request_without_a_budget_is_still_in_the_ledger(servers):
+    """The ledger row does not depend on a budget cap: the in-flight marker is the pipeline's."""
+    _, openai, _ = servers
+    openai.script(Reply(hang=True))
+    policy = _policy(servers).model_copy(update={"budgets": Budgets()})
+    router, ledger, _ = make_router(policy)
+    task = asyncio.create_task(router.acomplete(LONG_PROMPT, metadata=SUPPORT))
+    await _until(lambda: len(openai.requests) == 1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    [rec] = ledger.records
+    assert _attempts(rec) == [("gpt-5.4", "RequestCancelledError", True)]
+    assert rec.cost_usd == ZERO  # unknown, flagged for finance; never guessed into the total
+    await router.aclose()
