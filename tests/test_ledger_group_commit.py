@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine
 
 from router import Router
 from router._records import CapturedContent, RequestRecord
@@ -27,7 +27,7 @@ from router.ledger._write import _insert_via_core, _insert_via_driver
 from router.policy import Policy
 from router.policy._model import Ledger as LedgerSection
 from router.testing import AnthropicServer, OllamaServer, OpenAIServer
-from tests.ledger_helpers.builders import attempt, make_record
+from tests.ledger_helpers.builders import attempt, make_record, table_rows
 from tests.support import LONG_PROMPT, SHORT_PROMPT, loopback_policy
 
 NORMAL, FULL = 1, 2  # PRAGMA synchronous values
@@ -39,12 +39,7 @@ def _synchronous(engine: object) -> int:
 
 
 def _ids(url: str) -> list[str]:
-    engine = create_engine(resolve_url(url))
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(select(RequestRow.request_id)).scalars())
-    finally:
-        engine.dispose()
+    return [row["request_id"] for row in table_rows(url, RequestRow)]
 
 
 # -- durability option ---------------------------------------------------------------------------
