@@ -7,6 +7,7 @@ backends, classifier, ledger and clock. Nothing here knows litellm or ollama.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -120,8 +121,8 @@ class Pipeline:
             except RouterError as exc:
                 await self._finish(self._outcome(progress, None, None, error=exc), trace, progress)
                 raise
-            except BaseException:  # cancelled (the caller went away) or a bug
-                await self._abandon(progress)
+            except BaseException as exc:  # cancelled (the caller went away) or a bug
+                await self._abandon(progress, exc)
                 raise
             outcome = self._outcome(progress, answer, step)
             record = await self._finish(outcome, trace, progress)
@@ -411,12 +412,15 @@ class Pipeline:
                 await written
         return record
 
-    async def _abandon(self, progress: _Progress) -> None:
-        """A request that ends without an outcome (cancelled, or a stream closed early) settles
-        its budget now rather than holding its reservation until the window ends, and is written
-        to the ledger with the call it had in flight (possibly billed, if a frontier call)."""
+    async def _abandon(self, progress: _Progress, exc: BaseException) -> None:
+        """A request that ends without an outcome settles its budget now rather than holding
+        its reservation until the window ends. When the caller went away (cancelled, or closed
+        its stream) it is also written to the ledger with the call it had in flight (possibly
+        billed, if a frontier call); a bug is not labelled a cancellation."""
         if progress.budget is not None:
             await progress.budget.abandon(progress.attempts)  # counts in-flight calls itself
+        if not isinstance(exc, asyncio.CancelledError | GeneratorExit):
+            return
         cancelled = RequestCancelledError("the caller went away before the request finished")
         for backend, started, purpose in progress.in_flight:
             elapsed = self._ms_since(started)

@@ -54,8 +54,8 @@ class StreamingPipeline(Pipeline):
             except RouterError as exc:
                 await self._finish(self._outcome(progress, None, None, error=exc), trace, progress)
                 raise
-            except BaseException:  # closed or cancelled by the caller mid-stream
-                await self._abandon(progress)
+            except BaseException as exc:  # closed or cancelled by the caller mid-stream
+                await self._abandon(progress, exc)
                 raise
             outcome = self._outcome(progress, answer, step)
             record = await self._finish(outcome, trace, progress)

@@ -278,3 +278,28 @@ async def test_a_cancelled_request_without_a_budget_is_still_in_the_ledger(serve
     assert _attempts(rec) == [("gpt-5.4", "RequestCancelledError", True)]
     assert rec.cost_usd == ZERO  # unknown, flagged for finance; never guessed into the total
     await router.aclose()
+
+
+async def test_a_bug_is_not_recorded_as_a_cancellation(servers):
+    """Only a caller going away is a RequestCancelledError; a bug under a call propagates as
+    itself and is not written to the ledger under that label."""
+
+    class Broken:
+        model, provider, tier = "gpt-5.4", "openai", "frontier"
+
+        async def complete(self, request):
+            raise RuntimeError("a bug, not a backend failure")
+
+        async def stream(self, request):  # pragma: no cover - not called
+            raise NotImplementedError
+            yield
+
+        async def aclose(self) -> None:
+            return None
+
+    policy = _policy(servers).model_copy(update={"budgets": Budgets()})
+    router, ledger, _ = make_router(policy, frontier=[Broken()])
+    with pytest.raises(RuntimeError, match="a bug"):
+        await router.acomplete(LONG_PROMPT, metadata=SUPPORT)
+    assert not [r for r in ledger.records if r.error_class == "RequestCancelledError"]
+    await router.aclose()
