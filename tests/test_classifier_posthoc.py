@@ -41,6 +41,19 @@ def feature(prompt: str, answer: str, name: str) -> float:
         ("The answer is (Insufficient information).", 1),
         ("The answer is (A). Wait, no: the answer is (B).", 1),  # changed its mind
         ("The answer is (Z).", 1),  # not one of the options
+        # The formats local models answer in besides MMLU-Pro's "the answer is (X)": each
+        # commits to one option and must not count as a miss (it would escalate a good answer).
+        ("B. Neon", 0),
+        ("**B) Neon**\n\nNeon is a noble gas.", 0),
+        ("(B) Neon", 0),
+        ("Answer: B", 0),
+        ("The correct answer is **B. Neon**.", 0),
+        ("The correct option is B because neon is inert.", 0),
+        ("Final answer: \\boxed{B}", 0),
+        ("Another option is A, but the answer is (B).", 0),  # weighing an option is not choosing
+        ("Answer: A\nAnswer: C", 1),  # two answers
+        ("Neon.", 1),  # names no option letter
+        ("The answer is I think B", 1),  # "I" is a pronoun here, not option I
     ],
 )
 def test_multiple_choice_answer_states_one_valid_option(answer, faults):

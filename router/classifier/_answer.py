@@ -25,7 +25,7 @@ import math
 import re
 from collections.abc import Callable
 
-ANSWER_VERSION = 2
+ANSWER_VERSION = 3
 
 ANSWER_NAMES: tuple[str, ...] = (
     "log_answer_chars",
@@ -38,7 +38,19 @@ ANSWER_NAMES: tuple[str, ...] = (
 )
 
 _OPTION = re.compile(r"^[ \t]*\(?([A-J])[.)][ \t]", re.MULTILINE)
-_CHOICE = re.compile(r"answer is:?\s*\(?\**\s*([A-J])\b(?![A-Za-z'])|^\(?([A-J])[.)]?\s*$", re.M)
+# An option letter as answers write it: "(B)", "**B**", "B.", "\boxed{B}"; a bare "I" only when
+# punctuation follows, so "the answer is I think..." is not option I.
+_LETTER = r"(?:\\boxed\{)?[*_(\[\s]*(?:([A-HJ])\b(?![A-Za-z'])|(I)(?=[.)\]}*:,]|\s*$))"
+# "The answer is (B)", "Answer: B", "the correct option is B", "Final answer: \boxed{B}"; not
+# "another option is A", which weighs an option rather than choosing it.
+_STATED = re.compile(
+    r"(?i:\b(?:answer|(?:correct|right|best|final) (?:option|choice))\s*(?:is|would be|:)\s*:?"
+    r"\s*(?:option\s*)?)" + _LETTER
+)
+# With no such statement: an answer that opens with an option ("B. Neon", "**B) Neon**", "(B)").
+_LEADING = re.compile(
+    r"\A\s*[*_#>\s]*\(?([A-J])(?:[.):\]]|\*\*)(?:\s|\*|$)|\A\s*\(?([A-J])\)?\s*\Z"
+)
 _HEDGE = re.compile(
     r"\b(?:i think|i believe|probably|possibly|might be|may be|not sure|it seems|perhaps|"
     r"it depends|cannot be determined|insufficient information|without (?:more|additional) "
@@ -139,8 +151,17 @@ def choice_faults(prompt: str, answer: str) -> int:
     options = set(_OPTION.findall(prompt[-3000:]))
     if len(options) < 2:
         return 0
-    stated = {a or b for a, b in _CHOICE.findall(answer)} & options
-    return int(len(stated) != 1)
+    return int(len(stated_options(answer) & options) != 1)
+
+
+def stated_options(answer: str) -> set[str]:
+    """The option letters the answer commits to: every "the answer is X" it states, else the
+    option it opens with, else none."""
+    stated = {a or b for a, b in _STATED.findall(answer)}
+    if stated:
+        return stated
+    opening = _LEADING.search(answer)
+    return {opening.group(1) or opening.group(2)} if opening else set()
 
 
 def checks_failed(prompt: str, answer: str) -> int:
