@@ -642,6 +642,7 @@ def test_explain_shows_the_effective_policy_with_secrets_masked(tmp_path):
         "valid_json": {},
         "python_parses": {},
         "self_check": {},
+        "posthoc_score": {"threshold": 0.5},
     }
     assert "teams" not in data and "extends" not in data
 
