@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from router.classifier import load_classifier
+from router.policy import Routing
 from router.testing import AnthropicServer, OllamaServer, OpenAIServer, Reply, Usage
 from tests.support import SHORT_PROMPT, loopback_policy, make_router
 
@@ -126,3 +128,43 @@ def test_streaming_releases_a_local_answer_that_passes(servers):
     assert "".join(c.text for c in chunks) == "Paris is the capital."
     assert chunks[-1].completion.verification.status == "passed"
     assert len(openai.requests) == 0
+
+
+MCQ = (
+    "Which gas makes up most of Earth's atmosphere?\n"
+    "A. Oxygen\nB. Nitrogen\nC. Argon\nD. Carbon dioxide\nAnswer:"
+)
+
+
+@pytest.mark.parametrize(
+    ("local_answer", "tier"),
+    [
+        ("B. Nitrogen", "local"),  # commits to one option: kept
+        ("Answer: B", "local"),
+        ("It depends on the altitude; it cannot be determined without more data.", "frontier"),
+        ("The answer is (A). Wait, the answer is (C).", "frontier"),  # changed its mind
+    ],
+)
+def test_policy_posthoc_score_judges_the_local_answer_with_the_shipped_classifier(
+    servers, local_answer, tier
+):
+    """`verify: {posthoc_score: ...}` in a policy scores the local answer with the router's own
+    classifier (the shipped artefact) and escalates an answer that misses the question."""
+    ollama, openai, _ = servers
+    ollama.script(Reply(text=local_answer))
+    openai.script(Reply(text="B. Nitrogen (about 78%).", usage=Usage(40, 8)))
+    policy = loopback_policy(*servers).model_copy(
+        update={
+            "routing": Routing(rule="classifier", threshold=0.5),
+            "verify": {"posthoc_score": {"threshold": 0.5}},
+        }
+    )
+    router, ledger, _ = make_router(policy, classifier=load_classifier())
+    res = router.complete(MCQ)
+    router.close()
+    assert res.decision.tier == "local"  # the prompt alone is easy (score ~0.17)
+    assert res.tier == tier
+    assert [v.verifier for v in res.verification.verdicts] == ["posthoc_score"]
+    if tier == "frontier":
+        assert res.escalation_reason == "verification-failed"
+        assert [a.tier for a in ledger.records[0].attempts] == ["local", "frontier"]
