@@ -17,12 +17,13 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import platformdirs
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError
 
+from router._durability import Durability
 from router.errors import LedgerError
 
 ENV_URL = "ROUTER_LEDGER_URL"
@@ -31,8 +32,6 @@ BEGIN_OPTION = "ledger_begin"
 _BEGIN = {"DEFERRED": "BEGIN DEFERRED", "IMMEDIATE": "BEGIN IMMEDIATE"}
 _PG_CONNECT_TIMEOUT_S = 5
 
-Durability = Literal["process-crash", "power-loss"]
-DEFAULT_DURABILITY: Durability = "process-crash"
 _SYNCHRONOUS: dict[str, str] = {"process-crash": "NORMAL", "power-loss": "FULL"}
 
 

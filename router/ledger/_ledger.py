@@ -19,6 +19,7 @@ from typing import Protocol, runtime_checkable
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 
+from router._durability import DEFAULT_DURABILITY, Durability
 from router._records import RequestRecord
 from router.errors import LedgerError
 from router.ledger import _engine, _migrate
@@ -203,7 +204,7 @@ def open_ledger(
     *,
     outbox_dir: Path | None = None,
     busy_timeout_ms: int = 5000,
-    durability: _engine.Durability = _engine.DEFAULT_DURABILITY,
+    durability: Durability = DEFAULT_DURABILITY,
 ) -> SQLLedger:
     """Open the ledger at `url` (default: `ROUTER_LEDGER_URL`, else SQLite in the data dir).
 

@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from router._durability import DEFAULT_DURABILITY, Durability
 from router.policy._endpoints import endpoint_problem
 from router.policy._merge import OVERRIDE_FORBIDDEN, deep_merge
 from router.privacy._types import PII_CLASSES, PiiAction
@@ -282,8 +283,8 @@ class Ledger(_Frozen):
 
     url: str | None = Field(default=None, description="sqlite:///PATH or postgresql://...")
     enabled: bool = Field(default=True, description="Record every request")
-    durability: Literal["process-crash", "power-loss"] = Field(
-        default="process-crash",
+    durability: Durability = Field(
+        default=DEFAULT_DURABILITY,
         description=(
             "What a recorded SQLite row survives once the request has returned: 'process-crash' "
             "(synchronous=NORMAL: a killed process loses nothing; a power loss or OS crash may "
