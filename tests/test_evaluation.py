@@ -15,6 +15,7 @@ from router.evaluation import (
     cost_saved,
     cpt,
     evaluate_file,
+    format_metrics,
     load_outcomes,
     multi_pair,
     oracle_curve,
@@ -153,6 +154,19 @@ def test_calibrated_threshold_separates_close_scores(tmp_path: Path):
     scores = [0.1, 0.123456789, 0.12345678, 0.3]
     cal = calibrate(scores, pair, target_share=0.5)
     assert sum(s >= cal.threshold for s in scores) == 2
+
+
+@pytest.mark.parametrize(
+    ("local", "frontier", "noted"),
+    [("small", "big", False), ("small", "mid", True), ("big", "small", True)],
+)
+def test_a_pair_without_a_quality_gap_is_flagged(tmp_path: Path, local, frontier, noted):
+    """APGR divides by the gap and a local model within 5% already meets the 95% target: the
+    text output says the figures mean little for such a pair instead of printing them bare."""
+    pair = pick_pair(load_outcomes(_file(tmp_path)), local, frontier)
+    text = format_metrics(pair_metrics([0.1, 0.9, 0.5, 0.3], pair), "ours")
+    assert ("not 5 points better" in text) is noted
+    assert ("--local-model / --frontier-model" in text) is noted
 
 
 def test_pick_pair_skips_rows_without_both_models(tmp_path: Path):

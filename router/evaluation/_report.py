@@ -20,6 +20,7 @@ from router.evaluation._metrics import (
 
 CPT_LEVELS = (0.2, 0.5, 0.8)
 QUALITY_TARGET = 0.95
+MIN_GAP = 0.05  # a pair whose frontier model is less than this better says little about routing
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +78,7 @@ def model_means(rows: Sequence[OutcomeRow]) -> dict[str, float]:
 def multi_pair(
     rows: Sequence[OutcomeRow],
     scores: Sequence[float] | Mapping[str, Sequence[float]],
-    min_gap: float = 0.05,
+    min_gap: float = MIN_GAP,
 ) -> tuple[float, float, int]:
     """Mean APGR and cost saved at 95% over every model pair whose frontier is `min_gap` better.
 
@@ -122,7 +123,21 @@ def format_metrics(m: PairMetrics, title: str) -> str:
             f"  at 95% of frontier quality: frontier share {m.frontier_share_at_95:.1%}, "
             f"cost saved {m.cost_saved_at_95:.1%} "
             f"(random routing: {m.random_cost_saved_at_95:.1%})",
+            *_small_gap_note(m),
         )
+    )
+
+
+def _small_gap_note(m: PairMetrics) -> tuple[str, ...]:
+    """Say so when the pair cannot measure routing: APGR divides by the quality gap, and a local
+    model within 5% of the frontier already meets the 95% target with no frontier calls."""
+    if math.isnan(m.q_frontier) or m.q_frontier - m.q_local >= MIN_GAP:
+        return ()
+    return (
+        f"  note: the frontier model is not {MIN_GAP * 100:.0f} points better than the local model "
+        f"here ({m.q_frontier:.4f} vs {m.q_local:.4f}),",
+        "  so these figures say little about routing: read the multi-pair mean, or choose a pair "
+        "with --local-model / --frontier-model",
     )
 
 
