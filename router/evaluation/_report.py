@@ -130,7 +130,7 @@ def format_metrics(m: PairMetrics, title: str) -> str:
 
 def _small_gap_note(m: PairMetrics) -> tuple[str, ...]:
     """Say so when the pair cannot measure routing: APGR divides by the quality gap, and a local
-    model within 5% of the frontier already meets the 95% target with no frontier calls."""
+    model close to the frontier one may meet the 95% target with no frontier call at all."""
     if math.isnan(m.q_frontier) or m.q_frontier - m.q_local >= MIN_GAP:
         return ()
     return (
