@@ -1,6 +1,6 @@
 """How far a difficulty scorer can go on each outcome file: the ceiling prompt-only routing has.
 
-Run:  .venv/bin/python benchmarks/difficulty_ceiling.py [--data DIR] [--peers]
+Run:  .venv/bin/python -m benchmarks.difficulty_ceiling [--data DIR] [--peers]
 
 For each file's default pair, scores every prompt with its *true* difficulty: the share of the
 file's other models (the pair excluded) that fail it. No classifier can know more about a prompt's
@@ -14,27 +14,28 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from statistics import fmean
 
-from router.evaluation import OutcomeRow, load_outcomes, pair_metrics, pick_pair
+from benchmarks._common import DEFAULT_DATA
+from router.classifier._train import difficulty
+from router.evaluation import OutcomeRow, PairOutcomes, load_outcomes, pair_metrics, pick_pair
 
-DEFAULT_DATA = Path("/work/shared/data")
 HUMP_CENTRE = 0.6
 
 
 def true_difficulty(rows: Sequence[OutcomeRow], local: str, frontier: str) -> list[float]:
-    """Share of the other models failing each prompt (0.5 when no other model scored it)."""
+    """The training target (share of models failing) over the file's other models, the pair
+    excluded; 0.5 when no other model scored the prompt."""
     out = []
     for row in rows:
-        others = [s for m, s in row.scores.items() if m not in (local, frontier)]
-        out.append(1.0 - fmean(others) if others else 0.5)
+        others = {m: s for m, s in row.scores.items() if m not in (local, frontier)}
+        out.append(difficulty(replace(row, scores=others)) if others else 0.5)
     return out
 
 
-def ceiling(rows: Sequence[OutcomeRow]) -> dict[str, tuple[float, float]]:
-    """APGR and cost saved at 95% on the default pair: true difficulty, and its hump."""
-    pair = pick_pair(rows)
+def ceiling(pair: PairOutcomes) -> dict[str, tuple[float, float]]:
+    """APGR and cost saved at 95% on the pair: true difficulty, and its hump."""
     d = true_difficulty(pair.rows, pair.local_model, pair.frontier_model)
     hump = [-((x - HUMP_CENTRE) ** 2) for x in d]
     out = {}
@@ -44,10 +45,9 @@ def ceiling(rows: Sequence[OutcomeRow]) -> dict[str, tuple[float, float]]:
     return out
 
 
-def _peer_rows(rows: Sequence[OutcomeRow]) -> dict[str, tuple[float, float]]:
+def _peer_rows(pair: PairOutcomes) -> dict[str, tuple[float, float]]:
     from router.classifier._peers import PEER_KINDS, LiteLLMPeer  # noqa: PLC0415 - litellm is slow
 
-    pair = pick_pair(rows)
     out = {}
     for kind in PEER_KINDS:
         m = pair_metrics(LiteLLMPeer(kind).score_batch([r.prompt for r in pair.rows]), pair)
@@ -63,9 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("default pair: APGR / cost saved at 95% of frontier quality")
     for path in sorted(args.data.glob("*.jsonl")):
         rows = load_outcomes(path)
-        results = ceiling(rows)
+        pair = pick_pair(rows)
+        results = ceiling(pair)
         if args.peers:
-            results |= _peer_rows(rows)
+            results |= _peer_rows(pair)
         cells = "  ".join(f"{k} {a:.3f} / {s:.0%}" for k, (a, s) in results.items())
         print(f"{path.stem[:16]:<16} n={len(rows):>5}  {cells}")
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.difficulty_ceiling import ceiling, main, true_difficulty
-from router.evaluation import load_outcomes
+from router.evaluation import load_outcomes, pick_pair
 
 
 def _write(tmp_path: Path) -> Path:
@@ -43,7 +43,7 @@ def test_true_difficulty_leaves_the_pair_out(tmp_path: Path):
 def test_difficulty_ranks_the_hopeless_prompt_first_and_the_hump_does_not(tmp_path: Path):
     """Pure difficulty sends prompt 2 (everyone fails) to the frontier first, for no gain; the
     hump at 0.6 sends prompt 1 first, so its APGR is higher."""
-    result = ceiling(load_outcomes(_write(tmp_path)))
+    result = ceiling(pick_pair(load_outcomes(_write(tmp_path))))
     (difficulty_apgr, _), (hump_apgr, _) = result["true difficulty"], result["hump at 0.6"]
     assert hump_apgr > difficulty_apgr
     # q_local 0.25, q_frontier 0.75; gap recovered at shares 0, 1/4, 1/2, 1 (trapezoids):
