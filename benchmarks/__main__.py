@@ -5,7 +5,8 @@
     python -m benchmarks --only decision,latency --out build/bench.json
     python -m benchmarks --full               # adds the 1,000,000-row ledger report
 
-Benchmarks: decision, latency, startup, memory, ledger, quality (see docs/performance.md).
+Benchmarks: decision, latency, startup, memory, ledger, quality, learning, serve (see
+docs/performance.md and docs/learning-model.md).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 from benchmarks._common import DEFAULT_DATA, REPO, Section, Settings, machine
 from benchmarks._table import format_table
 
-BENCHMARKS = ("decision", "latency", "startup", "memory", "ledger", "quality")
+BENCHMARKS = ("decision", "latency", "startup", "memory", "ledger", "quality", "learning", "serve")
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

@@ -15,9 +15,24 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-# ../shared/data next to the repository (a git worktree one level deeper looks one more up).
-_CANDIDATES = (REPO.parent / "shared" / "data", REPO.parent.parent / "shared" / "data")
-DEFAULT_DATA = next((p for p in _CANDIDATES if p.is_dir()), _CANDIDATES[0])
+SHARED_DATA_ENV = "ROUTER_SHARED_DATA"
+
+
+def find_shared_data(repo: Path = REPO) -> Path:
+    """The shared outcome-data folder, found relative to the repository, never by a fixed path.
+
+    $ROUTER_SHARED_DATA when set; else the first `shared/data` beside the repository or beside
+    one of its two parent folders (a clone at X/repo finds X/shared/data; a git worktree at
+    X/wt/NAME finds it too). When there is none, the first candidate: callers say it is missing.
+    """
+    override = os.environ.get(SHARED_DATA_ENV)
+    if override:
+        return Path(override)
+    candidates = [parent / "shared" / "data" for parent in repo.parents[:3]]
+    return next((p for p in candidates if p.is_dir()), candidates[0])
+
+
+DEFAULT_DATA = find_shared_data()
 
 
 @dataclass(frozen=True, slots=True)

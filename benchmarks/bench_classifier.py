@@ -27,7 +27,8 @@ os.environ["TIKTOKEN_CACHE_DIR"] = str(
     Path(sysconfig.get_paths()["purelib"]) / "litellm" / "litellm_core_utils" / "tokenizers"
 )
 
-DEFAULT_DATA = Path("/work/shared/data")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script, too
+from benchmarks._common import DEFAULT_DATA
 
 
 def load_prompts(data: Path, n: int, seed: int) -> list[str]:
@@ -71,6 +72,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--out", type=Path, default=Path("bench_classifier.json"))
     args = parser.parse_args()
+    if not args.data.is_dir():
+        parser.error(f"--data {args.data} is not a directory; point it at the shared data")
 
     start = time.perf_counter()
     from router.classifier import load_classifier  # noqa: PLC0415 - timed on purpose

@@ -60,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--peers", action="store_true", help="also score with litellm's peers")
     args = parser.parse_args(argv)
+    if not args.data.is_dir():
+        parser.error(f"--data {args.data} is not a directory; point it at the shared data")
     print("default pair: APGR / cost saved at 95% of frontier quality")
     for path in sorted(args.data.glob("*.jsonl")):
         rows = load_outcomes(path)

@@ -50,6 +50,7 @@ def create_app(make_router: Callable[[], Router]) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.router = make_router()
+        await app.state.router.awarm_up()  # litellm's import etc. now, not in the first request
         yield
         await app.state.router.aclose()
 

@@ -14,7 +14,14 @@ from router._clock import Clock, SystemClock
 from router._completion import Attempt, Completion, Decision, StreamChunk, Usage
 from router._router import Router
 from router._scoring import Classifier
-from router.backends import Backend, LiteLLMBackend, ModelRequest, ModelResponse, OllamaBackend
+from router.backends import (
+    Backend,
+    LiteLLMBackend,
+    ModelRequest,
+    ModelResponse,
+    OllamaBackend,
+    ToolCall,
+)
 from router.errors import (
     AllAttemptsFailedError,
     BackendError,
@@ -24,6 +31,7 @@ from router.errors import (
     PromptTooLongError,
     RouterError,
     SensitiveDataError,
+    UnknownModelError,
 )
 from router.policy import Policy, load_policy
 
@@ -53,6 +61,8 @@ __all__ = [
     "SensitiveDataError",
     "StreamChunk",
     "SystemClock",
+    "ToolCall",
+    "UnknownModelError",
     "Usage",
     "__version__",
     "load_policy",

@@ -9,24 +9,27 @@ record is marked `baseline_estimated`.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from router._records import ZERO, AttemptRecord, CapturedContent, RequestRecord
 from router._request import RoutedRequest
-from router.backends import Backend, ModelResponse
-from router.backends._usage import estimate_tokens
+from router.backends import Backend, ModelRequest, ModelResponse
+from router.backends._usage import estimate_tokens, prompt_token_bound
 from router.errors import RouterError
 from router.policy import Policy
 from router.pricing import PriceTable
 
+log = logging.getLogger("router")
 _POSSIBLY_BILLED = frozenset(
     {
         "BackendUnavailableError",
         "MalformedResponseError",
         "BackendTimeoutError",
         "RequestCancelledError",  # the call was out when the caller went away
+        "RepetitiveOutputError",  # stopped mid-answer: it had generated (and billed) tokens
     }
 )
 
@@ -37,7 +40,11 @@ def attempt_succeeded(
     latency_ms: float,
     prices: PriceTable,
     purpose: str = "answer",
+    *,
+    sent: ModelRequest | None = None,
 ) -> AttemptRecord:
+    """A call that answered, at the usage it reported; flagged `over_reservation` when that is
+    more than the request `sent` could cost (see `over_reservation`)."""
     unit = prices.unit_price(backend.model)
     return AttemptRecord(
         model=backend.model,
@@ -52,7 +59,30 @@ def attempt_succeeded(
         unit_price_out=unit.output_per_mtok,
         tokens_estimated=response.usage_estimated,
         purpose=purpose,
+        over_reservation=over_reservation(backend, response, sent),
     )
+
+
+def over_reservation(backend: Backend, response: ModelResponse, sent: ModelRequest | None) -> bool:
+    """A frontier answer billed beyond the request's reservation: more prompt tokens than the
+    byte bound of what was sent, or more output tokens than its `max_tokens`. Logged."""
+    if sent is None or backend.tier != "frontier" or response.usage_estimated:
+        return False
+    prompt_bound = prompt_token_bound(sent.messages)
+    output_bound = sent.max_tokens if sent.max_tokens is not None else response.output_tokens
+    if response.input_tokens <= prompt_bound and response.output_tokens <= output_bound:
+        return False
+    log.warning(
+        "usage beyond its reservation: provider=%s model=%s tokens_in=%d (bound %d) "
+        "tokens_out=%d (max_tokens %s); settled at the reported usage",
+        backend.provider,
+        backend.model,
+        response.input_tokens,
+        prompt_bound,
+        response.output_tokens,
+        sent.max_tokens,
+    )
+    return True
 
 
 def attempt_failed(
@@ -117,6 +147,7 @@ class Outcome:
     verification: str | None = None
     escalation_reason: str | None = None
     error: RouterError | None = None
+    artefact_version: str | None = None
 
 
 def build_record(
@@ -159,6 +190,7 @@ def build_record(
         escalation_reason=outcome.escalation_reason,
         error_class=type(outcome.error).__name__ if outcome.error else None,
         content=_content(request, outcome.answer) if capture else None,
+        artefact_version=outcome.artefact_version,
     )
 
 
@@ -168,6 +200,13 @@ def _user(user: str | None, hashed: bool) -> str | None:
     return hashlib.sha256(user.encode()).hexdigest()[:32]
 
 
+_NUL_SYMBOL = "\u2400"  # "SYMBOL FOR NUL": PostgreSQL refuses NUL in text, SQLite keeps it
+
+
 def _content(request: RoutedRequest, answer: ModelResponse | None) -> CapturedContent:
+    """The captured text, each NUL stored as U+2400 so both databases keep the row alike."""
     prompt = "\n\n".join(f"{m['role']}: {m['content']}" for m in request.messages)
-    return CapturedContent(prompt=prompt, answer=answer.text if answer else "")
+    text = answer.text if answer else ""
+    return CapturedContent(
+        prompt=prompt.replace("\x00", _NUL_SYMBOL), answer=text.replace("\x00", _NUL_SYMBOL)
+    )

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from router._records import Tier
+from router.backends._base import ToolCall
 
 if TYPE_CHECKING:
     from router.verify import VerificationResult
@@ -29,7 +30,7 @@ class Decision:
     """Why a request went where it went.
 
     `rule` names what decided: `classifier` or `token-count` (score vs threshold), `sensitive`
-    (kept local), `local-down` (local failed, escalated), `verification-failed`, `caller`.
+    (kept local), `budget` (a cap kept it local), `pinned` (the caller named the model).
     """
 
     tier: Tier
@@ -61,6 +62,8 @@ class Completion:
     `cost_usd` is everything this request spent (failed attempts and verifier calls included);
     `baseline_usd` what it would have cost on the policy's baseline frontier model; `savings_usd`
     the difference. `verification` holds every verifier's verdict and timing when any ran.
+    `tool_calls` holds the function calls the model asked for (`finish_reason` "tool_calls"),
+    each in OpenAI's shape (`.as_openai()`); `text` may then be empty.
     """
 
     request_id: str
@@ -77,11 +80,15 @@ class Completion:
     attempts: tuple[Attempt, ...]
     verification: VerificationResult | None = None
     escalation_reason: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class StreamChunk:
-    """A piece of a streamed answer. The last chunk has `text == ""` and `completion` set."""
+    """A piece of a streamed answer. The last chunk has `text == ""` and `completion` set; the
+    answer's tool calls (if any) arrive whole on it, in `completion.tool_calls`. `model` names
+    the model the text comes from (text already sent is never replaced by another model's)."""
 
     text: str
     completion: Completion | None = None
+    model: str | None = None

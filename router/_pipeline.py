@@ -1,5 +1,5 @@
 """The request pipeline: validate -> budget -> score -> decide -> call -> verify -> escalate ->
-record (and settle the budget).
+record (and settle the budget) -> hand to the learning loop.
 
 `Pipeline.run` reads top to bottom as those steps. Each external system is a seam handed in:
 backends, classifier, ledger and clock. Nothing here knows litellm or ollama.
@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from router._accounting import Outcome, attempt_failed, attempt_succeeded, build_record
 from router._breaker import BackendGuard, Guards
@@ -22,30 +22,35 @@ from router._decide import decide
 from router._records import AttemptRecord, RequestRecord
 from router._request import RoutedRequest
 from router._retry import Deadline, call_with_retries
-from router._scoring import Classifier
+from router._scoring import Classifier, pinned, version_of
 from router.backends import Backend, ModelRequest, ModelResponse
+from router.backends._base import warm
 from router.budget import BudgetGuard, guarded, open_guard
 from router.errors import (
     AllAttemptsFailedError,
     AttemptFailure,
     BackendError,
+    BudgetExceededError,
     CircuitOpenError,
     DeadlineExceededError,
     RequestCancelledError,
     RouterError,
     SensitiveDataError,
+    UnknownModelError,
 )
 from router.policy import Policy, preferred_frontier
 from router.pricing import PriceTable
 
 if TYPE_CHECKING:
     from router.budget import BudgetStore
+    from router.learning import LearningLoop
     from router.ledger import Ledger
     from router.ledger._group import GroupCommit
     from router.telemetry import RequestTrace, Telemetry
     from router.verify import VerificationResult, Verifier
 
 log = logging.getLogger("router")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ class Seams:
     telemetry: Telemetry
     verifier: Verifier | None = None
     budget: BudgetStore | None = None
+    learning: LearningLoop | None = None
 
 
 @dataclass
@@ -77,6 +83,9 @@ class _Progress:
     failures: list[AttemptFailure] = field(default_factory=list)
     budget: BudgetGuard | None = None
     in_flight: list[tuple[Backend, float, str]] = field(default_factory=list)
+    artefact_version: str | None = None  # the classifier artefact that scored the request
+    rejected_local: ModelResponse | None = None  # a local answer that failed verification
+    streaming_from: str | None = None  # the model whose text a stream is sending
 
     @contextmanager
     def sending(
@@ -126,6 +135,7 @@ class Pipeline:
                 raise
             outcome = self._outcome(progress, answer, step)
             record = await self._finish(outcome, trace, progress)
+            self._hand_to_learning(outcome, record, progress)
             return self._completion(record, outcome, progress)
 
     # -- steps -------------------------------------------------------------------------------
@@ -133,14 +143,38 @@ class Pipeline:
     async def _start(self, request: RoutedRequest, trace: RequestTrace) -> _Progress:
         clock, policy = self.seams.clock, request.policy
         started = clock.monotonic()
+        by_caller = self._pinned(request)  # a request pinned to one model by name
         budget = await self._budget(request)
+        classifier = pinned(self.seams.classifier)  # one artefact for the whole request
         with trace.stage("router.score"):
-            decision = decide(request, policy, self.seams.classifier, budget.pacing)
+            decision = by_caller or decide(request, policy, classifier, budget.pacing)
         deadline = Deadline(clock, policy.retries.deadline_s)
         progress = _Progress(request, decision, deadline, started, trace, budget=budget)
+        if decision.score is not None and decision.rule != "token-count":
+            progress.artefact_version = version_of(classifier)
         await self._reserve_first(progress)
         trace.set_decision(progress.decision)
         return progress
+
+    def _pinned(self, request: RoutedRequest) -> Decision | None:
+        """The decision for a request the caller pinned to a model by name (None: route it).
+        Pinning bypasses scoring only: budgets and privacy still hold."""
+        name = request.model
+        if name is None:
+            return None
+        reason = f"pinned by the caller to {name}"
+        if name == self.seams.local.model:
+            return Decision("local", "pinned", None, None, reason)
+        names = [b.model for b in self.seams.frontier_for(request.policy)]
+        if name not in names:
+            known = ", ".join(["auto", self.seams.local.model, *names])
+            raise UnknownModelError(f"model {name!r} is not configured; use one of: {known}")
+        if request.sensitive:
+            raise SensitiveDataError(
+                f"the request is sensitive, so it may only use the local model; it cannot be "
+                f"pinned to {name}. Use model 'auto' or {self.seams.local.model!r}"
+            )
+        return Decision("frontier", "pinned", None, None, reason)
 
     async def _budget(self, request: RoutedRequest) -> BudgetGuard:
         """The request's budget, assessed: how far its caps have burned (see router/budget)."""
@@ -164,12 +198,27 @@ class Pipeline:
         if request.sensitive:
             return local
         frontier = self._frontier(progress)
+        if request.model not in (None, self.seams.local.model):
+            return self._pinned_plan(progress, frontier)
         if progress.decision.tier == "local":
             if not request.policy.routing.escalate_when_local_down:
                 return local
             return local + [_Step(b, "local-failed") for b in frontier]
         first, *rest = frontier or (self.seams.local,)
         return [_Step(first, None)] + [_Step(b, "frontier-fallback") for b in rest]
+
+    @staticmethod
+    def _pinned_plan(progress: _Progress, frontier: tuple[Backend, ...]) -> list[_Step]:
+        """A request pinned to a frontier model calls that model or nothing: when its budget
+        refuses the call, it fails rather than being answered by another model."""
+        if progress.decision.tier == "frontier" and frontier:
+            return [_Step(frontier[0], None)]
+        budget = progress.budget
+        why = (budget and (budget.refusal or budget.pacing.reason)) or "budget exhausted"
+        raise BudgetExceededError(
+            f"{why}; the request is pinned to {progress.request.model}, so it was not answered "
+            "by another model. Use model 'auto' to let the router keep it local"
+        )
 
     async def _call(
         self, progress: _Progress, steps: Sequence[_Step]
@@ -199,6 +248,7 @@ class Pipeline:
         prices, guard = self.seams.prices, self._guard(progress, backend)
 
         async def attempt(timeout_s: float) -> ModelResponse:
+            await warm(backend)  # a first call's imports are not the model's latency
             started = self.seams.clock.monotonic()
             if not guard.breaker.allow():
                 raise self._skipped(progress, backend, purpose)
@@ -216,7 +266,10 @@ class Pipeline:
                 self._note_failure(progress, backend, exc, started, purpose)
                 raise
             elapsed = self._ms_since(started)
-            progress.attempts.append(attempt_succeeded(backend, response, elapsed, prices, purpose))
+            succeeded = attempt_succeeded(
+                backend, response, elapsed, prices, purpose, sent=model_request
+            )
+            progress.attempts.append(succeeded)
             return response
 
         policy = progress.request.policy
@@ -255,13 +308,17 @@ class Pipeline:
     ) -> tuple[ModelResponse, _Step]:
         """Check a local answer; when it falls short, ask the frontier models instead.
 
-        A sensitive request keeps its local answer (marked failed). When every frontier model
-        fails too, the local answer stands, marked failed, rather than failing the request.
+        A sensitive request never escalates: it keeps its local answer, marked failed, or fails
+        closed, as the policy says (`_sensitive_failed`). When every frontier model fails too,
+        the local answer stands, marked failed, rather than failing the request.
         """
         if not await self._verify(progress, answer, step):
             return answer, step
+        if progress.request.sensitive:
+            self._sensitive_failed(progress)
+            return answer, step
         escalation = [_Step(b, "verification-failed") for b in self._frontier(progress)]
-        if progress.request.sensitive or not escalation:
+        if not escalation:
             return answer, step
         try:
             return await self._call(progress, escalation)
@@ -286,10 +343,18 @@ class Pipeline:
         with progress.trace.stage("router.verify"):
             result = await run_verifiers(verifier, context, budget_s=budget)
         progress.verification = result
-        return not result.accepted(fail_open=True)
+        failed = not result.accepted(fail_open=True)
+        progress.rejected_local = answer if failed else None
+        return failed
 
     def _verifier_for(self, request: RoutedRequest) -> Verifier | None:
+        """The router's verifiers, the request's own, and the tool-call check when it offers
+        tools (a local tool call whose arguments do not fit the tool's schema escalates)."""
         extra = request.verifiers
+        if request.tools:
+            from router.verify import valid_tool_calls  # noqa: PLC0415
+
+            extra = (valid_tool_calls(), *extra)
         if not extra:
             return self.seams.verifier
         from router.verify import AllOf, as_verifier  # noqa: PLC0415
@@ -301,6 +366,9 @@ class Pipeline:
         """The frontier backends the request's policy allows, in the order its task rules prefer."""
         request = progress.request
         backends = {b.model: b for b in self.seams.frontier_for(request.policy)}
+        if request.model is not None:  # pinned: that model only (none when pinned local)
+            pinned = backends.get(request.model)
+            return guarded((pinned,) if pinned else (), progress.budget)
         order = preferred_frontier(request.policy, request.scoring_text)
         chosen = tuple(backends[name] for name in order if name in backends)
         return guarded(chosen or tuple(backends.values()), progress.budget)
@@ -311,9 +379,27 @@ class Pipeline:
         mapping = progress.request.redactions
         if not mapping or backend.tier != "frontier":
             return response
+        from router._surface import restore_tool_calls  # noqa: PLC0415
         from router.privacy import restore  # noqa: PLC0415
 
-        return replace(response, text=restore(response.text, mapping))
+        calls = restore_tool_calls(response.tool_calls, mapping)
+        return replace(response, text=restore(response.text, mapping), tool_calls=calls)
+
+    @staticmethod
+    def _sensitive_failed(progress: _Progress) -> None:
+        """A sensitive request's local answer failed verification: with
+        `privacy.on_failed_sensitive: raise`, fail closed; otherwise the answer is returned with
+        `verification.status == "failed"`."""
+        if progress.request.policy.privacy.on_failed_sensitive != "raise":
+            return
+        result = progress.verification
+        why = "; ".join(result.reasons) if result is not None else "unknown"
+        raise SensitiveDataError(
+            f"the request is sensitive, so only the local model may answer it, and its answer "
+            f"failed verification ({why}); it was not sent to a frontier model. To get such "
+            "answers back marked failed instead, set privacy.on_failed_sensitive: return",
+            verification=result,
+        )
 
     def _exhausted(self, progress: _Progress) -> RouterError:
         if progress.request.sensitive:
@@ -322,7 +408,7 @@ class Pipeline:
                 "the request is sensitive, so it may only use the local model, and that failed "
                 f"({names}); start Ollama or retry later: it is never sent to a frontier API"
             )
-        return AllAttemptsFailedError(progress.failures)
+        return AllAttemptsFailedError(progress.failures, calls=len(progress.attempts))
 
     def _note_failure(
         self,
@@ -364,6 +450,11 @@ class Pipeline:
             temperature=request.temperature,
             response_format=request.response_format,
             timeout_s=timeout_s,
+            top_p=request.top_p,
+            stop=_pick(use_redacted, request.frontier_stop, request.stop),
+            seed=request.seed,
+            tools=_pick(use_redacted, request.frontier_tools, request.tools),
+            tool_choice=request.tool_choice,
         )
 
     # -- record and return ---------------------------------------------------------------------
@@ -389,6 +480,7 @@ class Pipeline:
             verification=_verification_status(progress.verification, answer),
             escalation_reason=step.escalation if step else None,
             error=error,
+            artefact_version=progress.artefact_version,
         )
 
     async def _finish(
@@ -411,6 +503,15 @@ class Pipeline:
             with trace.stage("router.ledger.write"):
                 await written
         return record
+
+    def _hand_to_learning(
+        self, outcome: Outcome, record: RequestRecord, progress: _Progress
+    ) -> None:
+        """Give the answered request to the learning loop, which may keep its features, shadow
+        it to the frontier or label its escalation: in the background, after the caller has
+        its answer. Returns at once and never fails the request (router/learning)."""
+        if self.seams.learning is not None:
+            self.seams.learning.observe(outcome, record, progress.rejected_local, self.seams)
 
     async def _abandon(self, progress: _Progress, exc: BaseException) -> None:
         """A request that ends without an outcome settles its budget now rather than holding
@@ -452,6 +553,7 @@ class Pipeline:
             savings_usd=record.savings_usd,
             finish_reason=answer.finish_reason,
             latency_ms=record.latency_ms,
+            tool_calls=answer.tool_calls,
             attempts=tuple(_public_attempt(a) for a in record.attempts),
             verification=verification,
             escalation_reason=record.escalation_reason,
@@ -459,6 +561,11 @@ class Pipeline:
 
     def _ms_since(self, started: float) -> float:
         return (self.seams.clock.monotonic() - started) * 1000.0
+
+
+def _pick(redacted: bool, copy: T | None, original: T) -> T:
+    """The redacted copy of a field for a frontier call, when there is one."""
+    return copy if redacted and copy is not None else original
 
 
 def _group_commit(ledger: Ledger | None) -> GroupCommit | None:

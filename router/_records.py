@@ -27,6 +27,9 @@ class AttemptRecord:
     `unit_price_in`/`unit_price_out` are USD per million tokens as applied, so anyone can recompute
     `cost_usd` from the row. `possibly_billed` is True when the upstream may have charged for a call
     whose answer we never received in full (e.g. the connection dropped mid-body).
+    `over_reservation` is True when a frontier model reported usage beyond what the request
+    could cost (more prompt tokens than its byte bound, or more output than the `max_tokens`
+    it was sent): billed beyond its budget reservation.
     """
 
     model: str
@@ -40,9 +43,10 @@ class AttemptRecord:
     unit_price_in: Decimal
     unit_price_out: Decimal
     error_class: str | None = None
-    purpose: str = "answer"  # "answer" | "verify" | "self-consistency"
+    purpose: str = "answer"  # answer, verify, self-consistency; learning: shadow, judge
     possibly_billed: bool = False
     tokens_estimated: bool = False
+    over_reservation: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,3 +96,4 @@ class RequestRecord:
     escalation_reason: str | None = None
     error_class: str | None = None
     content: CapturedContent | None = None
+    artefact_version: str | None = None  # version of the classifier artefact that decided

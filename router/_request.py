@@ -13,12 +13,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from router import _surface as surface
 from router._privacy_step import check_privacy
+from router._request_checks import check_json, check_metadata_bounds, check_text
+from router.backends._base import Message
 from router.backends._usage import estimate_tokens, max_tokens_of
 from router.errors import InvalidRequestError, PromptTooLongError
 from router.policy import Policy
 
-ROLES = frozenset({"system", "user", "assistant"})
+ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 _RESERVED_METADATA = ("team", "app", "user")
 _REFUSED_ARGS = frozenset({"api_base", "base_url", "api_key", "host", "extra_headers"})
 _MAX_METADATA_VALUE = 256
@@ -32,12 +35,13 @@ class RoutedRequest:
     """A validated request: normalised text-only messages and routing metadata.
 
     `policy` is the effective policy (team and app overrides applied). `frontier_messages` is
-    the copy frontier models see when personal data was redacted, and `redactions` maps its
-    placeholders back to the values, to restore them in the answer.
+    the copy frontier models see when personal data was redacted (`frontier_tools` and
+    `frontier_stop` likewise), and `redactions` maps its placeholders back to the values, to
+    restore them in the answer. `model` is the model the caller pinned (None: routed).
     """
 
     request_id: str
-    messages: tuple[Mapping[str, str], ...]
+    messages: tuple[Message, ...]
     sensitive: bool
     team: str | None = None
     app: str | None = None
@@ -49,9 +53,17 @@ class RoutedRequest:
     token_count: int | None = field(default=None, compare=False)
     verifiers: tuple[Any, ...] = ()
     policy: Policy = field(default_factory=Policy)
-    frontier_messages: tuple[Mapping[str, str], ...] | None = None
+    frontier_messages: tuple[Message, ...] | None = None
     redactions: Mapping[str, str] | None = None
     pii_classes: tuple[str, ...] = ()
+    model: str | None = None
+    top_p: float | None = None
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    tools: tuple[Mapping[str, Any], ...] = ()
+    tool_choice: str | Mapping[str, Any] | None = None
+    frontier_tools: tuple[Mapping[str, Any], ...] | None = None
+    frontier_stop: tuple[str, ...] | None = None
 
     @property
     def prompt_tokens(self) -> int:
@@ -62,14 +74,14 @@ class RoutedRequest:
         """
         if self.token_count is not None:
             return self.token_count
-        tokens = count_prompt_tokens(self.messages)
+        tokens = count_prompt_tokens(self.messages, self.tools)
         object.__setattr__(self, "token_count", tokens)  # a cache: the value is determined
         return tokens
 
     @property
     def scoring_text(self) -> str:
         """What the classifier scores: the last user message."""
-        return next(m["content"] for m in reversed(self.messages) if m["role"] == "user")
+        return str(next(m["content"] for m in reversed(self.messages) if m["role"] == "user"))
 
     @property
     def prompt_hash(self) -> str:
@@ -90,6 +102,7 @@ def build_request(
     request_id: str | None,
     unknown: Mapping[str, Any],
     verifiers: Sequence[Any] | None = None,
+    **openai: Any,
 ) -> RoutedRequest:
     """Validate the caller's arguments against the request's effective policy (the base policy
     with its team and app overrides); raise `InvalidRequestError` if they are wrong.
@@ -97,13 +110,30 @@ def build_request(
     Privacy is settled here too, before any network call: a request carrying data the policy
     refuses raises `SensitiveDataError`; data it keeps local marks the request sensitive; data
     it redacts gets placeholders in the copy of the messages frontier models will see.
+
+    `openai` holds the rest of OpenAI's chat parameters (model, tools, tool_choice, stop,
+    top_p, seed, max_completion_tokens, user); see router/_surface.
     """
     _refuse_unknown(unknown)
     normalised = _normalise_messages(prompt, messages)
-    meta = _check_metadata(metadata)
+    meta = _check_metadata(surface.check_user(openai.get("user"), metadata))
     policy = policy.for_request(meta.get("team"), meta.get("app"))
-    prompt_tokens = _check_size(normalised, policy)
-    privacy = check_privacy(policy, normalised, sensitive=bool(sensitive))
+    check_json("`tools`", openai.get("tools"))  # bounded before a schema validator walks it
+    check_json("`stop`", openai.get("stop"))
+    check_json("`tool_choice`", openai.get("tool_choice"))
+    tools = surface.check_tools(openai.get("tools"))
+    stop = surface.check_stop(openai.get("stop"))
+    prompt_tokens = _check_size(normalised, policy, tools)
+    fmt = _check_response_format(response_format)
+    privacy = check_privacy(
+        policy,
+        normalised,
+        sensitive=bool(sensitive),
+        tools=tools,
+        stop=stop,
+        other_fields={"response_format": fmt},
+    )
+    max_tokens = surface.check_max_tokens_pair(max_tokens, openai.get("max_completion_tokens"))
     return RoutedRequest(
         request_id=_check_request_id(request_id),
         messages=normalised,
@@ -118,13 +148,22 @@ def build_request(
         tags=meta,
         max_tokens=_check_max_tokens(max_tokens, policy),
         temperature=_check_temperature(temperature),
-        response_format=_check_response_format(response_format),
+        response_format=fmt,
         token_count=prompt_tokens,
         verifiers=_check_verifiers(verifiers),
+        model=surface.check_model(openai.get("model")),
+        top_p=surface.check_top_p(openai.get("top_p")),
+        stop=stop,
+        seed=surface.check_seed(openai.get("seed")),
+        tools=tools,
+        tool_choice=surface.check_tool_choice(openai.get("tool_choice"), tools),
+        frontier_tools=privacy.frontier_tools,
+        frontier_stop=privacy.frontier_stop,
     )
 
 
 def _refuse_unknown(unknown: Mapping[str, Any]) -> None:
+    unknown = surface.refuse_openai_only(unknown)
     if not unknown:
         return
     names = ", ".join(sorted(unknown))
@@ -134,14 +173,15 @@ def _refuse_unknown(unknown: Mapping[str, Any]) -> None:
             "redirect traffic); set them in the policy under frontier.models or local.host"
         )
     raise InvalidRequestError(
-        f"unknown argument(s): {names}; accepted: prompt, messages, metadata, sensitive, "
-        "max_tokens, temperature, response_format, request_id, verifiers"
+        f"unknown argument(s): {names}; accepted: prompt, messages, model, metadata, sensitive, "
+        "max_tokens, max_completion_tokens, temperature, top_p, stop, seed, response_format, "
+        "tools, tool_choice, user, request_id, verifiers"
     )
 
 
 def _normalise_messages(
     prompt: str | None, messages: Sequence[Mapping[str, Any]] | None
-) -> tuple[Mapping[str, str], ...]:
+) -> tuple[Message, ...]:
     if (prompt is None) == (messages is None):
         raise InvalidRequestError("pass exactly one of `prompt` (a string) or `messages` (a list)")
     if prompt is not None:
@@ -153,24 +193,27 @@ def _normalise_messages(
     result = tuple(_normalise_message(i, m) for i, m in enumerate(messages))
     if not any(m["role"] == "user" for m in result):
         raise InvalidRequestError("`messages` has no message with role 'user'")
+    surface.check_tool_sequence(result)
     return result
 
 
-def _normalise_message(index: int, message: Any) -> Mapping[str, str]:
+def _normalise_message(index: int, message: Any) -> Message:
     where = f"messages[{index}]"
     if not isinstance(message, Mapping):
         raise InvalidRequestError(f"{where} must be a dict with 'role' and 'content'")
-    extra = set(message) - {"role", "content", "name"}
-    if extra:
-        keys = sorted(map(str, extra))  # keys may be of any (mixed) type
-        raise InvalidRequestError(f"{where} has unsupported keys {keys}; use role/content")
     role = message.get("role")
     if not isinstance(role, str) or role not in ROLES:  # not quoted: it could be the prompt
         raise InvalidRequestError(f"{where}.role must be one of {sorted(ROLES)}")
-    content = _text_content(where, message.get("content"))
+    fields = surface.message_tool_fields(where, role, message)
+    for call in fields.get("tool_calls", ()):
+        check_text(f"{where}.tool_calls.arguments", call["function"]["arguments"])
+    raw = message.get("content")
+    content = "" if raw is None and "tool_calls" in fields else _text_content(where, raw)
+    content = check_text(f"{where}.content", content)
     if role == "user" and not content.strip():
         raise InvalidRequestError(f"{where} (user) has empty content")
-    return {"role": role, "content": content}
+    role = "system" if role == "developer" else role  # OpenAI's newer name for it
+    return {"role": role, "content": content, **fields}
 
 
 def _text_content(where: str, content: Any) -> str:
@@ -191,24 +234,31 @@ def _text_content(where: str, content: Any) -> str:
     raise InvalidRequestError(f"{where}.content must be a string or a list of text parts")
 
 
-def count_prompt_tokens(messages: Sequence[Mapping[str, str]]) -> int:
-    """Exact prompt tokens of the messages, as `RoutedRequest.prompt_tokens` reports them."""
-    return sum(estimate_tokens(m["content"]) + _PER_MESSAGE for m in messages)
+def count_prompt_tokens(
+    messages: Sequence[Message], tools: Sequence[Mapping[str, Any]] = ()
+) -> int:
+    """Exact prompt tokens of the messages (tool calls and tool definitions included), as
+    `RoutedRequest.prompt_tokens` reports them."""
+    texts = surface.outgoing_texts(messages, tools, ())
+    return sum(estimate_tokens(t) for t in texts) + _PER_MESSAGE * len(messages)
 
 
-def _check_size(messages: tuple[Mapping[str, str], ...], policy: Policy) -> int | None:
+def _check_size(
+    messages: tuple[Message, ...], policy: Policy, tools: Sequence[Mapping[str, Any]] = ()
+) -> int | None:
     """Refuse a prompt over the policy's limits or the local context; the exact token count if
     it had to be taken, None when an upper bound already settled that the prompt fits."""
-    chars = sum(len(m["content"]) for m in messages)
+    texts = surface.outgoing_texts(messages, tools, ())
+    chars = sum(len(t) for t in texts)
     if chars > policy.limits.max_prompt_chars:
         raise PromptTooLongError(
             f"the prompt has {chars:,} characters, over the policy's limits.max_prompt_chars "
             f"({policy.limits.max_prompt_chars:,}); shorten it or raise the limit"
         )
     limit = min(policy.limits.max_prompt_tokens, policy.local.context_tokens)
-    if sum(max_tokens_of(m["content"]) + _PER_MESSAGE for m in messages) <= limit:
+    if sum(max_tokens_of(t) for t in texts) + _PER_MESSAGE * len(messages) <= limit:
         return None  # no count needed: even the upper bound fits
-    tokens = count_prompt_tokens(messages)
+    tokens = count_prompt_tokens(messages, tools)
     if tokens > policy.limits.max_prompt_tokens:
         raise PromptTooLongError(
             f"the prompt is about {tokens:,} tokens, over the policy's limits.max_prompt_tokens "
@@ -228,6 +278,7 @@ def _check_metadata(metadata: Mapping[str, Any] | None) -> dict[str, str]:
         return {}
     if not isinstance(metadata, Mapping):
         raise InvalidRequestError("`metadata` must be a dict of strings, e.g. {'team': 'support'}")
+    check_metadata_bounds(metadata)  # first: keys are quoted below, so they must be short
     result: dict[str, str] = {}
     for key, value in metadata.items():
         if not isinstance(key, str) or not isinstance(value, str):
@@ -243,7 +294,7 @@ def _check_request_id(request_id: str | None) -> str:
         return uuid.uuid4().hex
     if not isinstance(request_id, str) or not 0 < len(request_id) <= 128:
         raise InvalidRequestError("`request_id` must be a string of 1 to 128 characters")
-    return request_id
+    return check_text("`request_id`", request_id, stored=True)
 
 
 def _check_max_tokens(max_tokens: int | None, policy: Policy) -> int | None:
@@ -277,6 +328,9 @@ def _check_response_format(fmt: Mapping[str, Any] | None) -> Mapping[str, Any] |
         raise InvalidRequestError(
             "`response_format` must be {'type': 'text' | 'json_object' | 'json_schema', ...}"
         )
+    check_json("`response_format`", fmt)
+    if kind == "json_schema":
+        surface.check_json_schema_format(fmt)
     return dict(fmt)
 
 

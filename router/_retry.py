@@ -1,9 +1,11 @@
 """Retries for one model within the request's deadline, built from tenacity's pieces.
 
 Only transient failures are retried (connection errors, timeouts, 429, 5xx). A 429's
-`Retry-After` is honoured up to a cap; otherwise the wait is exponential with jitter. A retry is
-skipped when its wait would not fit in what is left of the deadline, or when the backend's retry
-budget (router._breaker) has none left. Streams follow the same rules through `StreamRetries`.
+`Retry-After` is honoured as given; otherwise the wait is exponential with jitter. A retry is
+skipped (the next model is tried at once) when the server asks for a wait longer than
+`retries.retry_after_cap_s`, when the wait would not fit in what is left of the deadline, or
+when the backend's retry budget (router._breaker) has none left. Streams follow the same rules
+through `StreamRetries`.
 """
 
 from __future__ import annotations
@@ -51,19 +53,34 @@ class Deadline:
         return left
 
 
-class wait_retry_after(wait_base):
-    """The server's `Retry-After` (capped) when it gave one, else `fallback`."""
+def _hint(retry_state: RetryCallState) -> float | None:
+    """The server's `Retry-After` on the failure, when it gave one."""
+    outcome = retry_state.outcome
+    exc = outcome.exception() if outcome is not None else None
+    return exc.retry_after if isinstance(exc, RateLimitError) else None
 
-    def __init__(self, cap: float, fallback: wait_base) -> None:
-        self.cap = cap
+
+class wait_retry_after(wait_base):
+    """The server's `Retry-After` when it gave one, else `fallback`."""
+
+    def __init__(self, fallback: wait_base) -> None:
         self.fallback = fallback
 
     def __call__(self, retry_state: RetryCallState) -> float:
-        outcome = retry_state.outcome
-        exc = outcome.exception() if outcome is not None else None
-        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-            return min(exc.retry_after, self.cap)
-        return self.fallback(retry_state)
+        hint = _hint(retry_state)
+        return hint if hint is not None else self.fallback(retry_state)
+
+
+class stop_retry_after_over(stop_base):
+    """Stop when the server asks for a longer wait than `cap`: retrying sooner would be
+    refused again, and waiting longer holds the caller, so the next model is tried at once."""
+
+    def __init__(self, cap: float) -> None:
+        self.cap = cap
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        hint = _hint(retry_state)
+        return hint is not None and hint > self.cap
 
 
 class stop_at_deadline(stop_base):
@@ -90,14 +107,17 @@ def _retrying(
     retries: Retries, deadline: Deadline, clock: Clock, budget: RetryBudget | None
 ) -> AsyncRetrying:
     """The retry rules, shared by calls (`call_with_retries`) and streams (`StreamRetries`)."""
-    stop = stop_after_attempt(retries.max_attempts) | stop_at_deadline(deadline)
+    stop = (
+        stop_after_attempt(retries.max_attempts)
+        | stop_retry_after_over(retries.retry_after_cap_s)
+        | stop_at_deadline(deadline)
+    )
     if budget is not None:
         budget.on_request()
         stop = stop | stop_over_budget(budget)  # stop_any short-circuits: spent only to retry
     return AsyncRetrying(
         stop=stop,
         wait=wait_retry_after(
-            retries.retry_after_cap_s,
             wait_exponential_jitter(
                 multiplier=retries.backoff_initial_s,
                 max=retries.backoff_max_s,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
@@ -13,11 +14,14 @@ from typing import TYPE_CHECKING, Any
 from router._clock import Clock, SystemClock
 from router._completion import Completion, StreamChunk
 from router._loop import LoopThread
+from router._offline import tiktoken_encoding
 from router._pipeline import Seams
+from router._records import Tier
 from router._request import build_request
 from router._scoring import Classifier
 from router._streaming import StreamingPipeline
 from router.backends import Backend, LiteLLMBackend, OllamaBackend
+from router.backends._base import warm
 from router.budget import BudgetStore, MemoryBudgetStore
 from router.policy import FrontierModel, LocalModel, Policy, load_policy
 from router.pricing import LocalCostModel, PriceTable, UnitPrice, load_price_table
@@ -26,6 +30,7 @@ if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
     from opentelemetry.trace import TracerProvider
 
+    from router.learning import FeedbackReceipt, LearningLoop
     from router.ledger import Ledger
     from router.telemetry import Telemetry
     from router.verify import Verifier
@@ -54,6 +59,7 @@ class _Given:
     verifiers: Sequence[Any]
     tracer_provider: TracerProvider | None
     meter_provider: MeterProvider | None
+    judges: Sequence[Any] = ()
 
 
 class Router:
@@ -67,7 +73,9 @@ class Router:
     go to the global OpenTelemetry providers unless `tracer_provider`/`meter_provider` are given
     (with no SDK configured they cost next to nothing). Defaults come from
     the policy (the shipped `default` policy when none is given). Nothing connects until the
-    first request.
+    first request. The learning loop (the policy's `learning:` section, docs/learning.md) keeps
+    labels in the ledger's database; `judges` (callables `(prompt, local_answer,
+    frontier_answer) -> gain | None` accepted) label its comparisons before the policy's.
     """
 
     def __init__(
@@ -83,6 +91,7 @@ class Router:
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
         budget_store: BudgetStore | None = _DEFAULT,
+        judges: Sequence[Any] = (),
     ) -> None:
         first = load_policy(policy)
         self._locals = LocalPool(local)
@@ -95,13 +104,23 @@ class Router:
             verifiers=tuple(verifiers),
             tracer_provider=tracer_provider,
             meter_provider=meter_provider,
+            judges=tuple(judges),
         )
+        self._learning = _learning_loop(self._given, self._frontier)
         self._state = self._snapshot(first)
         self._loop = LoopThread()
 
     @property
     def policy(self) -> Policy:
         return self._state.policy
+
+    def models(self, team: str | None = None, app: str | None = None) -> dict[str, Tier]:
+        """The models a request may pin by name (besides "auto", which routes), with their
+        tier, under the effective policy for `team` and `app`: the local model first."""
+        state = self._state
+        seams = state.pipeline.seams
+        frontier = seams.frontier_for(state.policy.for_request(team, app))
+        return {seams.local.model: "local", **{b.model: b.tier for b in frontier}}
 
     def reload_policy(self, policy: Policy | str | Path | None) -> Policy:
         """Switch to another policy (a `Policy`, a path or a shipped name) without restarting.
@@ -110,7 +129,7 @@ class Router:
         already routing finish under the policy they started with. The ledger, budget store,
         clock and backends given to `Router(...)` are kept.
         """
-        self._state = self._snapshot(load_policy(policy))
+        self._state = self._snapshot(load_policy(policy))  # re-reads the promoted artefact
         log.info(
             "policy reloaded: %s version %s", self._state.policy.name, self._state.policy.version
         )
@@ -123,16 +142,30 @@ class Router:
         prompt: str | None = None,
         *,
         messages: Sequence[Mapping[str, Any]] | None = None,
+        model: str | None = None,
         metadata: Mapping[str, str] | None = None,
         sensitive: bool | None = None,
         max_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
         temperature: float | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        seed: int | None = None,
         response_format: Mapping[str, Any] | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        tool_choice: str | Mapping[str, Any] | None = None,
+        user: str | None = None,
         request_id: str | None = None,
         verifiers: Sequence[Any] | None = None,
         **unknown: Any,
     ) -> Completion:
-        """Route one request and return its `Completion`."""
+        """Route one request and return its `Completion`.
+
+        The arguments are OpenAI's chat parameters (docs/request-path.md): `model` is "auto"
+        (or None) to route, or a configured model's name to pin the request to it; `tools` and
+        `tool_choice` go to both tiers, and the answer's calls come back in
+        `Completion.tool_calls`. Anything else raises `InvalidRequestError` before any call.
+        """
         state = self._state  # read once: the whole request runs under this snapshot
         request = build_request(
             state.policy,
@@ -146,19 +179,58 @@ class Router:
             request_id=request_id,
             unknown=unknown,
             verifiers=verifiers,
+            model=model,
+            max_completion_tokens=max_completion_tokens,
+            top_p=top_p,
+            stop=stop,
+            seed=seed,
+            tools=tools,
+            tool_choice=tool_choice,
+            user=user,
         )
         return await state.pipeline.run(request)
+
+    async def afeedback(
+        self,
+        request_id: str,
+        *,
+        score: float | None = None,
+        good: bool | None = None,
+        note: str | None = None,
+    ) -> FeedbackReceipt:
+        """Say how good a routed request's answer was: `score` from 0 (bad) to 1 (good), or
+        `good=True/False`. Giving it again replaces it. `note` is stored only under
+        `privacy.capture_content`. See docs/learning.md for how it becomes a label."""
+        if self._learning is None:
+            from router.errors import ConfigError  # noqa: PLC0415
+
+            raise ConfigError(
+                "feedback needs the ledger's database; this router has no SQL ledger "
+                "(ledger.enabled is false, or Router(ledger=...) is not a SQLLedger)"
+            )
+        keep = self._state.policy.privacy.capture_content
+        return await self._learning.feedback(
+            request_id, score=score, good=good, note=note, keep_note=keep
+        )
 
     async def astream(
         self,
         prompt: str | None = None,
         *,
         messages: Sequence[Mapping[str, Any]] | None = None,
+        model: str | None = None,
         metadata: Mapping[str, str] | None = None,
         sensitive: bool | None = None,
         max_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
         temperature: float | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        seed: int | None = None,
         response_format: Mapping[str, Any] | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        tool_choice: str | Mapping[str, Any] | None = None,
+        user: str | None = None,
         request_id: str | None = None,
         verifiers: Sequence[Any] | None = None,
         **unknown: Any,
@@ -177,6 +249,14 @@ class Router:
             request_id=request_id,
             unknown=unknown,
             verifiers=verifiers,
+            model=model,
+            max_completion_tokens=max_completion_tokens,
+            top_p=top_p,
+            stop=stop,
+            seed=seed,
+            tools=tools,
+            tool_choice=tool_choice,
+            user=user,
         )
         async with aclosing(state.pipeline.stream(request)) as chunks:  # closed with this one
             async for chunk in chunks:
@@ -192,9 +272,46 @@ class Router:
         """Blocking `astream`: iterate over chunks as they arrive."""
         return self._loop.iterate(self.astream(prompt, **kwargs))
 
+    def feedback(self, request_id: str, **kwargs: Any) -> FeedbackReceipt:
+        """Blocking `afeedback`."""
+        return self._loop.run(self.afeedback(request_id, **kwargs))
+
+    @property
+    def learning(self) -> LearningLoop | None:
+        """The learning loop (None without a SQL ledger): its `stats`, `store` and `drain()`."""
+        return self._learning
+
     # -- lifecycle -----------------------------------------------------------------------------
 
+    async def awarm_up(self) -> None:
+        """Load now what the first request would otherwise wait for: litellm's import (seconds),
+        each backend's client, and tiktoken's tables. Nothing is sent to any model.
+
+        Optional: requests work without it, but the first one waits for these (its attempts'
+        latencies never include them). Call it at startup, e.g. in a server's lifespan.
+        """
+        policy = self._state.policy
+        backends = {id(b): b for b in (self._locals(policy.local), *self._frontier_all(policy))}
+        await asyncio.gather(*(warm(b) for b in backends.values()))
+        await asyncio.to_thread(tiktoken_encoding)  # prompt tokens, for baselines and budgets
+
+    def warm_up(self) -> None:
+        """Blocking `awarm_up` (on the router's own event-loop thread, where the sync API's
+        requests run)."""
+        self._loop.run(self.awarm_up())
+
+    def _frontier_all(self, policy: Policy) -> tuple[Backend, ...]:
+        """The frontier backends of the policy and of each of its team and app overrides."""
+        found = list(self._frontier(policy))
+        for team in policy.teams:
+            found += self._frontier(policy.for_request(team=team))
+        for app in policy.apps:
+            found += self._frontier(policy.for_request(app=app))
+        return tuple(found)
+
     async def aclose(self) -> None:
+        if self._learning is not None:  # shadow comparisons still need the backends
+            await self._learning.drain()
         for backend in (*self._locals.backends(), *self._frontier.backends()):
             await backend.aclose()
 
@@ -203,6 +320,8 @@ class Router:
         if self._loop.started:
             self._loop.run(self.aclose())
             self._loop.close()
+        if self._learning is not None:
+            self._learning.close()
         if self._given.ledger is not None:
             self._given.ledger.close()
         if self._given.budget_store is not None:
@@ -242,6 +361,7 @@ class Router:
             prices=prices,
             telemetry=_telemetry(policy, given.tracer_provider, given.meter_provider),
             budget=given.budget_store,
+            learning=self._learning,
         )
         seams = replace(seams, verifier=_verifier(policy, seams, given.verifiers))
         return _Snapshot(policy, StreamingPipeline(seams))
@@ -328,7 +448,24 @@ def _default_classifier(policy: Policy) -> Classifier | None:
     except (ImportError, AttributeError):
         log.warning("no difficulty classifier is installed; routing by prompt length instead")
         return None
-    return load()
+    if not policy.learning.enabled:
+        return load()
+    from router.learning import promoted_classifier  # noqa: PLC0415
+
+    return promoted_classifier(policy, load())
+
+
+def _learning_loop(given: _Given, frontier: FrontierPool) -> LearningLoop | None:
+    """The learning loop, when there is a SQL database to keep its labels in (the ledger's)."""
+    engine = getattr(given.ledger, "engine", None)
+    if engine is None:
+        return None
+    from router.learning import LearningLoop, LearningStore  # noqa: PLC0415
+
+    budget = given.budget_store or MemoryBudgetStore()
+    return LearningLoop(
+        LearningStore(engine), budget, frontier_for=frontier, clock=given.clock, judges=given.judges
+    )
 
 
 def _default_ledger(policy: Policy) -> Ledger | None:

@@ -19,3 +19,17 @@ class Classifier(Protocol):
     def score_batch(
         self, prompts: Sequence[str], responses: Sequence[str | None] | None = None
     ) -> list[float]: ...
+
+
+def pinned(classifier: Classifier | None) -> Classifier | None:
+    """The classifier one request uses throughout: a classifier that can swap artefacts while
+    running (`router.learning.PromotedClassifier`) gives its current one, so the request's score
+    and the artefact version recorded with it come from the same artefact."""
+    pin = getattr(classifier, "pinned", None)
+    return pin() if callable(pin) else classifier
+
+
+def version_of(classifier: Classifier | None) -> str | None:
+    """The classifier's artefact version (recorded with each request it decides), if it has one."""
+    version = getattr(classifier, "version", None)
+    return version if isinstance(version, str) else None

@@ -24,6 +24,7 @@ from router._pipeline import Pipeline, _Progress, _Step
 from router._request import RoutedRequest
 from router._retry import StreamRetries
 from router.backends import Backend, ModelChunk, ModelResponse
+from router.backends._base import warm
 from router.errors import AttemptFailure, BackendError, DeadlineExceededError, RouterError
 
 T = TypeVar("T")
@@ -44,12 +45,12 @@ class StreamingPipeline(Pipeline):
                 steps = self._stream_steps(progress, self._plan(progress), got, hold_local)
                 async with _closing(steps) as texts:
                     async for text in texts:
-                        yield StreamChunk(text=text)
+                        yield StreamChunk(text=text, model=progress.streaming_from)
                 answer, step = got[-1]
                 if hold_local and step.backend.tier == "local":
                     async with _closing(self._stream_verified(progress, answer, step, got)) as rest:
                         async for text in rest:
-                            yield StreamChunk(text=text)
+                            yield StreamChunk(text=text, model=progress.streaming_from)
                     answer, step = got[-1]
             except RouterError as exc:
                 await self._finish(self._outcome(progress, None, None, error=exc), trace, progress)
@@ -59,6 +60,7 @@ class StreamingPipeline(Pipeline):
                 raise
             outcome = self._outcome(progress, answer, step)
             record = await self._finish(outcome, trace, progress)
+            self._hand_to_learning(outcome, record, progress)
             yield StreamChunk(text="", completion=self._completion(record, outcome, progress))
 
     async def _stream_steps(
@@ -72,6 +74,7 @@ class StreamingPipeline(Pipeline):
         appends (answer, step) to `got`, or raises when every step failed."""
         before = len(got)  # `got` already holds the local answer when escalating after a check
         for step in steps:
+            progress.streaming_from = step.backend.model
             hold = hold_local and step.backend.tier == "local"
             try:
                 async with _closing(self._stream_step(progress, step, hold)) as chunks:
@@ -98,7 +101,9 @@ class StreamingPipeline(Pipeline):
         """Release a held-back local answer if it passes; otherwise stream the frontier's."""
         escalation = [_Step(b, "verification-failed") for b in self._frontier(progress)]
         failed = await self._verify(progress, answer, step)
-        if failed and escalation and not progress.request.sensitive:
+        if failed and progress.request.sensitive:
+            self._sensitive_failed(progress)  # raises, or the local answer stands (below)
+        elif failed and escalation:
             sent = False
             try:
                 async with _closing(self._stream_steps(progress, escalation, got)) as texts:
@@ -110,6 +115,7 @@ class StreamingPipeline(Pipeline):
                 if sent:
                     raise
                 got.append((answer, step))  # the frontier failed too: the local answer stands
+        progress.streaming_from = step.backend.model
         yield answer.text
 
     async def _stream_step(
@@ -123,6 +129,7 @@ class StreamingPipeline(Pipeline):
         retries = progress.request.policy.retries
         rules = StreamRetries(retries, progress.deadline, clock, guard.budget)
         for try_number in itertools.count(1):
+            await warm(backend)  # a first call's imports are not the model's latency
             started, received, delivered = clock.monotonic(), False, False
             request = self._model_request(progress, progress.deadline.check(), backend=backend)
             if not guard.breaker.allow():
@@ -141,8 +148,11 @@ class StreamingPipeline(Pipeline):
                             if chunk.final is not None:
                                 traced.set_response(chunk.final)
                                 ms = self._ms_since(started)
+                                prices = self.seams.prices
                                 progress.attempts.append(
-                                    attempt_succeeded(backend, chunk.final, ms, self.seams.prices)
+                                    attempt_succeeded(
+                                        backend, chunk.final, ms, prices, sent=request
+                                    )
                                 )
                                 answered()
                             received = received or bool(chunk.delta)

@@ -39,6 +39,16 @@ class PolicyError(ConfigError):
         self.problems: tuple[str, ...] = tuple(problems)
 
 
+class SetupError(ConfigError):
+    """The machine is not ready for the policy: Ollama or its model, a frontier model's key, or
+    the ledger. Raised by `router demo --live` before the first request (`router doctor` prints
+    the same checks). `problems` lists each one with how to fix it."""
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems: tuple[str, ...] = tuple(problems)
+
+
 class InvalidRequestError(RouterError):
     """The request itself is malformed; raised before any network call."""
 
@@ -47,8 +57,19 @@ class PromptTooLongError(InvalidRequestError):
     """The prompt does not fit the context window of the model it must go to."""
 
 
+class UnknownModelError(InvalidRequestError):
+    """The request names (pins) a model the policy does not configure; OpenAI's 404
+    `model_not_found` on the gateway. `model="auto"` routes instead."""
+
+
 class SensitiveDataError(RouterError):
-    """A sensitive request could not be served without leaving the machine, so it failed closed."""
+    """A sensitive request could not be served without leaving the machine, so it failed closed:
+    the local model failed, or (with `privacy.on_failed_sensitive: raise`) its answer failed
+    verification; `verification` then holds the verdicts (never any content)."""
+
+    def __init__(self, message: str, *, verification: Any = None) -> None:
+        super().__init__(message)
+        self.verification = verification
 
 
 class BudgetExceededError(RouterError):
@@ -114,8 +135,38 @@ class PermanentBackendError(BackendError):
     """A failure that retrying will not fix."""
 
 
+class RepetitiveOutputError(PermanentBackendError):
+    """The model kept sending the same chunk, so the stream was stopped (litellm ends a stream
+    after 100 identical chunks): it was looping. Not retried on the same model; possibly billed
+    for what it had generated."""
+
+
+class RequestNotSentError(PermanentBackendError):
+    """The call failed inside this process before the request left it (its text could not be
+    encoded, say). Never the provider's fault: not retried, not counted by its circuit
+    breaker, never possibly billed, never charged to a budget."""
+
+
 class AuthenticationError(PermanentBackendError):
     """The API key is missing, wrong or lacks permission."""
+
+
+class MissingApiKeyError(AuthenticationError, ConfigError):
+    """A frontier model has no API key: its variable is unset or empty (or the policy's
+    `api_key` is empty). A configuration error, caught before anything is sent: it is not
+    retried and does not count against the circuit breaker; the next frontier model is tried.
+    `variables` names the environment variables that were looked at."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str = "",
+        provider: str = "",
+        variables: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message, model=model, provider=provider)
+        self.variables: tuple[str, ...] = tuple(variables)
 
 
 class ModelNotFoundError(PermanentBackendError):
@@ -151,12 +202,16 @@ class AttemptFailure:
 
 
 class AllAttemptsFailedError(RouterError):
-    """Every model the policy allowed was tried and failed. `attempts` names each."""
+    """Every model the policy allowed was tried and failed. `attempts` names each model's last
+    failure; `calls` is how many attempts were made in all (retries included), as the ledger
+    row lists them."""
 
-    def __init__(self, attempts: Sequence[AttemptFailure]) -> None:
+    def __init__(self, attempts: Sequence[AttemptFailure], calls: int | None = None) -> None:
         self.attempts: tuple[AttemptFailure, ...] = tuple(attempts)
+        self.calls = len(self.attempts) if calls is None else calls
         lines = "; ".join(a.describe() for a in self.attempts) or "no model was allowed"
-        super().__init__(f"all {len(self.attempts)} attempt(s) failed: {lines}")
+        models = f"{len(self.attempts)} model(s)"
+        super().__init__(f"all {self.calls} attempt(s) on {models} failed: {lines}")
 
 
 class ClassifierError(RouterError):

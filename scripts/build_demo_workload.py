@@ -4,8 +4,11 @@ Samples a few hundred prompts (seeded, stratified by task) from the routing-outc
 `shared/data`, keeping each prompt's recorded small- and large-model answers and scores.
 The output is byte-for-byte reproducible for the same inputs and seed.
 
-    python scripts/build_demo_workload.py --data /work/shared/data \
+    python scripts/build_demo_workload.py --data ../shared/data \
         --out router/data/demo/workload.jsonl.gz
+
+(`../shared/data`: the shared data folder beside the repository; from a git worktree at
+wt/NAME it is `../../shared/data`.)
 """
 
 from __future__ import annotations

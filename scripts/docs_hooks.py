@@ -53,12 +53,12 @@ def errors_reference() -> str:
     from router.cli import hint_for  # noqa: PLC0415
 
     lines = ["```text", *_tree(errors.RouterError, errors.__name__, 0), "```", ""]
-    for cls in _classes(errors.RouterError, errors.__name__):
-        base = cls.__mro__[1].__name__
+    for cls in dict.fromkeys(_classes(errors.RouterError, errors.__name__)):  # once each
+        bases = " and ".join(f"[`{b.__name__}`](#{b.__name__.lower()})" for b in cls.__bases__)
         doc = inspect.cleandoc(cls.__doc__ or "")
         lines += [f"## `{cls.__name__}`", ""]
         if cls is not errors.RouterError:
-            lines += [f"Subclass of [`{base}`](#{base.lower()}).", ""]
+            lines += [f"Subclass of {bases}.", ""]
         lines += [doc, "", f"From the command line: *{hint_for(cls)}*", ""]
     return "\n".join(lines)
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from benchmarks._common import SHARED_DATA_ENV, find_shared_data
 from router import Router
 from router._fakes import FakeClock, MemoryLedger
 from router.policy import Frontier, FrontierModel, LocalModel, Policy, Retries, Routing
@@ -51,3 +55,13 @@ def make_router(policy: Policy, **seams: Any) -> tuple[Router, MemoryLedger, Fak
 
 LONG_PROMPT = "Prove that the sum of the first n odd numbers is n squared, step by step. " * 8
 SHORT_PROMPT = "What is the capital of France?"
+
+
+def shared_data_file(name: str) -> Path:
+    """A file of the shared outcome data, found relative to the repository (or through
+    $ROUTER_SHARED_DATA); the calling test is skipped, saying what is missing, when it is not
+    there (a fresh clone without the data)."""
+    path = find_shared_data() / name
+    if not path.is_file():
+        pytest.skip(f"shared data file {path} is missing (set {SHARED_DATA_ENV} to the folder)")
+    return path

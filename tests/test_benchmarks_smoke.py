@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 PROMPTS = [
     "What is 2 + 2?",
@@ -28,6 +30,7 @@ def _benchmarks(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # runs python -m benchmarks
 def test_quick_decision_run_writes_table_and_json(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
@@ -103,3 +106,18 @@ def test_quick_quality_run_reports_the_recorded_cascade(tmp_path: Path) -> None:
     assert row["alternative"] == expected["before"]["apgr"]
     assert row["alt_name"] == "prompt-only"
     assert "| quality | cascade leave-out mmlu-pro (recorded)" in proc.stdout
+
+
+def test_shared_data_is_found_beside_the_repository_or_a_worktree_or_through_the_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from benchmarks._common import find_shared_data  # noqa: PLC0415
+
+    monkeypatch.delenv("ROUTER_SHARED_DATA", raising=False)
+    data = tmp_path / "shared" / "data"
+    data.mkdir(parents=True)
+    assert find_shared_data(tmp_path / "repo") == data  # a clone beside shared/
+    assert find_shared_data(tmp_path / "wt" / "install") == data  # a git worktree
+    assert find_shared_data(tmp_path / "a" / "b" / "c" / "repo") != data  # not searched forever
+    monkeypatch.setenv("ROUTER_SHARED_DATA", str(tmp_path / "elsewhere"))
+    assert find_shared_data(tmp_path / "repo") == tmp_path / "elsewhere"

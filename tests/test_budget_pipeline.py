@@ -16,6 +16,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from router._records import AttemptRecord
+from router.backends._usage import prompt_token_bound
 from router.budget import BudgetGuard, MemoryBudgetStore, Window, windows_for
 from router.errors import AllAttemptsFailedError, BudgetExceededError
 from router.policy import Policy
@@ -72,8 +73,9 @@ def test_under_budget_reserves_the_maximum_cost_then_settles_the_actual(servers)
     router.close()
 
     assert (res.tier, res.model) == ("frontier", "gpt-5.4")
-    prompt_tokens = ledger.records[0].prompt_tokens_estimate
-    assert store.reservations == [GPT.cost(prompt_tokens, 4000)]  # prompt + max_tokens output
+    bound = prompt_token_bound([{"role": "user", "content": LONG_PROMPT}])
+    assert bound > ledger.records[0].prompt_tokens_estimate  # the prompt at its byte bound
+    assert store.reservations == [GPT.cost(bound, 4000)]  # prompt + max_tokens output
     window = day_window(policy)
     assert store.spent(window) == res.cost_usd == Decimal("0.0325")
     assert store.reserved(window) == 0

@@ -16,8 +16,7 @@ from router.classifier._model import Artefact, checksum
 from router.classifier._train import TrainParams, difficulty, featurize, fit
 from router.errors import ClassifierError, RouterError
 from router.evaluation import OutcomeRow, load_outcomes, pair_metrics, pick_pair
-
-SHARED = Path("/work/shared/data")
+from tests.support import shared_data_file
 
 
 def synthetic_rows(source: str, n: int = 40) -> list[OutcomeRow]:
@@ -238,9 +237,8 @@ def test_truncated_or_missing_artefact(tmp_path: Path):
 # --- optional integration on the shared data ----------------------------------------------
 
 
-@pytest.mark.skipif(not (SHARED / "arena-bench-v1.jsonl").exists(), reason="no shared data")
 def test_shipped_classifier_beats_random_on_shared_arena_file():
-    rows = load_outcomes(SHARED / "arena-bench-v1.jsonl")
+    rows = load_outcomes(shared_data_file("arena-bench-v1.jsonl"))
     pair = pick_pair(rows)
     metrics = pair_metrics(load_classifier().score_batch([r.prompt for r in pair.rows]), pair)
     assert metrics.apgr > 0.5

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from router.classifier import load_classifier
 from router.cli._classifier_commands import register
+from router.evaluation import load_outcomes, pair_metrics, pick_pair
 
 
 @pytest.fixture
@@ -120,9 +121,22 @@ def test_eval_prints_metrics_text_json_and_plot(cli: click.Group, tmp_path: Path
     assert as_json.exit_code == 0, as_json.output
     doc = json.loads(as_json.output)
     metrics = doc["scorers"]["cost-router"]
-    assert {"apgr", "cpt20", "cpt50", "cpt80", "cost_saved_at_95"} <= set(metrics)
-    assert doc["local_model"] == "small"
+    expected = _prompt_only_metrics(data)
+    assert {k: metrics[k] for k in expected} == expected  # the shipped classifier, on this pair
+    assert (metrics["n"], metrics["q_local"], metrics["q_frontier"]) == (24, 0.5, 20 / 24)
+    assert (
+        metrics["apgr"] > 0.6
+    )  # the maths prompts that need the frontier rank first (random: 0.5)
+    assert f"APGR {metrics['apgr']:.4f}" in text.output
+    assert f"cost saved {metrics['cost_saved_at_95']:.1%}" in text.output
+    assert (doc["local_model"], doc["frontier_model"]) == ("small", "big")
     assert plot.read_bytes().startswith(b"\x89PNG")
+
+
+def _prompt_only_metrics(data: Path) -> dict[str, object]:
+    pair = pick_pair(load_outcomes(data))
+    scores = load_classifier().score_batch([r.prompt for r in pair.rows])
+    return pair_metrics(scores, pair).to_json()
 
 
 def test_eval_before_and_after_the_answer_when_the_file_keeps_answers(
@@ -139,8 +153,13 @@ def test_eval_before_and_after_the_answer_when_the_file_keeps_answers(
     assert "before (prompt)" in text.output
     assert "8 answers fail the structural/format checks" in text.output
     doc = json.loads(runner.invoke(cli, ["eval", str(data), "--json"]).output)
-    after = doc["before_after_answer"]["after"]
-    assert after["n"] == 24 and 0.0 <= after["apgr"] <= 1.0
+    cascade = doc["before_after_answer"]
+    before, after = cascade["before"], cascade["after"]
+    assert cascade["verifier_failed"] == 8  # the looping answers, i % 3 == 0
+    assert {k: before[k] for k in _prompt_only_metrics(data)} == _prompt_only_metrics(data)
+    assert (after["n"], after["q_local"], after["q_frontier"]) == (24, 0.5, 20 / 24)
+    assert after["apgr"] != before["apgr"]  # the answers moved the order
+    assert f"{before['apgr']:.4f}" in text.output and f"{after['apgr']:.4f}" in text.output
     off = json.loads(runner.invoke(cli, ["eval", str(data), "--json", "--no-cascade"]).output)
     assert off["before_after_answer"] is None
 
@@ -179,7 +198,15 @@ def test_calibrate_by_quality_and_usage_errors(cli: click.Group, tmp_path: Path)
     runner = CliRunner()
     ok = runner.invoke(cli, ["calibrate", str(data), "--target-quality", "0.95"])
     assert ok.exit_code == 0, ok.output
-    assert "threshold:" in ok.output
+    threshold = float(re.search(r"threshold: ([0-9.]+)", ok.output)[1])  # type: ignore[index]
+    rows = [json.loads(line) for line in data.read_text().splitlines()]
+    scores = load_classifier().score_batch([r["prompt"] for r in rows])
+    routed = [
+        r["scores"]["big" if s >= threshold else "small"] for r, s in zip(rows, scores, strict=True)
+    ]
+    q_frontier = sum(r["scores"]["big"] for r in rows) / len(rows)
+    assert sum(routed) / len(rows) >= 0.95 * q_frontier  # the threshold reaches the target
+    assert sum(s >= threshold for s in scores) < len(rows)  # without sending everything
     neither = runner.invoke(cli, ["calibrate", str(data)])
     assert neither.exit_code == 2
     assert "exactly one" in neither.output
@@ -202,7 +229,9 @@ def test_train_builds_a_loadable_artefact_and_reports_validation(cli: click.Grou
     assert "leave-out alpha" in result.output
     assert "random 5-fold" in result.output
     clf = load_classifier(out)
-    assert 0.0 <= clf.score("Solve 3x = 9") <= 1.0
+    hard = clf.score("Solve the equation 7x + 3 = 9 and prove the answer step by step.")
+    easy = clf.score("Say hello to delta number 7 and suggest a fun idea.")
+    assert 0.0 <= easy < hard <= 1.0  # it learned which prompts the small model fails
     doc = json.loads((out / "default.json").read_text())
     assert doc["training"]["seed"] == 3
     assert [d["file"] for d in doc["training"]["data"]] == [f.name for f in files]
@@ -223,6 +252,7 @@ def test_train_without_validation_and_with_bad_data(cli: click.Group, tmp_path: 
     assert "bad.jsonl:1: 'scores' must be" in fail.output
 
 
+@pytest.mark.slow  # a fresh interpreter importing litellm
 def test_litellm_peers_score_offline_in_a_subprocess():
     # Separate interpreter: litellm's import emits warnings this suite would turn into errors.
     code = (

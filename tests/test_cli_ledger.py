@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,9 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
 from router.cli import main
-from router.ledger import Outbox, head_revision, open_ledger
+from router.ledger import Outbox, head_revision, open_ledger, summarize
 from router.ledger._engine import resolve_url
+from router.ledger._format import as_table
 from tests.ledger_helpers.builders import escalated, make_record
 
 pytest_plugins = ["tests.ledger_helpers.fixtures"]
@@ -41,9 +43,12 @@ def test_db_upgrade_and_current(empty_url: str) -> None:
 
 def test_report_formats(filled: str, tmp_path: Path) -> None:
     code, out, _ = run("report", "--ledger", filled, "--group-by", "team")
-    assert code == 0 and "support" in out and "total" in out
+    assert code == 0 and as_table(summarize(filled, group_by="team")) in out  # the figures too
+    rows = [line.split()[:2] for line in out.splitlines() if line.startswith(("support", "total"))]
+    assert rows == [["support", "2"], ["total", "2"]]
     code, out, _ = run("report", "--ledger", filled, "--format", "json", "--since", "2025-01-01")
-    assert code == 0 and json.loads(out)["total"]["requests"] == 2
+    assert code == 0 and json.loads(out) == summarize(filled, since=date(2025, 1, 1)).to_dict()
+    assert json.loads(out)["total"]["requests"] == 2
     code, out, _ = run("report", "--ledger", filled, "--format", "csv", "--until", "2024-12-31")
     assert code == 0 and out.splitlines()[-1].startswith("total,0,")
     chart = tmp_path / "c.png"

@@ -54,6 +54,7 @@ def test_the_byte_bound_is_an_upper_bound(text: str) -> None:
     assert estimate_tokens(text) <= max_tokens_of(text)
 
 
+@pytest.mark.slow  # 200 hypothesis examples
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300))
 def test_the_byte_bound_holds_for_any_text(text: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from decimal import Decimal
 
 from click.testing import CliRunner
@@ -36,8 +37,19 @@ def test_demo_table_says_the_models_are_simulated_and_why_requests_went_where():
     result = CliRunner().invoke(main, ["demo", "--no-ledger", "--limit", "20"])
     assert result.exit_code == 0, result.output
     assert "simulated models" in result.output
-    assert "-> local" in result.output
-    assert "saved" in result.output
+    decisions = re.findall(
+        r"-> (local|frontier) +\S+ +difficulty ([0-9.]+) (<|>=) threshold ([0-9.]+)$",
+        result.output,
+        flags=re.M,
+    )
+    assert len(decisions) >= 10 and {tier for tier, *_ in decisions} == {"local", "frontier"}
+    for tier, score, sign, threshold in decisions:  # the reason printed is why it went there
+        above = float(score) >= float(threshold)
+        assert (tier, sign) == (("frontier", ">=") if above else ("local", "<")), (tier, score)
+    local = int(re.search(r"answered locally (\d+) ", result.output)[1])  # type: ignore[index]
+    frontier = int(re.search(r"sent to frontier (\d+) ", result.output)[1])  # type: ignore[index]
+    assert local > 0 and frontier > 0 and local + frontier == 20
+    assert re.search(r"saved +\$[0-9.]+ \([0-9.]+%\)", result.output)
 
 
 def test_demo_records_every_request_in_the_ledger():

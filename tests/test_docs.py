@@ -18,8 +18,9 @@ from router.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 INSTALL_AND_DEMO = (
-    "python3 -m venv .venv && .venv/bin/pip install --require-hashes -r requirements.lock "
-    "&& .venv/bin/pip install --no-deps --no-build-isolation -e . && .venv/bin/router demo"
+    "python3 -m venv .venv && .venv/bin/pip install --require-hashes --no-deps -r requirements.lock"
+    " && .venv/bin/pip install --no-deps --no-build-isolation -e . && .venv/bin/pip check"
+    " && .venv/bin/router demo"
 )
 # Pages the nav may name before they exist (stubbed only in the test's copy of docs/): none now.
 PENDING_PAGES: tuple[str, ...] = ()
@@ -64,6 +65,7 @@ def test_readme_quick_start_is_the_two_commands_the_fresh_clone_check_runs():
     assert commands == [INSTALL_AND_DEMO, ".venv/bin/python -m pytest"]
 
 
+@pytest.mark.slow  # a fresh interpreter importing litellm
 def test_readme_example_runs_as_written_and_prints_what_it_promises(tmp_path):
     block = _between(README, "<!-- example:begin -->", "<!-- example:end -->")
     (code,) = _code_blocks(block, "python")
@@ -79,6 +81,7 @@ def test_readme_example_runs_as_written_and_prints_what_it_promises(tmp_path):
     assert (tmp_path / "data" / "cost-router" / "ledger.db").is_file()
 
 
+@pytest.mark.slow  # runs pytest in a subprocess
 def test_backends_page_test_example_passes(tmp_path):
     page = (ROOT / "docs" / "backends.md").read_text(encoding="utf-8")
     (code,) = [b for b in _code_blocks(page, "python") if "def test_" in b]
@@ -121,6 +124,7 @@ def test_every_generated_marker_is_filled():
         assert "<!-- generated:" not in hooks.fill(text)
 
 
+@pytest.mark.slow  # builds the whole site
 def test_mkdocs_build_strict_passes_offline(tmp_path):
     if importlib.util.find_spec("mkdocs") is None:
         pytest.skip("mkdocs is not installed (pip install -e '.[docs]')")
@@ -160,7 +164,9 @@ def test_fresh_clone_check_runs_the_readme_commands_in_a_clone(tmp_path):
     repo.mkdir()
     quick_start = _between(README, "<!-- quickstart:begin", "<!-- quickstart:end -->")
     block = quick_start.replace(
-        INSTALL_AND_DEMO, "pwd > first.txt && echo $XDG_DATA_HOME >> first.txt"
+        INSTALL_AND_DEMO,
+        "pwd > first.txt && echo $XDG_DATA_HOME >> first.txt"
+        ' && python3 -c \'import os; print(os.environ.get("CHOSEN", "-"))\' >> first.txt',
     )
     block = block.replace(".venv/bin/python -m pytest", f"cp first.txt {tmp_path}/seen.txt")
     (repo / "README.md").write_text(f"# x\n\n{block}<!-- quickstart:end -->\n", encoding="utf-8")
@@ -168,11 +174,22 @@ def test_fresh_clone_check_runs_the_readme_commands_in_a_clone(tmp_path):
     _git("add", "README.md", cwd=repo)
     _git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x", cwd=repo)
     script = ROOT / "scripts" / "fresh_clone_check.sh"
+    then = f"cp first.txt {tmp_path}/then.txt"  # a command to run in the clone afterwards
+    chosen = tmp_path / "chosen-python"  # PYTHON: the interpreter `python3` stands for
+    chosen.write_text(f'#!/bin/sh\nCHOSEN=yes exec {sys.executable} "$@"\n', encoding="utf-8")
+    chosen.chmod(0o755)
     result = subprocess.run(
-        ["bash", str(script), str(repo)], capture_output=True, text=True, timeout=60, check=False
+        ["bash", str(script), str(repo), "--", "bash", "-c", then],
+        env={**os.environ, "PYTHON": str(chosen)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
-    where, data = (tmp_path / "seen.txt").read_text(encoding="utf-8").split()
+    where, data, python = (tmp_path / "seen.txt").read_text(encoding="utf-8").split()
     assert where.endswith("/repo") and not where.startswith(str(repo))  # ran in the clone
     assert data.endswith("/data") and not Path(where).exists()  # throwaway, cleaned up
+    assert python == "yes"
+    assert (tmp_path / "then.txt").read_text() == (tmp_path / "seen.txt").read_text()
     assert "fresh_clone_check: OK" in result.stderr

@@ -97,6 +97,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.Compl
     return results
 
 
+@pytest.mark.slow  # six fresh interpreters, each importing litellm
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
 def test_example_runs_as_written(script: Path, runs: dict[str, subprocess.CompletedProcess[str]]):
     needed = NEEDS.get(script.name)

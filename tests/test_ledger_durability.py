@@ -143,15 +143,12 @@ def replayed_rows(url: str) -> int:
         engine.dispose()
 
 
-def test_sigkilled_writers_lose_nothing_acknowledged(ledger_url: str, outbox_dir: Path) -> None:
-    kill_rounds(ledger_url, outbox_dir, 20)
-
-
 @pytest.mark.slow
 def test_sigkilled_writers_lose_nothing_acknowledged_100(ledger_url: str, outbox_dir: Path) -> None:
     kill_rounds(ledger_url, outbox_dir, 100)
 
 
+@pytest.mark.slow  # eight writer processes
 def test_eight_concurrent_writer_processes(empty_url: str, outbox_dir: Path) -> None:
     if empty_url.startswith("postgresql"):  # migrated by command; SQLite on first open
         upgrade_ledger(empty_url)

@@ -37,6 +37,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
+@pytest.mark.slow  # builds the wheel
 def test_wheel_ships_policies_migrations_data_and_types(wheel: Path):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "router/py.typed" in names
@@ -49,6 +50,7 @@ def test_wheel_ships_policies_migrations_data_and_types(wheel: Path):
     assert "router = router.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
+@pytest.mark.slow  # builds and installs the wheel in a venv
 def test_installed_wheel_routes_offline_outside_the_repo(wheel: Path, tmp_path: Path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)

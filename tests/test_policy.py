@@ -282,6 +282,15 @@ BROKEN = {
             "for a file, write a path like defualt.yaml"
         ],
     ),
+    "bad_extends_name_with_newline": (
+        """
+        extends: "0\\n\\n  "
+        """,
+        [
+            "1: extends: no shipped policy named '0\\n\\n  ' (shipped: cost-saver, default, "
+            "privacy-strict, quality-first); for a file, write a path like 0.yaml"
+        ],
+    ),
     "bad_extends_type": (
         """
         name: x
@@ -673,12 +682,28 @@ def test_explain_cli(tmp_path):
     assert ok.exit_code == 0, ok.output
     assert "target_frontier_share: 0.1" in ok.output
     typo = CliRunner().invoke(main, ["policy", "explain", str(path), "--team", "suport"])
-    assert typo.exit_code == 1
-    assert "no team override named 'suport'; did you mean 'support'?" in typo.output
+    assert typo.exit_code == 0, typo.output  # its requests get the base policy: say so
+    assert (
+        "# team 'suport' has no override here, so its requests get the base policy "
+        "(did you mean 'support'?)\n"
+    ) in typo.output
     bad = write(tmp_path, "bad.yaml", "routing: {threshold: 9}\n")
     broken = CliRunner().invoke(main, ["policy", "explain", str(bad)])
     assert broken.exit_code == 2
     assert f"{bad}:1: routing.threshold: out of range" in broken.output
+
+
+def test_explain_a_team_without_an_override_shows_the_base_policy_it_gets():
+    """The README's own example: the shipped default policy has no team overrides at all."""
+    result = CliRunner().invoke(
+        main, ["policy", "explain", str(ROOT / "policies" / "default.yaml"), "--team", "support"]
+    )
+    assert result.exit_code == 0, result.output
+    header, body = result.output.split("# secrets are masked\n")
+    assert "# team 'support' has no override here, so its requests get the base policy\n" in header
+    assert body == explain_policy(ROOT / "policies" / "default.yaml").split("masked\n")[1]
+    both = explain_policy("default", team="support", app="triage")
+    assert "# app 'triage' has no override here" in both
 
 
 # -- per-task rules ---------------------------------------------------------------------------
@@ -775,6 +800,7 @@ _FRAGMENTS = st.lists(
 )
 
 
+@pytest.mark.slow  # 150 hypothesis examples writing files
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -115,6 +115,7 @@ def spaced(draw, digits: str, groups: tuple[int, ...] | None = None) -> str:
     return out
 
 
+@pytest.mark.slow  # 300 hypothesis examples
 @settings(max_examples=300, deadline=None)
 @given(data=st.data(), before=prose, after=prose)
 def test_valid_cards_are_found_through_separators_and_obfuscation(data, before, after):
@@ -124,6 +125,7 @@ def test_valid_cards_are_found_through_separators_and_obfuscation(data, before, 
     assert found_exactly(text, start, end, "payment_card"), text
 
 
+@pytest.mark.slow  # 300 hypothesis examples
 @settings(max_examples=300, deadline=None)
 @given(data=st.data(), before=prose, after=prose)
 def test_numbers_failing_luhn_are_not_cards(data, before, after):
@@ -162,6 +164,7 @@ def valid_ssns(draw) -> str:
     return f"{area:03d}{group:02d}{serial:04d}"
 
 
+@pytest.mark.slow  # 200 hypothesis examples
 @settings(max_examples=200, deadline=None)
 @given(data=st.data(), before=prose, after=prose)
 def test_ssns_are_found(data, before, after):
@@ -255,6 +258,7 @@ def emails(draw) -> tuple[str, str]:
     return style, address
 
 
+@pytest.mark.slow  # 300 hypothesis examples
 @settings(max_examples=300, deadline=None)
 @given(pair=emails(), before=prose, after=prose)
 def test_emails_are_found_including_obfuscated_forms(pair, before, after):
@@ -298,6 +302,7 @@ def phones(draw) -> str:
     )
 
 
+@pytest.mark.slow  # 200 hypothesis examples
 @settings(max_examples=200, deadline=None)
 @given(data=st.data(), before=prose, after=prose)
 def test_phone_numbers_are_found(data, before, after):
@@ -306,6 +311,7 @@ def test_phone_numbers_are_found(data, before, after):
     assert found_exactly(text, start, end, "phone"), text
 
 
+@pytest.mark.slow  # hypothesis examples
 @settings(max_examples=200, deadline=None)
 @given(
     first=st.integers(1, 254).filter(lambda n: n != 127),
@@ -346,6 +352,7 @@ def secrets(draw) -> str:
     )
 
 
+@pytest.mark.slow  # 300 hypothesis examples
 @settings(max_examples=300, deadline=None)
 @given(data=st.data(), before=prose, after=prose)
 def test_api_keys_are_found_with_zero_width_characters_inside(data, before, after):
@@ -438,6 +445,7 @@ def test_isbns_order_numbers_dates_prices_and_versions_have_no_findings(
 # -- redact and restore ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # 200 hypothesis examples
 @settings(max_examples=200, deadline=None)
 @given(data=st.data(), words=st.lists(prose, min_size=4, max_size=4))
 def test_redact_then_restore_round_trips(data, words):

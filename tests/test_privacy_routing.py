@@ -41,6 +41,7 @@ sensitive_values = st.one_of(
 faults = st.sampled_from(["none", "down", "500", "drop"])
 
 
+@pytest.mark.slow  # hypothesis examples over loopback HTTP
 @settings(max_examples=40, deadline=None)
 @given(value=sensitive_values, fault=faults, stream=st.booleans())
 def test_sensitive_values_never_reach_the_frontier(value, fault, stream):

@@ -12,6 +12,7 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, select
@@ -76,6 +77,7 @@ def stored_costs(url: str) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
         engine.dispose()
 
 
+@pytest.mark.slow  # hypothesis batches through a real ledger
 @settings(max_examples=40, deadline=None)
 @given(batch=records())
 def test_row_cost_is_the_sum_of_attempts_and_reports_add_up(batch: list[RequestRecord]) -> None:

@@ -80,6 +80,7 @@ arguments = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow  # 400 hypothesis examples
 @settings(max_examples=400, deadline=None)
 @given(args=arguments, policy=st.sampled_from(POLICIES))
 def test_any_arguments_validate_or_raise_the_typed_error(args: dict[str, Any], policy: Policy):
@@ -93,6 +94,7 @@ def test_any_arguments_validate_or_raise_the_typed_error(args: dict[str, Any], p
     assert all(isinstance(m["content"], str) for m in result.messages)
 
 
+@pytest.mark.slow  # 200 hypothesis examples
 @settings(max_examples=200, deadline=None)
 @given(role=st.one_of(junk, st.sampled_from(["user", "system"])), fmt_type=junk)
 def test_a_role_or_format_type_of_any_type_is_checked_not_crashed_on(role: Any, fmt_type: Any):
@@ -110,7 +112,8 @@ def test_a_role_or_format_type_of_any_type_is_checked_not_crashed_on(role: Any, 
             unknown={},
         )
 
-    valid = role in ("user", "system") and fmt_type in ("text", "json_object", "json_schema")
+    # json_schema needs its schema too (tests/test_openai_surface.py), so alone it is refused
+    valid = role in ("user", "system") and fmt_type in ("text", "json_object")
     if valid:
         assert build().response_format == {"type": fmt_type}
     else:

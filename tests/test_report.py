@@ -159,11 +159,31 @@ def test_bad_group_and_missing_ledger(tmp_path: Path) -> None:
 
 
 def test_report_to_dict_is_json_ready(filled: str) -> None:
-    report = summarize(filled, group_by="week")
+    report = summarize(filled, group_by="week", since=date(2025, 1, 1))
     assert isinstance(report, Report)
-    json.dumps(report.to_dict())
+    data = json.loads(json.dumps(report.to_dict()))  # JSON-ready: survives a round trip
+    assert (data["currency"], data["group_by"]) == ("USD", "week")
+    assert (data["since"], data["until"]) == ("2025-01-01T00:00:00+00:00", None)
+    (week,) = data["rows"]
+    total = data["total"]
+    assert week["key"] == "2024-12-30"
+    assert {k: v for k, v in week.items() if k != "key"} == {
+        k: v for k, v in total.items() if k != "key"
+    }  # one week holds all ten requests
+    assert (total["requests"], total["local_requests"], total["escalated"]) == (10, 6, 3)
+    assert (total["errors"], total["verification_failures"]) == (1, 1)
+    assert (total["local_share"], total["escalation_rate"]) == (0.6, 0.3)
+    assert total["escalation_reasons"] == {"low_confidence": 3}
+    assert (total["cost_usd"], total["baseline_cost_usd"], total["savings_usd"]) == (
+        "0.03",
+        "0.09",
+        "0.06",
+    )
+    assert total["savings_pct"] == "66.67" and total["cost_per_1k_requests_usd"] == "3.00"
+    assert total["latency_ms"]["local"] == {"count": 6, "p50": 350.0, "p95": 575.0}
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_report_commands_never_import_litellm(filled: str, tmp_path: Path) -> None:
     code = (
         "import sys\n"

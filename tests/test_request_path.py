@@ -86,15 +86,16 @@ def test_all_failing_raises_one_error_naming_each_attempt_without_the_prompt(ser
     assert len(ollama.requests) == 0
 
 
-def test_429_retry_after_is_honoured_and_capped(servers):
+def test_429_retry_after_is_honoured_and_a_longer_one_moves_on(servers):
     _, openai, _ = servers
     openai.script(Reply(status=429, retry_after=0.5), Reply(status=429, retry_after=120), Reply())
     policy = loopback_policy(*servers)
     router, _, clock = make_router(policy)
     res = router.complete(LONG_PROMPT)
     router.close()
-    assert res.model == "gpt-5.4" and len(res.attempts) == 3
-    assert clock.sleeps == [0.5, policy.retries.retry_after_cap_s]
+    # 120 s is over retries.retry_after_cap_s: the next model answers at once, no wait taken
+    assert res.model == "anthropic/claude-opus-4-6" and len(res.attempts) == 3
+    assert clock.sleeps == [0.5]
 
 
 def test_permanent_errors_are_not_retried(servers):
@@ -181,8 +182,9 @@ def test_dropped_connection_is_retried(servers):
     router, _, _ = make_router(loopback_policy(*servers))
     res = router.complete(SHORT_PROMPT)
     router.close()
-    assert res.text == "second time lucky"
+    assert (res.text, res.tier) == ("second time lucky", "local")
     assert [a.outcome for a in res.attempts] == ["error", "ok"]
+    assert len(ollama.requests) == 2
 
 
 def test_deadline_caps_total_time_across_retries(servers):
@@ -222,15 +224,22 @@ async def test_acomplete_and_astream(servers):
     assert len(ledger.records) == 2
 
 
-@pytest.mark.parametrize("prompt", [SHORT_PROMPT, LONG_PROMPT])
-def test_sync_stream_both_tiers(servers, prompt):
-    router, _, _ = make_router(loopback_policy(*servers))
+@pytest.mark.parametrize(
+    ("prompt", "tier", "model", "server"),
+    [(SHORT_PROMPT, "local", "qwen3.5:9b", 0), (LONG_PROMPT, "frontier", "gpt-5.4", 1)],
+)
+def test_sync_stream_both_tiers(servers, prompt, tier, model, server):
+    servers[server].script(Reply(text=f"streamed by the {tier} tier", usage=Usage(30, 6)))
+    router, ledger, _ = make_router(loopback_policy(*servers))
     chunks = list(router.stream(prompt))
     router.close()
     final = chunks[-1].completion
     assert final is not None
-    assert "".join(c.text for c in chunks) == final.text
-    assert final.usage.input_tokens > 0
+    assert (final.tier, final.model, final.decision.tier) == (tier, model, tier)
+    assert "".join(c.text for c in chunks) == final.text == f"streamed by the {tier} tier"
+    assert (final.usage.input_tokens, final.usage.output_tokens) == (30, 6)
+    assert [len(s.requests) for s in servers] == [1 if i == server else 0 for i in range(3)]
+    assert ledger.records[0].tier == tier
 
 
 def test_stream_falls_back_before_the_first_token(servers):

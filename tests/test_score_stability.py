@@ -1,20 +1,32 @@
-"""The shipped classifier's scores do not move when the scoring code is made faster.
+"""The shipped classifier's scores, checked against an independent computation made at build time.
 
-`tests/data/score_golden.json` holds the scores the shipped artefact gave these 400 generated
-prompts before the decision path was optimised (math.fsum, unoptimised feature extraction).
-Any later change to `_features.py` or `_model.py` must keep them within 1e-9: a change that
-alters routing needs a new FEATURES_VERSION and a retrain, not a silent drift.
-Regenerate only together with such a version bump or a deliberate retrain of the shipped
-artefact: `python -m tests.test_score_stability`.
+`tests/data/score_golden.json` holds, for 400 generated prompts, the scores of the shipped
+artefact as the *training* side computes them: the same numpy/scipy design matrices `router train`
+fits on (standardised dense block, `1/sqrt(#grams)` n-gram matrix over the vocabulary), times the
+exported coefficients, through a logistic. The runtime scorer (`DifficultyClassifier`, pure
+Python, with folded weights and plain sums) is a separate implementation of the same model, so:
+
+- the runtime scores must match the golden within 1e-9 (a faster scorer may not drift);
+- the golden names the artefact checksum it was made for: retraining the shipped artefact
+  without regenerating it fails here, and regenerating uses the training path, not the code
+  under test: `python -m tests.test_score_stability`.
+
+Quality is checked separately, across sources, in tests/test_learning_quality.py and
+tests/test_prior_quality.py.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
 from pathlib import Path
+from typing import Any
 
-from router.classifier import load_classifier
+import numpy as np
+
+from router.classifier import _features, load_classifier
+from router.classifier._train import _ngram_matrix
 
 GOLDEN = Path(__file__).parent / "data" / "score_golden.json"
 TOLERANCE = 1e-9
@@ -41,13 +53,41 @@ def prompts(n: int = 400, seed: int = 10) -> list[str]:
     return out
 
 
-def scores() -> list[float]:
-    return [load_classifier().score(p) for p in prompts()]
+def reference_scores(texts: list[str]) -> list[float]:
+    """The training side's computation: the design matrix `router train` fits on, times the
+    artefact's coefficients (numpy and scipy; no code of the runtime scorer but the features)."""
+    w = load_classifier().weights
+    feats = [_features.extract(t) for t in texts]
+    dense = np.array([f.dense for f in feats], dtype=np.float64)
+    z_dense = (dense - np.array(w.dense_mean)) / np.array(w.dense_scale)
+    vocab = {_features.gram_key(g): i for i, g in enumerate(sorted(w.ngram_weights))}
+    coef = np.array([w.ngram_weights[g] for g in sorted(w.ngram_weights)], dtype=np.float64)
+    z = (
+        w.intercept
+        + z_dense @ np.array(w.dense_coef)
+        + _ngram_matrix([f.grams for f in feats], vocab) @ coef
+    )
+    return [1.0 / (1.0 + math.exp(-float(v))) for v in z]
 
 
-def test_scores_match_the_golden_file() -> None:
-    golden = json.loads(GOLDEN.read_text())
-    now = scores()
+def _golden() -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(GOLDEN.read_text())
+    return doc
+
+
+def test_the_golden_was_made_for_the_shipped_artefact() -> None:
+    shipped = json.loads(
+        (Path(__file__).parent.parent / "router/data/classifier/default.json").read_text()
+    )
+    assert _golden()["artefact_checksum"] == shipped["checksum"], (
+        "the shipped artefact changed: regenerate with `python -m tests.test_score_stability`"
+    )
+
+
+def test_runtime_scores_match_the_training_side_computation() -> None:
+    golden = _golden()["scores"]
+    clf = load_classifier()
+    now = [clf.score(p) for p in prompts()]
     assert len(now) == len(golden) == 400
     worst = max(abs(a - b) for a, b in zip(now, golden, strict=True))
     assert worst <= TOLERANCE, worst
@@ -57,9 +97,17 @@ def test_the_golden_prompts_cover_the_feature_paths() -> None:
     texts = prompts()
     assert any(not t.isascii() for t in texts) and any(t.isascii() for t in texts)
     assert any(len(t) > 1250 for t in texts)  # the head-and-tail window
-    assert len({round(s, 3) for s in json.loads(GOLDEN.read_text())}) > 100  # not all alike
+    assert len({round(s, 3) for s in _golden()["scores"]}) > 100  # not all alike
 
 
 if __name__ == "__main__":
+    checksum = json.loads(
+        (Path(__file__).parent.parent / "router/data/classifier/default.json").read_text()
+    )["checksum"]
     GOLDEN.parent.mkdir(exist_ok=True)
-    GOLDEN.write_text(json.dumps(scores(), indent=0) + "\n")
+    doc = {
+        "artefact_checksum": checksum,
+        "made_by": "reference_scores (training side)",
+        "scores": reference_scores(prompts()),
+    }
+    GOLDEN.write_text(json.dumps(doc, indent=0) + "\n")

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from opentelemetry import trace
+from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -712,11 +712,22 @@ async def test_streaming_without_activation_keeps_the_tree_and_the_context_clean
 
 
 def test_without_an_sdk_the_global_no_op_providers_are_used():
+    """No provider given and none installed: spans come from the API's global no-op provider
+    (nothing recorded, no trace id), and Telemetry installs no provider of its own."""
+    providers = trace.get_tracer_provider(), metrics.get_meter_provider()
     telemetry = Telemetry(capture_content=True)
+    request = routed()
+    with telemetry.request(request, POLICY) as t:
+        assert not t.span.is_recording() and not t.span.get_span_context().is_valid
+        with t.attempt(LOCAL, model_request(request)) as attempt:
+            assert not attempt.span.is_recording()
+        with t.stage("router.score") as score:
+            assert not score.is_recording()
     answer_locally(telemetry)
     escalate_after_local_failure(telemetry)
     fail_everywhere(telemetry)
     telemetry.budget_burn("support", 0.5)
+    assert (trace.get_tracer_provider(), metrics.get_meter_provider()) == providers
 
 
 def test_configure_console_prints_spans_and_metrics():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 from contextlib import AbstractContextManager
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,8 +27,7 @@ from router.classifier._train import (
 )
 from router.errors import ClassifierError
 from router.evaluation import OutcomeRow, load_outcomes
-
-SHARED = Path("/work/shared/data")
+from tests.support import shared_data_file
 
 _WORDS = (
     *("compute", "integral", "prove", "step", "derivative", "matrix", "solve", "python"),
@@ -76,13 +74,13 @@ def test_fit_does_not_depend_on_row_or_file_order() -> None:
     assert len(fit(sources, PARAMS).ngram_weights) > 50  # a real fit, not a handful of weights
 
 
-@pytest.mark.skipif(not (SHARED / "m-ifeval.jsonl").exists(), reason="no shared data")
 def test_fit_on_real_prompts_does_not_depend_on_row_order() -> None:
     """Real prompts are ill-conditioned enough that L-BFGS at its default tol moved every one of
     these ~2300 rounded weights (intercept -0.465 vs -0.464) when the rows were permuted; the
     synthetic fixture above is too easy to show that."""
     sizes = (("arena-bench-v1", 300), ("m-ifeval", 600), ("ja-vicuna-qa", 80), ("evalperf", 36))
-    sources = [featurize(n, load_outcomes(SHARED / f"{n}.jsonl")[:k]) for n, k in sizes]
+    files = {n: shared_data_file(f"{n}.jsonl") for n, _ in sizes}
+    sources = [featurize(n, load_outcomes(files[n])[:k]) for n, k in sizes]
     params = TrainParams(min_df=3, min_sources=2)
     first = fit(sources, params)
     assert len(first.ngram_weights) > 1000

@@ -764,15 +764,18 @@ async def test_run_verifiers_accepts_a_verifier_that_reports_nothing_itself():
 # -- registry --------------------------------------------------------------------------------
 
 
-async def test_build_verifiers_from_a_policy_mapping(ollama, backend):
+@pytest.mark.parametrize(("reply", "status"), [("Yes", "passed"), ("No", "failed")])
+async def test_build_verifiers_from_a_policy_mapping(ollama, backend, reply, status):
     built = build_verifiers(
         {"self_check": {"threshold": 0.6}, "structural": {}, "valid_json": None}
     )
     assert [v.name for v in built.verifiers] == ["structural", "valid_json", "self_check"]
-    ollama.script(Reply(text="Yes"))
+    ollama.script(Reply(text=reply))
     result = await run_verifiers(built, ctx("4", call_local=backend.complete), budget_s=5)
-    assert result.status == "passed"
+    assert result.status == status
     assert result.verdicts[-1].verifier == "self_check"
+    assert result.verdicts[-1].passed is (status == "passed")
+    assert len(ollama.requests) == 1  # the built self_check really asked the local model
 
 
 async def test_build_verifiers_runs_cheap_checks_first_to_save_model_calls(ollama, backend):
@@ -785,6 +788,8 @@ async def test_build_verifiers_runs_cheap_checks_first_to_save_model_calls(ollam
 async def test_build_verifiers_posthoc_uses_the_given_scorer():
     built = build_verifiers({"posthoc_score": {"threshold": 0.3}}, scorer=FakeScorer(0.4))
     assert not (await built.verify(ctx("4"))).passed
+    built = build_verifiers({"posthoc_score": {"threshold": 0.3}}, scorer=FakeScorer(0.2))
+    assert (await built.verify(ctx("4"))).passed
     with pytest.raises(ConfigError, match="needs a classifier"):
         build_verifiers({"posthoc_score": {}})
 

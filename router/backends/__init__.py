@@ -1,6 +1,12 @@
 """Backends: the seam to model servers. Pass your own to `Router(local=..., frontier=[...])`."""
 
-from router.backends._base import Backend, ModelChunk, ModelRequest, ModelResponse
+from router.backends._base import (
+    Backend,
+    ModelChunk,
+    ModelRequest,
+    ModelResponse,
+    ToolCall,
+)
 from router.backends._litellm import LiteLLMBackend
 from router.backends._ollama import OllamaBackend
 
@@ -11,4 +17,5 @@ __all__ = [
     "ModelRequest",
     "ModelResponse",
     "OllamaBackend",
+    "ToolCall",
 ]

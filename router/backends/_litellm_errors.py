@@ -14,10 +14,11 @@ far the call got) is `BackendTimeoutError`, possibly billed.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
-import time
+from collections.abc import Iterator, Mapping
 
+from router.backends._headers import retry_after_seconds
+from router.backends._unsent import not_sent, raised_before_sending
 from router.errors import (
     AuthenticationError,
     BackendError,
@@ -32,6 +33,7 @@ from router.errors import (
     PermanentBackendError,
     PromptTooLongError,
     RateLimitError,
+    RepetitiveOutputError,
     RouterError,
     SensitiveDataError,
     ServerError,
@@ -98,6 +100,17 @@ _HINTS: dict[type[RouterError], str] = {
 
 def map_litellm_error(exc: BaseException, *, model: str, provider: str) -> RouterError:
     """The router error for an exception raised by `litellm.acompletion` (or under it)."""
+    root = raised_before_sending(exc)
+    if root is not None:
+        return not_sent(root, model=model, provider=provider)
+    if _repeating(exc):
+        return RepetitiveOutputError(
+            f"{provider}:{model} kept sending the same chunk, so litellm stopped the stream "
+            "(it ends a stream after 100 identical chunks): the model was looping; lower "
+            "max_tokens, or change the prompt or temperature",
+            model=model,
+            provider=provider,
+        )
     dropped = _dropped_connection(exc)
     target = dropped or _lookup(exc)
     status = None if dropped else _status(exc)
@@ -121,6 +134,29 @@ def map_litellm_error(exc: BaseException, *, model: str, provider: str) -> Route
     if issubclass(target, BackendError):
         return target(message, model=model, provider=provider, status_code=status)
     return target(message)
+
+
+_REPEATING = "is repeating the same chunk"  # litellm's streaming_handler.safety_checker
+
+
+def _repeating(exc: BaseException) -> bool:
+    """litellm's loop guard fired: its InternalServerError, under a MidStreamFallbackError."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if _REPEATING in str(getattr(current, "message", None) or current):
+            return True
+        linked = (
+            getattr(current, "original_exception", None),
+            current.__cause__,
+            current.__context__,
+        )
+        pending.extend(e for e in linked if isinstance(e, BaseException))
+    return False
 
 
 def _lookup(exc: BaseException) -> type[RouterError] | str | None:
@@ -182,20 +218,26 @@ def _class_for_status(status: int | None) -> type[RouterError]:
 
 
 def retry_after(exc: BaseException) -> float | None:
-    """Seconds from a `Retry-After` (or `retry-after-ms`) header on the error's response."""
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None) or getattr(exc, "headers", None) or {}
-    try:
-        millis = headers.get("retry-after-ms")
-        if millis is not None:
-            return max(0.0, float(millis) / 1000)
-        value = headers.get("retry-after")
-    except AttributeError:
-        return None
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+    """Seconds from a `Retry-After` (or `retry-after-ms`) header under the error, or None.
+
+    litellm puts the upstream response's headers in different places per provider: OpenAI's
+    on `exc.response`, Anthropic's only on the provider error in the cause chain (the outer
+    `response` is a stub with none). The first headers that carry a hint win.
+    """
+    for headers in _headers_in_chain(exc):
+        seconds = retry_after_seconds(headers)
+        if seconds is not None:
+            return seconds
+    return None
+
+
+def _headers_in_chain(exc: BaseException) -> Iterator[Mapping[str, str]]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        for owner in (getattr(current, "response", None), current):
+            headers = getattr(owner, "headers", None)
+            if isinstance(headers, Mapping) and headers:
+                yield headers
+        current = current.__cause__ or current.__context__

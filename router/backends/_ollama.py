@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from router._records import Tier
-from router.backends._base import ModelChunk, ModelRequest, ModelResponse, TokenLogprob
+from router.backends._base import ModelChunk, ModelRequest, ModelResponse, TokenLogprob, ToolCall
 from router.backends._ollama_errors import map_ollama_error
+from router.backends._timing import bounded
+from router.backends._tool_wire import ollama_messages, ollama_tool_calls, ollama_tools
 from router.backends._usage import estimate_prompt_tokens, estimate_tokens
 from router.errors import BackendError, ModelNotFoundError
 
@@ -53,6 +55,14 @@ class OllamaBackend:
     def tier(self) -> Tier:
         return "local"
 
+    async def warm_up(self) -> None:
+        """Import the ollama client (and httpx) off the event loop and build this loop's client,
+        before the first call is timed. Nothing is sent."""
+        if asyncio.get_running_loop() in self._clients:
+            return
+        await asyncio.to_thread(_import_client)
+        self._client()
+
     def _client(self) -> ollama.AsyncClient:
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
@@ -84,19 +94,25 @@ class OllamaBackend:
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelChunk]:
         parts: list[str] = []
         logprobs: list[Any] = []
+        calls: list[ToolCall] = []  # Ollama sends each call whole, in a chunk of its own
+        read_s = self._timeouts[1]
+
+        async def opening() -> AsyncIterator[Any]:
+            return await self._client().chat(**self._chat_args(request), stream=True)
+
         try:
-            async with asyncio.timeout(request.timeout_s):
-                chunks = await self._client().chat(**self._chat_args(request), stream=True)
-                async for chunk in chunks:
-                    delta = chunk.message.content or ""
-                    logprobs.extend(getattr(chunk, "logprobs", None) or ())
-                    if delta:
-                        parts.append(delta)
-                        yield ModelChunk(delta=delta)
-                    if chunk.done:
-                        final = self._response(chunk, request, "".join(parts), logprobs)
-                        yield ModelChunk(final=final)
-                        return
+            total_s = request.timeout_s or read_s
+            async for chunk in bounded(opening, total_s=total_s, stall_s=read_s):
+                delta = chunk.message.content or ""
+                logprobs.extend(getattr(chunk, "logprobs", None) or ())
+                calls.extend(ollama_tool_calls(chunk.message.tool_calls))
+                if delta:
+                    parts.append(delta)
+                    yield ModelChunk(delta=delta)
+                if chunk.done:
+                    text = "".join(parts)
+                    yield ModelChunk(final=self._response(chunk, request, text, logprobs, calls))
+                    return
         except BackendError:
             raise
         except Exception as exc:
@@ -129,15 +145,11 @@ class OllamaBackend:
                 await client.close()  # type: ignore[no-untyped-call]
 
     def _chat_args(self, request: ModelRequest) -> dict[str, Any]:
-        options: dict[str, Any] = {}
-        if request.max_tokens is not None:
-            options["num_predict"] = request.max_tokens
-        if request.temperature is not None:
-            options["temperature"] = request.temperature
         args: dict[str, Any] = {
             "model": self._model,
-            "messages": [dict(m) for m in request.messages],
-            "options": options or None,
+            "messages": ollama_messages(request.messages),
+            "tools": ollama_tools(request),
+            "options": _options(request) or None,
         }
         fmt = _ollama_format(request.response_format)
         if fmt is not None:
@@ -153,18 +165,25 @@ class OllamaBackend:
         request: ModelRequest,
         text: str | None = None,
         streamed_logprobs: list[Any] | None = None,
+        streamed_calls: list[ToolCall] | None = None,
     ) -> ModelResponse:
         content = raw.message.content or "" if text is None else text
         tokens_in, tokens_out = raw.prompt_eval_count, raw.eval_count
         estimated = tokens_in is None or tokens_out is None
+        calls = (
+            ollama_tool_calls(raw.message.tool_calls)
+            if streamed_calls is None
+            else tuple(streamed_calls)  # every chunk's, the final one's included
+        )
         return ModelResponse(
             text=content,
             model=raw.model or self._model,
             # Ollama omits prompt_eval_count when the prompt was cached: estimate it then.
             input_tokens=tokens_in if tokens_in is not None else estimate_prompt_tokens(request),
             output_tokens=tokens_out if tokens_out is not None else estimate_tokens(content),
-            finish_reason=_finish_reason(raw.done_reason),
+            finish_reason=_finish_reason(raw.done_reason, bool(calls)),
             usage_estimated=estimated,
+            tool_calls=calls,
             logprobs=_logprobs(
                 getattr(raw, "logprobs", None) if streamed_logprobs is None else streamed_logprobs
             ),
@@ -172,6 +191,11 @@ class OllamaBackend:
 
     def _map(self, exc: BaseException) -> BackendError:
         return map_ollama_error(exc, model=self._model, host=self.host)
+
+
+def _import_client() -> None:
+    import httpx  # noqa: PLC0415, F401 - lazy on purpose: `import router` stays light
+    import ollama  # noqa: PLC0415, F401
 
 
 def _logprobs(raw: Any) -> tuple[TokenLogprob, ...] | None:
@@ -191,10 +215,24 @@ def _logprobs(raw: Any) -> tuple[TokenLogprob, ...] | None:
     )
 
 
-def _finish_reason(done_reason: str | None) -> str:
-    return {"length": "length", "stop": "stop", None: "stop"}.get(
+def _finish_reason(done_reason: str | None, tool_calls: bool = False) -> str:
+    """OpenAI's finish reason: Ollama says "stop" after tool calls, OpenAI "tool_calls"."""
+    reason = {"length": "length", "stop": "stop", None: "stop"}.get(
         done_reason, done_reason or "stop"
     )
+    return "tool_calls" if tool_calls and reason == "stop" else reason
+
+
+def _options(request: ModelRequest) -> dict[str, Any]:
+    """Ollama's `options`: num_predict, temperature, top_p, stop and seed, where set."""
+    values = {
+        "num_predict": request.max_tokens,
+        "temperature": request.temperature,
+        "top_p": request.top_p,
+        "stop": list(request.stop) or None,
+        "seed": request.seed,
+    }
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _ollama_format(response_format: Mapping[str, Any] | None) -> str | dict[str, Any] | None:

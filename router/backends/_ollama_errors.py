@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+from router.backends._unsent import not_sent, raised_before_sending
 from router.errors import (
     BackendError,
     BackendTimeoutError,
@@ -25,6 +26,13 @@ _PROVIDER = "ollama"
 
 def map_ollama_error(exc: BaseException, *, model: str, host: str) -> BackendError:
     """The router error for an exception raised while calling Ollama at `host`."""
+    root = raised_before_sending(exc)
+    if root is not None:
+        return not_sent(root, model=model, provider=_PROVIDER)
+    return _map_sent(exc, model=model, host=host)
+
+
+def _map_sent(exc: BaseException, *, model: str, host: str) -> BackendError:
     import httpx  # noqa: PLC0415 - loaded by then: the error came from them
     import ollama  # noqa: PLC0415
     import pydantic  # noqa: PLC0415

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from router._offline import tiktoken_encoding
 from router.backends._base import ModelRequest
 
@@ -19,6 +21,18 @@ def max_tokens_of(text: str) -> int:
     """An upper bound on `estimate_tokens(text)` under any byte-level BPE encoding, without
     encoding: every token covers at least one UTF-8 byte, so tokens <= bytes."""
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+PROMPT_OVERHEAD = 64
+"""Tokens a provider may add around the messages (its chat template, a default system text)."""
+
+
+def prompt_token_bound(messages: Sequence[Mapping[str, str]]) -> int:
+    """The most prompt tokens a provider can bill for `messages` under any byte-level BPE
+    tokenizer: UTF-8 bytes, plus per-message and per-request overhead. What budgets reserve,
+    and what a reported usage is checked against."""
+    tokens = sum(max_tokens_of(m.get("content", "")) + _PER_MESSAGE_OVERHEAD for m in messages)
+    return tokens + PROMPT_OVERHEAD
 
 
 def estimate_prompt_tokens(request: ModelRequest, encoding: str = "o200k_base") -> int:

@@ -1,8 +1,11 @@
 """`BudgetGuard`: one request's budget, from the first look to the final settlement.
 
 1. `open_guard` reads the burn of the request's windows and turns it into `pacing`.
-2. `reserve(model)` reserves the request's maximum cost on `model` (prompt tokens plus the
-   output limit, at its price) before the first frontier call; a dearer fallback tops it up.
+2. `reserve(model)` reserves the request's maximum cost on `model` before the first frontier
+   call: its prompt at an upper bound no byte-level tokenizer exceeds (UTF-8 bytes plus
+   overhead, not our tiktoken estimate: providers count differently) and its output at the
+   `max_tokens` sent (the caller's, else `limits.max_output_tokens`), at the model's price; a
+   dearer fallback tops it up. Usage reported beyond that is flagged `over_reservation`.
 3. `settle(attempts)` replaces the reservation with what the frontier attempts cost; a failed
    attempt that may have been billed counts at its maximum. Nothing spent releases it all.
 4. `abandon(attempts)` settles a request that ended without an outcome (cancelled, or a stream
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from router._completion import Decision
 from router._records import AttemptRecord
+from router.backends._usage import prompt_token_bound
 from router.budget._pacing import NO_PACING, Pacing, pacing
 from router.budget._store import ZERO, BudgetStore
 from router.budget._windows import Window, windows_for
@@ -201,9 +205,11 @@ async def open_guard(
     budgets = policy.budgets
     windows = windows_for(budgets, request.team, request.app, now) if store else ()
     max_tokens = request.max_tokens or policy.limits.max_output_tokens
+    sent = request.frontier_messages or request.messages
+    prompt_bound = max(prompt_token_bound(request.messages), prompt_token_bound(sent))
 
     def max_cost(model: str) -> Decimal:
-        return prices.cost(model, request.prompt_tokens, max_tokens)
+        return prices.cost(model, prompt_bound, max_tokens)
 
     guard = BudgetGuard(store, windows, max_cost, team=request.team, telemetry=telemetry)
     await guard.assess(budgets.pace_from)

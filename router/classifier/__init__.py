@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING, overload
 
 from router._scoring import Classifier
 from router.classifier._artefact import (
@@ -26,11 +27,19 @@ from router.classifier._artefact import (
 )
 from router.classifier._model import DifficultyClassifier
 
+if TYPE_CHECKING:
+    from router.learning._model import LearnedClassifier
+
 __all__ = ["Classifier", "DifficultyClassifier", "load_classifier"]
 
 
-def load_classifier(path: str | Path | None = None) -> DifficultyClassifier:
-    """The shipped default classifier, or the artefact at `path` (a file or a `router train` DIR).
+@overload
+def load_classifier(path: None = None) -> DifficultyClassifier: ...
+@overload
+def load_classifier(path: str | Path) -> DifficultyClassifier | LearnedClassifier: ...
+def load_classifier(path: str | Path | None = None) -> DifficultyClassifier | LearnedClassifier:
+    """The shipped default classifier, or the artefact at `path`: a file, a `router train` DIR,
+    or a learned DIR (`router adapt` / `router learn`, holding `learned.json`).
 
     Raises `router.errors.ClassifierError` if the artefact is missing, corrupt or from an
     incompatible version. The default is parsed once per process and shared (it is immutable).
@@ -38,6 +47,10 @@ def load_classifier(path: str | Path | None = None) -> DifficultyClassifier:
     if path is None:
         return _load_default()
     where = Path(path)
+    from router.learning._model import is_learned_artefact, load_learned  # noqa: PLC0415
+
+    if is_learned_artefact(where):
+        return load_learned(where)
     return parse_artefact(read_artefact_text(where), str(where))
 
 

@@ -1,7 +1,13 @@
 """Fit the difficulty model with scikit-learn and export plain weights. Training only.
 
 Target: a prompt's difficulty is the share of models that fail it, `mean(1 - score)` over every
-model in `scores` (not one pair: one pair's 0/1 outcome is mostly noise). The model is a logistic
+model in `scores` (not one pair: one pair's 0/1 outcome is mostly noise). `TrainParams.target =
+"shortfall"` subtracts the failure share of the task's best model instead (what no model of the
+file can do on the task); it was tried for the prior and not shipped (docs/classifier.md).
+N-grams without a letter (punctuation, digits) are left out of the vocabulary: they encoded
+benchmark formatting ("." weighed -3.8: the imperative instructions of m-ifeval, which most models
+follow, against llmrouter-train's unpunctuated trivia questions, which exact-match scoring fails),
+and made every short sentence ending in a period look easy. The model is a logistic
 regression with fractional labels over standardised dense features and binary n-grams scaled by
 `1 / sqrt(#grams)`. To keep benchmark identity out of the vocabulary, an n-gram must occur in at
 least `min_df` training prompts *and* in at least `min_sources` different training files; each
@@ -17,6 +23,7 @@ stops ~1e-5 away from the optimum whatever `tol` is, at a point that depends on 
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -48,6 +55,8 @@ class TrainParams:
     min_sources: int = 2
     max_iter: int = 3000
     tol: float = _TOL
+    letter_grams_only: bool = True
+    target: str = "difficulty"  # or "shortfall": beyond the task's best model's failures
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +74,36 @@ def difficulty(row: OutcomeRow) -> float:
     return 1.0 - fmean(row.scores.values())
 
 
-def featurize(name: str, rows: Sequence[OutcomeRow]) -> SourceFeatures:
+def task_ceilings(rows: Sequence[OutcomeRow]) -> dict[str, float]:
+    """Per task: the failure share of the model that fails it least (among models that scored at
+    least half of the task's rows)."""
+    by_task: dict[str, dict[str, list[float]]] = {}
+    for r in rows:
+        models = by_task.setdefault(r.task, {})
+        for model, value in r.scores.items():
+            models.setdefault(model, []).append(value)
+    out = {}
+    for task, models in by_task.items():
+        n = max(map(len, models.values()))
+        out[task] = 1.0 - max(fmean(v) for v in models.values() if 2 * len(v) >= n)
+    return out
+
+
+def shortfall(rows: Sequence[OutcomeRow]) -> list[float]:
+    """Each prompt's difficulty beyond its task's ceiling, clipped at 0."""
+    ceiling = task_ceilings(rows)
+    return [max(0.0, difficulty(r) - ceiling[r.task]) for r in rows]
+
+
+def targets(rows: Sequence[OutcomeRow], kind: str = "difficulty") -> list[float]:
+    if kind == "shortfall":
+        return shortfall(rows)
+    if kind == "difficulty":
+        return [difficulty(r) for r in rows]
+    raise ClassifierError(f"unknown training target {kind!r}; use 'shortfall' or 'difficulty'")
+
+
+def featurize(name: str, rows: Sequence[OutcomeRow], target: str = "difficulty") -> SourceFeatures:
     extracted = [_features.extract(r.prompt) for r in rows]
     return SourceFeatures(
         name=name,
@@ -73,7 +111,7 @@ def featurize(name: str, rows: Sequence[OutcomeRow]) -> SourceFeatures:
             len(rows), len(_features.DENSE_NAMES)
         ),
         grams=[e.grams for e in extracted],
-        target=np.array([difficulty(r) for r in rows], dtype=np.float64),
+        target=np.array(targets(rows, target), dtype=np.float64),
     )
 
 
@@ -98,9 +136,22 @@ def _vocabulary(
         df.update(in_source)
         n_sources.update(in_source.keys())
     need_sources = min(params.min_sources, len(sources))
-    kept = [g for g, c in df.items() if c >= params.min_df and n_sources[g] >= need_sources]
+    kept = [
+        g
+        for g, c in df.items()
+        if c >= params.min_df
+        and n_sources[g] >= need_sources
+        and (not params.letter_grams_only or _has_letter(g))
+    ]
     kept.sort(key=_features.gram_name)
     return {g: i for i, g in enumerate(kept)}
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def _has_letter(gram: _features.Gram) -> bool:
+    return _LETTER.search(gram if isinstance(gram, str) else gram[0] + gram[1]) is not None
 
 
 def _ngram_matrix(
@@ -200,7 +251,12 @@ def _round_coef(value: float) -> float:
 
 def describe(params: TrainParams) -> dict[str, Any]:
     return {
-        "target": "share of models failing the prompt: mean(1 - score) over all models in scores",
+        "target": (
+            "shortfall: mean(1 - score) over all models in scores, minus the failure share of "
+            "the task's best model, clipped at 0"
+            if params.target == "shortfall"
+            else "share of models failing the prompt: mean(1 - score) over all models in scores"
+        ),
         "model": (
             "logistic regression, fractional labels, equal total weight per training file; "
             "newton-cg to tol, coefficients rounded to 6 decimal places"

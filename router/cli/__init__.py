@@ -9,8 +9,11 @@ import click
 from router.cli import (
     _classifier_commands,
     _core_commands,
+    _learning_commands,
+    _learning_model_commands,
     _ledger_commands,
     _policy_commands,
+    _serve_commands,
     _simulate_commands,
 )
 from router.errors import (
@@ -23,16 +26,24 @@ from router.errors import (
     DeadlineExceededError,
     InvalidRequestError,
     LedgerError,
+    MissingApiKeyError,
     ModelNotFoundError,
     PromptTooLongError,
     RouterError,
     SensitiveDataError,
+    SetupError,
 )
 
 # Most specific first: the first matching class gives the hint.
 _HINTS: tuple[tuple[type[RouterError], str], ...] = (
     (PromptTooLongError, "shorten the prompt or raise the model's context_tokens in the policy"),
     (InvalidRequestError, "fix the request; nothing was sent to any model"),
+    (SetupError, "fix each problem above; `router doctor` checks them again"),
+    (
+        MissingApiKeyError,
+        "export the variable named above (or set api_key_env in the policy); "
+        "`router doctor` checks every model's key",
+    ),
     (ConfigError, "check it with `router policy check FILE`; see docs/policy-reference.md"),
     (LedgerError, "check --ledger or $ROUTER_LEDGER_URL, then run `router db upgrade`"),
     (ClassifierError, "rebuild the artefact with `router train` or omit --classifier"),
@@ -81,8 +92,11 @@ def main() -> None:
 for _module in (
     _core_commands,
     _classifier_commands,
+    _learning_model_commands,
     _ledger_commands,
     _policy_commands,
+    _serve_commands,
     _simulate_commands,
+    _learning_commands,
 ):
     _module.register(main)

@@ -188,7 +188,14 @@ def eval_command(
 
 
 @click.command()
-@click.argument("data_file", type=_IN_FILE)
+@click.argument("data_file", type=_IN_FILE, required=False)
+@click.option(
+    "--from-labels",
+    is_flag=True,
+    help="Instead of a file: the ledger's learning store (see `router learn`; --ledger, --policy).",
+)
+@click.option("--ledger", "ledger_url", metavar="URL", help="With --from-labels: the ledger.")
+@click.option("--policy", help="With --from-labels: the policy (its learning: section).")
 @click.option(
     "--target-frontier-share",
     type=click.FloatRange(0, 1),
@@ -204,7 +211,10 @@ def eval_command(
 @_classifier_option
 def calibrate(
     *,
-    data_file: Path,
+    data_file: Path | None,
+    from_labels: bool,
+    ledger_url: str | None,
+    policy: str | None,
     target_frontier_share: float | None,
     target_quality: float | None,
     local_model: str | None,
@@ -219,9 +229,18 @@ def calibrate(
     Examples:
       router calibrate mmlu-pro.jsonl --target-frontier-share 0.2
       router calibrate m-ifeval.jsonl --target-quality 0.95
+      router calibrate --from-labels --target-frontier-share 0.2
     """
     if (target_frontier_share is None) == (target_quality is None):
         raise click.UsageError("give exactly one of --target-frontier-share and --target-quality")
+    if from_labels == (data_file is not None):
+        raise click.UsageError("give a DATA_FILE or --from-labels")
+    if from_labels:
+        from router.cli._learning_commands import calibrate_from_labels  # noqa: PLC0415
+
+        click.echo(calibrate_from_labels(policy, ledger_url, target_frontier_share, target_quality))
+        return
+    assert data_file is not None
     try:
         pair = pick_pair(load_outcomes(data_file), local_model, frontier_model)
         scores = load_classifier(classifier_path).score_batch([r.prompt for r in pair.rows])

@@ -1,4 +1,5 @@
-"""`router demo`: the main job, thin over `router.demo.run_demo`."""
+"""`router demo` (thin over `router.demo.run_demo`) and `router doctor` (over
+`router.doctor.check_setup`)."""
 
 from __future__ import annotations
 
@@ -20,11 +21,38 @@ if TYPE_CHECKING:
 
 def register(group: click.Group) -> None:
     group.add_command(demo)
+    group.add_command(doctor)
+
+
+@click.command(short_help="Check Ollama, the API keys and the ledger before the first request.")
+@click.option("--policy", default=None, help="Policy file or shipped policy name (default).")
+@click.option("--ledger", "ledger_url", default=None, help="Ledger URL (default: your ledger).")
+def doctor(policy: str | None, ledger_url: str | None) -> None:
+    """Check that this machine is ready for a policy; exit 1 naming each problem and its fix.
+
+    Ollama must answer and have the local model, every frontier model the policy may call needs
+    its API key, and the ledger must be writable. Nothing is sent to a frontier model.
+
+    \b
+    Examples:
+      router doctor
+      router doctor --policy policies/my-team.yaml
+      router doctor --ledger postgresql://router@db.internal/ledger
+    """
+    from router.doctor import check_setup  # noqa: PLC0415
+
+    report = check_setup(policy, ledger_url=ledger_url)
+    click.echo(report.render())
+    if not report.ok:
+        raise SystemExit(1)
 
 
 @click.command(short_help="Route a mixed workload on simulated models; show the savings.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary only.")
 @click.option("--live", is_flag=True, help="Use a real Ollama on localhost and real API keys.")
+@click.option(
+    "--check", is_flag=True, help="With --live: only check Ollama, the keys and the ledger."
+)
 @click.option("--policy", default=None, help="Policy file or shipped policy name.")
 @click.option("--ledger", "ledger_url", default=None, help="Ledger URL (default: your ledger).")
 @click.option("--no-ledger", is_flag=True, help="Do not record the demo's requests.")
@@ -44,9 +72,28 @@ def register(group: click.Group) -> None:
     help="Where to write the savings chart PNG (default: demo-savings.png in the data directory).",
 )
 @click.option("--no-chart", is_flag=True, help="Do not draw the savings chart.")
+@click.option(
+    "--learn",
+    "learn",
+    is_flag=True,
+    help="Show savings and quality before and after learning from shadowed traffic.",
+)
+@click.option(
+    "--shadow-rate",
+    type=click.FloatRange(0, 1),
+    default=0.5,
+    show_default=True,
+    help="With --learn: share of local answers shadowed in the learning week.",
+)
+@click.option(
+    "--data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With --learn: an outcome file (shared-data schema) as the traffic instead.",
+)
 def demo(  # noqa: PLR0917 - click passes one argument per option
     as_json: bool,
     live: bool,
+    check: bool,
     policy: str | None,
     ledger_url: str | None,
     no_ledger: bool,
@@ -55,6 +102,9 @@ def demo(  # noqa: PLR0917 - click passes one argument per option
     otel: str | None,
     chart_path: Path | None,
     no_chart: bool,
+    learn: bool,
+    shadow_rate: float,
+    data: Path | None,
 ) -> None:
     """Route a realistic mixed workload and show what went where, why, and what it saved.
 
@@ -69,8 +119,17 @@ def demo(  # noqa: PLR0917 - click passes one argument per option
       router demo --chart savings.png
       router demo --limit 50 --ledger sqlite:///demo.db
       router demo --live --policy policies/default.yaml
+      router demo --live --check
       router demo --limit 5 --otel console
+      router demo --learn --shadow-rate 0.5
     """
+    if check and not live:
+        raise click.UsageError("--check goes with --live (the simulated models need no check)")
+    if live:
+        _check_live_setup(policy, ledger_url, with_ledger=not no_ledger, only=check, quiet=as_json)
+    if learn:
+        _learning_demo(policy, shadow_rate, limit, concurrency, data, as_json)
+        return
     ledger = None if no_ledger else _open_ledger(ledger_url, policy)
     started = datetime.now(UTC)
     progress = None if as_json else _progress_printer()
@@ -82,6 +141,7 @@ def demo(  # noqa: PLR0917 - click passes one argument per option
             limit=limit,
             concurrency=concurrency,
             live=live,
+            check=False,  # checked above, with the ledger
             on_result=progress,
             tracer_provider=providers[0],
             meter_provider=providers[1],
@@ -104,6 +164,42 @@ def demo(  # noqa: PLR0917 - click passes one argument per option
         )
         click.echo(report)
     click.echo(closing_note(summary))
+
+
+def _check_live_setup(
+    policy: str | None, ledger_url: str | None, *, with_ledger: bool, only: bool, quiet: bool
+) -> None:
+    """Before real models are called: Ollama, the keys and (`with_ledger`) the ledger, as
+    `router doctor` checks them; exit 1 listing each problem and its fix. `only`: exit after
+    the check. The report goes to stderr unless it is all there is to print."""
+    from router.doctor import check_setup  # noqa: PLC0415
+
+    report = check_setup(policy, ledger_url=ledger_url, check_ledger=with_ledger)
+    if only or not report.ok or not quiet:
+        click.echo(report.render(), err=not only)
+    if only or not report.ok:
+        raise SystemExit(0 if report.ok else 1)
+
+
+def _learning_demo(  # noqa: PLR0917 - the demo's own options, passed on
+    policy: str | None,
+    shadow_rate: float,
+    limit: int | None,
+    concurrency: int,
+    data: Path | None,
+    as_json: bool,
+) -> None:
+    from router.demo._learn import render_learning_demo, run_learning_demo  # noqa: PLC0415
+
+    result = run_learning_demo(
+        policy=policy,
+        shadow_rate=shadow_rate,
+        limit=limit,
+        concurrency=concurrency,
+        data=data,
+        on_step=None if as_json else lambda m: click.echo(f"  {m}", err=True),
+    )
+    click.echo(json.dumps(result.as_json(), indent=2) if as_json else render_learning_demo(result))
 
 
 def _ledger_report(ledger: SQLLedger, started: datetime, summary: DemoSummary) -> str:

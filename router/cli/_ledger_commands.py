@@ -126,11 +126,17 @@ def ledger_flush(url: str | None, outbox: Path | None) -> None:
 
 @ledger.command("verify")
 @_ledger_option
+@click.option(
+    "--outbox",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Outbox directory to check for rejected records (default: this ledger URL's).",
+)
 @_friendly
-def ledger_verify(url: str | None) -> None:
+def ledger_verify(url: str | None, outbox: Path | None) -> None:
     """Recompute every cost from stored tokens and unit prices and check the totals.
 
-    Exits 1 and lists the request ids that do not reconcile.
+    Exits 1 and lists the request ids that do not reconcile, or the records the database
+    rejected (kept in the outbox's rejected.jsonl), whose rows are missing.
 
     \b
     Examples:
@@ -139,7 +145,7 @@ def ledger_verify(url: str | None) -> None:
     """
     from router.ledger._verify import verify  # noqa: PLC0415
 
-    result = verify(url)
+    result = verify(url, outbox_dir=outbox)
     for problem in result.problems:
         click.echo(f"{problem.request_id or '(report)'}: {problem.message}", err=True)
     click.echo(

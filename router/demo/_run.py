@@ -98,15 +98,24 @@ def run_demo(
     limit: int | None = None,
     concurrency: int = 8,
     live: bool = False,
+    check: bool = True,
     on_result: Callable[[int, int], None] | None = None,
     tracer_provider: TracerProvider | None = None,
     meter_provider: MeterProvider | None = None,
 ) -> DemoSummary:
-    """Route the demo workload and summarise it. `on_result(done, total)` reports progress."""
+    """Route the demo workload and summarise it. `on_result(done, total)` reports progress.
+
+    With `live`, Ollama and the frontier keys are checked first (`router.doctor`, unless
+    `check=False`): `SetupError` lists what is missing before any request is sent.
+    """
+    base = load_policy(policy)
+    if live and check:
+        from router.doctor import check_setup  # noqa: PLC0415
+
+        check_setup(base, check_ledger=False).raise_for_problems()
     workload = load_demo_workload()
     random.Random(DEMO_SEED).shuffle(workload)  # noqa: S311 - a realistic mix, the same every run
     workload = workload[:limit]
-    base = load_policy(policy)
     with _models(workload, base, live) as wired:
         router = Router(
             wired, ledger=ledger, tracer_provider=tracer_provider, meter_provider=meter_provider
@@ -153,6 +162,7 @@ async def _route_all(
                 if on_result is not None:
                     on_result(done, len(workload))
 
+    await router.awarm_up()  # so the first requests' latencies are the models', not imports
     try:
         return list(await asyncio.gather(*(one(item) for item in workload)))
     finally:

@@ -18,6 +18,7 @@ from router.testing import (
     ReplayResponder,
     Reply,
     Responder,
+    with_tools,
 )
 
 # Loopback servers accept any key; these are placeholders, never sent anywhere else.
@@ -63,9 +64,11 @@ def simulated_models(
         ollama = stack.enter_context(OllamaServer(models=(local_model,)))
         openai = stack.enter_context(OpenAIServer())
         anthropic = stack.enter_context(AnthropicServer())
-        ollama.responder = _with_latency(ReplayResponder(workload, "local"), local_latency)
-        openai.responder = ReplayResponder(workload, "frontier")
-        anthropic.responder = ReplayResponder(workload, "frontier")
+        # Offered tools, the simulated models call them (router.testing.tool_reply).
+        local = with_tools(ReplayResponder(workload, "local"))
+        ollama.responder = _with_latency(local, local_latency)
+        openai.responder = with_tools(ReplayResponder(workload, "frontier"))
+        anthropic.responder = with_tools(ReplayResponder(workload, "frontier"))
         yield SimulatedModels(ollama, openai, anthropic)
 
 

@@ -26,9 +26,12 @@ def reading(engine_or_url: Engine | str | None) -> Iterator[Engine]:
             f"no ledger at {path} yet (it is created by the first routed request); "
             "pass --ledger URL or set ROUTER_LEDGER_URL to read another one"
         )
-    engine = _engine.create_ledger_engine(url)
+    read_only = path is not None and not _engine.writable(path)
+    engine = (
+        _engine.read_only_engine(path) if path and read_only else _engine.create_ledger_engine(url)
+    )
     try:
-        _migrate.check_schema(engine, auto_upgrade=path is not None)
+        _migrate.check_schema(engine, auto_upgrade=path is not None and not read_only)
         yield engine
     except SQLAlchemyError as exc:
         raise read_error(engine, exc) from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from router.errors import LedgerError
@@ -36,6 +37,37 @@ def ledger_revision(url: str | None = None) -> tuple[str | None, str]:
         ) from exc
     finally:
         engine.dispose()
+
+
+def check_ledger_writable(url: str | None = None) -> str:
+    """Raise `LedgerError` (saying how to fix it) unless the ledger at `url` can take a write
+    now; return its URL, password masked. SQLite is created and migrated, as the router's first
+    request would; PostgreSQL must be migrated already and let this user insert rows."""
+    parsed = _engine.resolve_url(url)
+    where = _engine.display_url(parsed)
+    fix = "point --ledger, $ROUTER_LEDGER_URL or the policy's ledger.url at a writable database"
+    try:
+        engine = _engine.create_ledger_engine(parsed)
+    except OSError as exc:
+        why = f"{type(exc).__name__}: {exc.strerror or exc}"
+        raise LedgerError(f"cannot write the ledger at {where} ({why}); {fix}") from None
+    try:
+        _migrate.check_schema(engine, auto_upgrade=engine.dialect.name == "sqlite")
+        with _engine.write_engine(engine).begin() as conn:
+            if engine.dialect.name == "postgresql" and not conn.execute(_MAY_INSERT).scalar():
+                raise LedgerError(f"cannot write the ledger at {where}: {_NO_INSERT}")
+    except (SQLAlchemyError, OSError) as exc:
+        why = type(exc).__name__
+        raise LedgerError(f"cannot write the ledger at {where} ({why}); {fix}") from None
+    finally:
+        engine.dispose()
+    return where
+
+
+_MAY_INSERT = text(
+    "SELECT has_table_privilege('requests', 'INSERT') AND has_table_privilege('attempts', 'INSERT')"
+)
+_NO_INSERT = "this database user may not insert into requests and attempts; GRANT INSERT to it"
 
 
 def flush_outbox(url: str | None = None, outbox_dir: Path | None = None) -> DrainResult:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from sqlalchemy.exc import ArgumentError
 
 from router._durability import Durability
 from router.errors import LedgerError
+from router.ledger._private import private_dir, private_file, tighten
 
 ENV_URL = "ROUTER_LEDGER_URL"
 APP_NAME = "cost-router"
@@ -37,6 +40,13 @@ _SYNCHRONOUS: dict[str, str] = {"process-crash": "NORMAL", "power-loss": "FULL"}
 
 def data_dir() -> Path:
     return platformdirs.user_data_path(APP_NAME)
+
+
+def private_data_dir() -> Path:
+    """The data directory, created (or tightened: it is cost-router's alone) to 0700."""
+    folder = private_dir(data_dir())
+    tighten(folder)
+    return folder
 
 
 def default_ledger_url() -> str:
@@ -83,6 +93,28 @@ def sqlite_path(url: URL) -> Path | None:
     return Path(url.database)
 
 
+def writable(path: Path) -> bool:
+    """Can the SQLite file at `path` (and its lock, journal and WAL files) be written?"""
+    return os.access(path.parent, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+
+
+def read_only_engine(path: Path) -> Engine:
+    """An Engine that only reads the SQLite file at `path`, for a ledger on read-only media.
+
+    `mode=ro` when a write-ahead log holds commits to read (SQLite then needs its `-shm` file
+    beside it); otherwise `immutable=1`, which reads the file without creating any of its side
+    files (on read-only media nothing can change it while we read).
+    """
+    wal = path.with_name(path.name + "-wal")
+    mode = "mode=ro" if wal.exists() and wal.stat().st_size else "immutable=1"
+    uri = f"file:{urllib.parse.quote(str(path))}?{mode}"
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(uri, uri=True, check_same_thread=False)
+
+    return create_engine(f"sqlite:///{path}", creator=connect)
+
+
 def create_ledger_engine(
     url: URL, *, busy_timeout_ms: int = 5000, durability: Durability = "power-loss"
 ) -> Engine:
@@ -98,7 +130,9 @@ def create_ledger_engine(
         return create_engine(url, pool_pre_ping=True, connect_args=args)
     path = sqlite_path(url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent == data_dir():
+            private_data_dir()
+        private_file(path)  # 0600 in a 0700 folder, before SQLite creates it 0644
     if durability not in _SYNCHRONOUS:
         choices = ", ".join(_SYNCHRONOUS)
         raise LedgerError(f"unknown ledger durability {durability!r}; use one of: {choices}")

@@ -80,6 +80,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "until": report.until.isoformat() if report.until else None,
         "rows": [row_dict(r) for r in report.rows],
         "total": row_dict(report.total),
+        "learning_spend_usd": {k: exact(v) for k, v in report.learning_spend.items()},
     }
 
 
@@ -123,7 +124,15 @@ def as_table(report: Report) -> str:
         lines.append(f"escalation reasons: {_reasons(report.total)}")
     if report.total.baseline_estimated:
         lines.append(f"baseline estimated for {report.total.baseline_estimated:,} request(s)")
+    if report.learning_spend:
+        lines.append(_learning_line(report))
     return "\n".join(lines) + "\n"
+
+
+def _learning_line(report: Report) -> str:
+    parts = ", ".join(f"{k} ${_money(v)}" for k, v in report.learning_spend.items())
+    total = _money(report.learning_spend_usd)
+    return f"learning spend: ${total} ({parts}); not in the spend or savings above"
 
 
 def as_csv(report: Report) -> str:
@@ -163,7 +172,8 @@ def as_html(report: Report) -> str:
         f"<h1>Savings report</h1><p>{html.escape(span)}; amounts in USD, rounded to the cent."
         f"</p>\n<table><thead><tr>{head}</tr></thead><tbody>\n{rows}</tbody></table>\n"
         f"<p>Escalation reasons: {html.escape(_reasons(report.total) or 'none')}</p>\n"
-        "</body></html>\n"
+        + (f"<p>{html.escape(_learning_line(report))}</p>\n" if report.learning_spend else "")
+        + "</body></html>\n"
     )
 
 

@@ -228,6 +228,15 @@ def open_ledger(
     except TimeoutError:
         where = _engine.display_url(engine.url)
         log.warning("ledger: %s is busy; records go to the outbox for now", where)
+    except OSError as exc:  # the gate's lock file: read-only media, no permission
+        where = _engine.display_url(engine.url)
+        log.warning(
+            "ledger: %s cannot be written (%s: read-only media or no permission); records go "
+            "to the outbox %s until it can (then: router ledger flush)",
+            where,
+            exc.strerror or type(exc).__name__,
+            outbox.directory,
+        )
     ledger = SQLLedger(engine, outbox, lock_timeout_s=busy_timeout_ms / 1000)
     if outbox.has_pending():
         ledger.start_replay()

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from router._records import RequestRecord
 from router.ledger._convert import from_json_line, to_json_line
+from router.ledger._private import private_dir
 
 log = logging.getLogger("router")
 
@@ -59,7 +60,7 @@ class Outbox:
     def append(self, rec: RequestRecord) -> None:
         """Durably append one record; raises OSError if even the local disk refuses it."""
         line = to_json_line(rec)
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.directory)
         with self._locked("append.lock", blocking=True):
             path = self.directory / PENDING
             created = not path.exists()
@@ -170,7 +171,7 @@ class Outbox:
 
     @contextlib.contextmanager
     def _locked(self, name: str, *, blocking: bool) -> Iterator[bool]:
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.directory)
         fd = os.open(self.directory / name, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             try:

@@ -83,6 +83,13 @@ class Report:
     until: datetime | None
     rows: tuple[ReportRow, ...]
     total: ReportRow
+    learning_spend: Mapping[str, Decimal] = field(default_factory=dict)
+    """Shadow comparisons and judging (purpose -> USD): paid to learn, not to answer, so it
+    is in none of the rows' spend or savings."""
+
+    @property
+    def learning_spend_usd(self) -> Decimal:
+        return sum(self.learning_spend.values(), Decimal(0))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: money rounded to the cent, plus the exact sums as `*_exact` strings."""
@@ -106,10 +113,11 @@ def summarize(
             with engine.connect() as conn:
                 rows = _rows(conn, group_by, window) if group_by else ()
                 totals = _rows(conn, None, window)
+                learning = q.learning_spend(conn, window)
         except SQLAlchemyError as exc:
             raise read_error(engine, exc) from exc
     total = totals[0] if totals else ReportRow(q.TOTAL)
-    return Report(group_by, window.since, window.until, rows, total)
+    return Report(group_by, window.since, window.until, rows, total, learning)
 
 
 def _rows(conn: Connection, group_by: str | None, window: q.Window) -> tuple[ReportRow, ...]:

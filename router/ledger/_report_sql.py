@@ -21,6 +21,7 @@ from sqlalchemy import (
     select,
 )
 
+from router.ledger._schema import LearningAttemptRow
 from router.ledger._schema import RequestRow as R
 
 PERCENTILES = (0.5, 0.95)
@@ -163,3 +164,14 @@ def _interpolate(ordered: Mapping[int, float], n: int, p: float) -> float:
 
 def as_decimal(value: Decimal | None) -> Decimal:
     return Decimal(0) if value is None else value
+
+
+def learning_spend(conn: Connection, window: Window) -> dict[str, Decimal]:
+    """Learning spend per purpose (shadow, judge) made in the window (router/learning)."""
+    a = LearningAttemptRow
+    query = select(a.purpose, func.sum(a.cost_usd)).group_by(a.purpose).order_by(a.purpose)
+    if window.since is not None:
+        query = query.where(a.created_at >= window.since)
+    if window.until is not None:
+        query = query.where(a.created_at < window.until)
+    return {purpose: as_decimal(total) for purpose, total in conn.execute(query)}

@@ -1,5 +1,7 @@
-"""The ledger's tables: `requests` (one row per request), `attempts`, `request_content`, and
-`budget_windows` (budget burn per team/app and period).
+"""The ledger's tables: `requests` (one row per request), `attempts`, `request_content`,
+`budget_windows` (budget burn per team/app and period), and the learning store
+(`learning_requests`, `learning_labels`, `learning_attempts`, `learning_artefacts`; see
+router/learning).
 
 `request_id` is the idempotency key: writing the same request twice keeps the first row.
 Money columns are exact (`Money`), times are UTC (`UTCDateTime`). Any change here needs a new
@@ -13,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, false
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -62,6 +64,7 @@ class RequestRow(Base):
     verification: Mapped[str | None] = mapped_column(String)
     escalation_reason: Mapped[str | None] = mapped_column(String)
     error_class: Mapped[str | None] = mapped_column(String)
+    artefact_version: Mapped[str | None] = mapped_column(String)  # the classifier that decided
 
     __table_args__ = (
         Index("ix_requests_created_at", "created_at"),
@@ -97,6 +100,8 @@ class AttemptRow(Base):
     possibly_billed: Mapped[bool]
     latency_ms: Mapped[float]
     error_class: Mapped[str | None] = mapped_column(String)
+    # usage reported beyond the request's reservation (migration 0005)
+    over_reservation: Mapped[bool] = mapped_column(server_default=false(), default=False)
 
     __table_args__ = (Index("ix_attempts_model", "model"),)
 
@@ -126,6 +131,94 @@ class BudgetWindowRow(Base):
     period: Mapped[str] = mapped_column(String, primary_key=True)
     spent_usd: Mapped[Decimal] = mapped_column(Money)
     reserved_usd: Mapped[Decimal] = mapped_column(Money)
+
+
+class LearningRequestRow(Base):
+    """A request the learning loop may label: what the model is trained on, instead of the text.
+
+    `features` is `hashed_features(prompt)` (index -> value); `prompt` is kept only under
+    `privacy.capture_content`. Sensitive and local-only requests are never stored here.
+    """
+
+    __tablename__ = "learning_requests"
+
+    request_id: Mapped[str] = mapped_column(String, primary_key=True)
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    features: Mapped[dict[str, Any]] = mapped_column(TAGS_TYPE)
+    features_version: Mapped[str] = mapped_column(String)
+    prompt: Mapped[str | None] = mapped_column(Text)
+    local_model: Mapped[str] = mapped_column(String)
+    frontier_model: Mapped[str | None] = mapped_column(String)
+    answered_by: Mapped[str] = mapped_column(String)  # tier that answered the caller
+    artefact_version: Mapped[str | None] = mapped_column(String)
+    decision_score: Mapped[float | None]
+
+    __table_args__ = (Index("ix_learning_requests_observed_at", "observed_at"),)
+
+
+class LearningLabelRow(Base):
+    """One gain label, `quality(frontier) - quality(local)` in [-1, 1], and where it came from.
+
+    One per request and source, so a repeated feedback or replayed file changes nothing.
+    """
+
+    __tablename__ = "learning_labels"
+
+    request_id: Mapped[str] = mapped_column(String, primary_key=True)
+    source: Mapped[str] = mapped_column(String, primary_key=True)  # shadow|escalation|feedback|file
+    gain: Mapped[float]
+    weight: Mapped[float]
+    judge: Mapped[str] = mapped_column(String)
+    labelled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    feedback_score: Mapped[float | None]
+    note: Mapped[str | None] = mapped_column(Text)  # feedback text: only under content capture
+
+    __table_args__ = (Index("ix_learning_labels_labelled_at", "labelled_at"),)
+
+
+class LearningAttemptRow(Base):
+    """A paid call made to learn, not to answer: a shadow comparison or a pairwise judgement.
+
+    Never part of a request's cost or savings; `router report` shows it as learning spend.
+    """
+
+    __tablename__ = "learning_attempts"
+
+    request_id: Mapped[str] = mapped_column(String, primary_key=True)
+    purpose: Mapped[str] = mapped_column(String, primary_key=True)  # "shadow" | "judge"
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    model: Mapped[str] = mapped_column(String)
+    provider: Mapped[str] = mapped_column(String)
+    tier: Mapped[str] = mapped_column(String)
+    outcome: Mapped[str] = mapped_column(String)
+    tokens_in: Mapped[int]
+    tokens_out: Mapped[int]
+    tokens_estimated: Mapped[bool]
+    unit_price_in: Mapped[Decimal] = mapped_column(Money)
+    unit_price_out: Mapped[Decimal] = mapped_column(Money)
+    cost_usd: Mapped[Decimal] = mapped_column(Money)
+    possibly_billed: Mapped[bool]
+    latency_ms: Mapped[float]
+    error_class: Mapped[str | None] = mapped_column(String)
+
+    __table_args__ = (Index("ix_learning_attempts_created_at", "created_at"),)
+
+
+class LearningArtefactRow(Base):
+    """Each candidate `router learn` built, whether it was promoted, and on what evidence."""
+
+    __tablename__ = "learning_artefacts"
+
+    version: Mapped[str] = mapped_column(String, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String)  # "promoted" | "rejected"
+    labels: Mapped[int]
+    holdout: Mapped[int]
+    candidate_value: Mapped[float | None]
+    champion_value: Mapped[float | None]
+    champion_version: Mapped[str | None] = mapped_column(String)
+    reason: Mapped[str] = mapped_column(Text)
 
 
 metadata = Base.metadata

@@ -3,7 +3,8 @@
 Per request: each attempt's cost equals tokens x its stored unit prices; the request's cost is
 the sum of its attempts; savings equal baseline minus cost; no attempt row is missing; and a
 frontier attempt priced from the current price table version carries that table's prices.
-Overall: the report's totals equal the exact sum of the rows, grouped and ungrouped.
+Overall: the report's totals equal the exact sum of the rows, grouped and ungrouped; and the
+ledger's outbox holds no record the database rejected (the rows would be missing).
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine, RowMapping, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from router.errors import ConfigError
+from router.ledger import _engine
 from router.ledger._access import read_error, reading
+from router.ledger._outbox import REJECTED
 from router.ledger._report import ReportRow, summarize
 from router.ledger._schema import AttemptRow as A
 from router.ledger._schema import RequestRow as R
@@ -56,12 +60,17 @@ class VerifyResult:
 
 
 def verify(
-    engine_or_url: Engine | str | None = None, *, tolerance: Decimal = DEFAULT_TOLERANCE
+    engine_or_url: Engine | str | None = None,
+    *,
+    tolerance: Decimal = DEFAULT_TOLERANCE,
+    outbox_dir: Path | None = None,
 ) -> VerifyResult:
     """Check every row of the ledger. Stored amounts are rounded to 1e-10 USD, so recomputed
     figures may differ by `tolerance` (default 1e-9 USD, far below a cent); totals must match
-    exactly."""
+    exactly. Records the database rejected, kept in the outbox (`outbox_dir`, default the one
+    kept for this ledger's URL), are a problem too: the ledger lacks their rows."""
     result = VerifyResult()
+    _check_rejected(result, outbox_dir or _default_outbox(engine_or_url))
     prices = _current_prices()
     with reading(engine_or_url) as engine:
         try:
@@ -183,3 +192,31 @@ def _check_report(result: VerifyResult, total: ReportRow, by_day: Iterable[Repor
                     f"(by day {day_sum}) != sum of rows {row_sum}",
                 )
             )
+
+
+def _default_outbox(engine_or_url: Engine | str | None) -> Path:
+    if isinstance(engine_or_url, Engine):
+        return _engine.default_outbox_dir(engine_or_url.url)
+    return _engine.default_outbox_dir(_engine.resolve_url(engine_or_url))
+
+
+def _check_rejected(result: VerifyResult, outbox_dir: Path) -> None:
+    path = outbox_dir / REJECTED
+    try:
+        with path.open("rb") as lines:
+            count = sum(1 for line in lines if line.strip())
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        count, why = -1, type(exc).__name__
+    else:
+        why = ""
+    if count:
+        held = f"{count} record(s)" if count > 0 else f"records (unreadable: {why})"
+        result.problems.append(
+            Problem(
+                "",
+                f"{held} the database rejected are kept in {path}, so their rows are missing "
+                "from the ledger; inspect them, store what is sound, then move the file away",
+            )
+        )

@@ -12,6 +12,9 @@ from router.policy._load import load_policy, parse_policy, shipped_policy_names
 from router.policy._model import (
     Frontier,
     FrontierModel,
+    Gateway,
+    GatewayKey,
+    Learning,
     Ledger,
     Limits,
     LocalCost,
@@ -30,6 +33,9 @@ from router.policy._tasks import detect_task, preferred_frontier
 __all__ = [
     "Frontier",
     "FrontierModel",
+    "Gateway",
+    "GatewayKey",
+    "Learning",
     "Ledger",
     "Limits",
     "LocalCost",

@@ -11,7 +11,6 @@ from typing import Any
 import yaml
 from pydantic import SecretStr
 
-from router.errors import ConfigError
 from router.policy._load import load_resolved, open_source
 from router.policy._model import Policy
 from router.policy._problems import did_you_mean
@@ -30,8 +29,6 @@ def explain_policy(
     else:
         policy, resolved = load_resolved(open_source(source))
         chain = resolved.chain
-    _require(policy.teams, team, "team")
-    _require(policy.apps, app, "app")
     effective = policy.for_request(team, app) if team or app else policy
     header = _header(policy, chain, team, app)
     body = yaml.dump(masked(_public(effective)), Dumper=_Dumper, sort_keys=False, width=100)
@@ -61,23 +58,28 @@ def _public(policy: Policy) -> dict[str, Any]:
     return data
 
 
-def _require(overrides: Mapping[str, Any], name: str | None, noun: str) -> None:
-    if name is not None and name not in overrides:
-        hint = did_you_mean(name, overrides, f"{noun}s with overrides") if overrides else "none"
-        raise ConfigError(f"the policy has no {noun} override named {name!r}; {hint}")
-
-
 def _header(policy: Policy, chain: tuple[str, ...], team: str | None, app: str | None) -> str:
     lines = [f"# Effective policy {policy.name!r}, version {policy.version}"]
     if len(chain) == 1:
         lines.append(f"# from {chain[0]}")
     elif chain:
         lines.append("# from " + ", then ".join(reversed(chain)) + " (later files win)")
-    for noun, name in (("team", team), ("app", app)):
+    for noun, overrides, name in (("team", policy.teams, team), ("app", policy.apps, app)):
         if name:
-            lines.append(f"# with the {noun} override {noun}s.{name} applied")
+            lines.append(_override_line(noun, overrides, name))
     lines.append("# secrets are masked")
     return "\n".join(lines) + "\n"
+
+
+def _override_line(noun: str, overrides: Mapping[str, Any], name: str) -> str:
+    """What a request of this team (or app) gets: its override, or the base policy when it has
+    none (as `Policy.for_request` does), with a hint when the name looks like a typo."""
+    if name in overrides:
+        return f"# with the {noun} override {noun}s.{name} applied"
+    line = f"# {noun} {name!r} has no override here, so its requests get the base policy"
+    if overrides:
+        line += f" ({did_you_mean(name, overrides, f'{noun}s with overrides')})"
+    return line
 
 
 class _Dumper(yaml.SafeDumper):

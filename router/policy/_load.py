@@ -18,7 +18,7 @@ from router.errors import PolicyError
 from router.policy._merge import deep_merge, displaced_keys
 from router.policy._model import Policy
 from router.policy._problems import KeyPath, Lines, Problem, did_you_mean, ordered, problem_at
-from router.policy._validate import validate
+from router.policy._validate import check_document
 from router.policy._yaml import parse_yaml
 
 _SHIPPED = "_policies"
@@ -62,7 +62,7 @@ def load_policy(source: Policy | str | Path | None = None) -> Policy:
 def load_resolved(source: Source) -> tuple[Policy, Resolved]:
     """The validated policy and the merged document it came from; `PolicyError` if invalid."""
     resolved = resolve(source)
-    policy, problems = validate(resolved) if not resolved.problems else (None, resolved.problems)
+    policy, problems = check_document(resolved)
     if policy is None:
         lines = [str(p) for p in ordered(problems, source.origin)]
         raise PolicyError(f"{source.origin}: invalid policy:\n" + "\n".join(lines), lines)
@@ -116,9 +116,13 @@ def resolve(source: Source, seen: tuple[Source, ...] = ()) -> Resolved:
     if base.problems:
         here.problems.extend(base.problems)
         return here
-    if isinstance(base.data, Mapping):
-        here.lines = _merge_lines(base.lines, here.lines, here.data)
-        here.data = deep_merge(base.data, here.data)
+    if not isinstance(base.data, Mapping):  # a YAML list, a bare string, an empty file
+        kind = "empty" if base.data is None else f"a YAML {_yaml_kind(base.data)}"
+        message = f"{base.origin!r} is not a policy ({kind}, not a mapping of policy keys)"
+        here.problems.append(problem_at(here.lines, source.origin, [("extends",)], message))
+        return here
+    here.lines = _merge_lines(base.lines, here.lines, here.data)
+    here.data = deep_merge(base.data, here.data)
     here.chain = (source.origin, *base.chain)
     return here
 
@@ -185,7 +189,12 @@ def _find_base(ref: str, source: Source) -> Source | str:
     if shipped is not None:
         return shipped
     hint = did_you_mean(ref, shipped_policy_names(), "shipped")
-    return f"no shipped policy named {ref!r} ({hint}); for a file, write a path like {ref}.yaml"
+    example = f"{ref.strip()}.yaml" if ref.strip().isprintable() else "team.yaml"
+    return f"no shipped policy named {ref!r} ({hint}); for a file, write a path like {example}"
+
+
+def _yaml_kind(data: object) -> str:
+    return "list" if isinstance(data, list) else "scalar"
 
 
 def _relative(ref: str, source: Source) -> Source | str:
@@ -193,6 +202,8 @@ def _relative(ref: str, source: Source) -> Source | str:
         shipped = _shipped(Path(ref).stem) if Path(ref).name == ref else None
         return shipped or f"no shipped policy file {ref!r}; fix the path"
     path = Path(os.path.normpath(Path(str(source.folder)) / ref))
+    if path.suffix not in _SUFFIXES:  # never read /etc/passwd & co. as a policy
+        return f"{str(path)!r} is not a policy file: name a .yaml or .yml file"
     if not path.is_file():
         return f"no such file {str(path)!r} (paths are relative to this file); fix the path"
     text = _read(path, str(path))

@@ -17,7 +17,7 @@ EXCLUSIVE: Mapping[Path, tuple[frozenset[str], ...]] = {
     ("routing",): (frozenset({"threshold", "target_frontier_share"}),),
 }
 # Keys an override may not set: they identify the policy, or would nest overrides.
-OVERRIDE_FORBIDDEN = frozenset({"name", "version", "extends", "teams", "apps"})
+OVERRIDE_FORBIDDEN = frozenset({"name", "version", "extends", "teams", "apps", "gateway"})
 
 
 def deep_merge(

@@ -23,7 +23,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from router._durability import DEFAULT_DURABILITY, Durability
 from router.policy._endpoints import endpoint_problem
@@ -178,7 +178,8 @@ class Retries(_Frozen):
         default=4.0, description="Longest wait between attempts"
     )
     retry_after_cap_s: Annotated[float, Field(ge=0.0, le=300.0)] = Field(
-        default=10.0, description="Longest Retry-After hint honoured"
+        default=10.0,
+        description="Longest Retry-After wait taken; a longer hint moves on to the next model",
     )
     deadline_s: PositiveSeconds = Field(
         default=180.0, description="Whole request, every model and retry included"
@@ -238,6 +239,11 @@ class Privacy(_Frozen):
         default=True, description="Scan prompts for personal data and secrets (see pii)"
     )
     pii: PiiActions = Field(default=PiiActions(), description="Action per class of data found")
+    on_failed_sensitive: Literal["return", "raise"] = Field(
+        default="return",
+        description="When a sensitive request's local answer fails verification (it never "
+        "escalates): return it marked failed (verification.status), or raise SensitiveDataError",
+    )
 
 
 class Limits(_Frozen):
@@ -335,6 +341,129 @@ class Budgets(_Frozen):
         return bool(self.teams or self.apps)
 
 
+JudgeName = Literal["exact_answer", "pairwise"]
+
+
+class Learning(_Frozen):
+    """The learning loop (docs/learning.md): labels from production traffic (shadow comparisons,
+    escalations, feedback, labelled files) train a candidate artefact that `router learn`
+    promotes only if it routes the most recent labelled traffic better than the one in use.
+    """
+
+    enabled: bool = Field(
+        default=True,
+        description="Keep labels from escalations, feedback and shadow comparisons in the ledger "
+        "and use the artefact `router learn` promoted; false stores nothing for learning and "
+        "routes with the shipped classifier",
+    )
+    shadow_rate: Probability = Field(
+        default=0.0,
+        description="Share of local-answered requests also sent to the frontier model after the "
+        "caller has its answer, to learn from the comparison; paid, within budget_usd_per_day",
+    )
+    local_shadow_rate: Probability = Field(
+        default=0.0,
+        description="Share of frontier-answered requests also answered by the local model "
+        "after the caller has its answer: labels where the router escalates, which frontier "
+        "shadows cannot give; free at the margin, but it uses the local model's capacity",
+    )
+    budget_usd_per_day: Decimal = Field(
+        default=Decimal(0),
+        ge=0,
+        description="Most USD per UTC day that shadow comparisons and pairwise judging may spend "
+        "together, across every router sharing the ledger; reported as learning spend. "
+        "0 (the default): learning makes no paid call at all",
+    )
+    judges: tuple[JudgeName, ...] = Field(
+        default=("exact_answer", "pairwise"),
+        description="Turn a (local answer, frontier answer) pair into a label, first that "
+        "answers wins: exact_answer compares final answers (option letter, number, JSON; free), "
+        "pairwise asks the first frontier model to compare them (paid, within the budget)",
+    )
+    retention_days: int | None = Field(
+        default=90,
+        gt=0,
+        description="Labels and stored prompt features older than this are deleted by "
+        "`router learn` and `router learn purge`; null keeps them",
+    )
+    artefact_dir: str | None = Field(
+        default=None,
+        description="Where `router learn` writes versioned artefacts and the pointer to the one "
+        "in use; default: learning/ next to a SQLite ledger, else in the user data directory",
+    )
+    min_labels: int = Field(
+        default=200,
+        ge=10,
+        description="Fewer labels than this: `router learn` keeps the artefact in use (cold start "
+        "is the shipped prior)",
+    )
+    holdout_share: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(
+        default=0.2,
+        description="The most recent share of labels (by time, never shuffled) on which a "
+        "candidate must beat the artefact in use before it is promoted",
+    )
+    min_improvement: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        default=0.0,
+        description="How much more of the held-back gain a candidate must capture than the "
+        "artefact in use to be promoted",
+    )
+    reload_check_s: PositiveSeconds = Field(
+        default=10.0,
+        description="How often a running router looks for a newly promoted artefact",
+    )
+
+
+class GatewayKey(_Frozen):
+    """One caller's API key for `router serve`. The key itself is never in the policy: it is
+    read from an environment variable when the gateway starts and kept only as a hash."""
+
+    env: str = Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Environment variable holding the key (at least 16 characters)",
+    )
+    team: str = Field(min_length=1, description="Team the key's requests are recorded under")
+    app: str | None = Field(
+        default=None,
+        description="App the key's requests are recorded under; budgets.apps can cap it",
+    )
+
+
+class Gateway(_Frozen):
+    """`router serve`: who may call it, and how much it takes on at once."""
+
+    keys: tuple[GatewayKey, ...] = Field(
+        default=(),
+        description="API keys, each mapped to a team (and app); without any the gateway only "
+        "listens on loopback",
+    )
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        gt=0,
+        le=256 * 1024 * 1024,
+        description="Largest request body accepted; larger ones get 413",
+    )
+    max_concurrency: int = Field(
+        default=512,
+        ge=1,
+        le=100_000,
+        description="Chat requests in progress per process; more get 429 with Retry-After",
+    )
+    shutdown_grace_s: PositiveSeconds = Field(
+        default=30.0,
+        description="On SIGTERM, how long in-flight requests may take to finish and be recorded",
+    )
+
+    @model_validator(mode="after")
+    def _one_entry_per_variable(self) -> Gateway:
+        names = [key.env for key in self.keys]
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise conflict(
+                    f"{name} is listed twice; one key per variable", ("keys", index, "env")
+                )
+        return self
+
+
 class Policy(_Frozen):
     """A complete escalation policy."""
 
@@ -373,6 +502,9 @@ class Policy(_Frozen):
     budgets: Budgets = Field(
         default=Budgets(), description="Frontier spending caps per team and app, with pacing"
     )
+    learning: Learning = Field(
+        default=Learning(), description="Learning from production traffic (docs/learning.md)"
+    )
     teams: Annotated[dict[str, Override], BeforeValidator(_none_is_empty)] = Field(
         default_factory=dict,
         description="Per-team overrides (metadata team=...): name -> partial policy, "
@@ -382,6 +514,7 @@ class Policy(_Frozen):
         default_factory=dict,
         description="Per-app overrides (metadata app=...), applied after the team's",
     )
+    gateway: Gateway = Field(default=Gateway(), description="`router serve`: keys and limits")
 
     _effective: dict[tuple[str | None, str | None], Policy] = PrivateAttr(default_factory=dict)
 
@@ -420,6 +553,32 @@ class Policy(_Frozen):
         return self
 
     @model_validator(mode="after")
+    def _learning_can_reach_the_frontier(self) -> Policy:
+        learning = self.learning
+        if learning.shadow_rate == 0 or not learning.enabled:
+            return self
+        if self.privacy.local_only:
+            raise conflict(
+                "privacy.local_only is true, so no request may be shadowed to a frontier model; "
+                "set learning.shadow_rate: 0",
+                ("learning", "shadow_rate"),
+            )
+        if not self.ledger.enabled:
+            raise conflict(
+                "learning.shadow_rate needs the ledger to keep its labels and spend; set "
+                "ledger.enabled: true or learning.shadow_rate: 0",
+                ("learning", "shadow_rate"),
+            )
+        if learning.budget_usd_per_day == 0:
+            raise conflict(
+                "learning.shadow_rate is above 0 but budget_usd_per_day is 0, so nothing could "
+                "be shadowed; raise the budget or set shadow_rate: 0",
+                ("learning", "budget_usd_per_day"),
+                ("learning", "shadow_rate"),
+            )
+        return self
+
+    @model_validator(mode="after")
     def _endpoints_are_safe(self) -> Policy:
         if self.limits.allow_link_local_endpoints:
             return self
@@ -427,14 +586,21 @@ class Policy(_Frozen):
             (("frontier", "models", i, "api_base"), m.api_base)
             for i, m in enumerate(self.frontier.models)
         ]
-        for at, url in urls:
-            problem = endpoint_problem(url) if url else None
-            if problem:
-                raise conflict(
+        problems = [
+            InitErrorDetails(
+                type=conflict(
                     f"{problem}; point it at your model server, or set "
                     "limits.allow_link_local_endpoints: true if you really mean it",
                     at,
-                )
+                ),
+                loc=(),
+                input=url,
+            )
+            for at, url in urls
+            if url and (problem := endpoint_problem(url))
+        ]
+        if problems:  # every one of them, not only the first
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
         return self
 
     @model_validator(mode="after")

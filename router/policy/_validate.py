@@ -9,13 +9,27 @@ from pydantic import ValidationError
 
 from router.policy._merge import OVERRIDE_FORBIDDEN, deep_merge
 from router.policy._model import Policy
+from router.policy._prices import OVERRIDE_KINDS, price_problems
 from router.policy._problems import KeyPath, Problem, problem_at, validation_problems
 
 if TYPE_CHECKING:
     from router.policy._load import Resolved
 
-OVERRIDE_KINDS = ("teams", "apps")
 Overrides = dict[str, dict[str, Any]]
+
+
+def check_document(doc: Resolved) -> tuple[Policy | None, list[Problem]]:
+    """The one validator: `load_policy`, `Router(...)` and `router policy check` all call it.
+
+    A resolved document's problems are those found reading it (YAML, `extends`), or else every
+    validation problem plus every model nobody can price. The policy only when there are none.
+    """
+    if doc.problems:
+        return None, list(doc.problems)
+    policy, problems = validate(doc)
+    if isinstance(doc.data, Mapping):
+        problems.extend(price_problems(doc))
+    return (None, problems) if problems else (policy, [])
 
 
 def validate(doc: Resolved) -> tuple[Policy | None, list[Problem]]:

@@ -11,6 +11,7 @@ import yaml
 from router.policy._problems import KeyPath, Lines, Problem, dotted
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_NULL_TAG = "tag:yaml.org,2002:null"
 _MAX_NODES = 20_000  # aliases can make a small file huge; a policy is never this big
 
 
@@ -42,10 +43,17 @@ def parse_yaml(text: str, origin: str) -> Parsed:
             loader.dispose()
 
 
+_EMPTY = (
+    "the file is empty (no settings at all); to use the shipped defaults, write "
+    "`extends: default` and the keys you change"
+)
+
+
 def _parse(loader: yaml.SafeLoader, origin: str) -> Parsed:
     node = loader.get_single_node()
-    if node is None:
-        return Parsed(data={})
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG):
+        # An empty file is more likely a mistake (a wrong path, a failed write) than a choice.
+        return Parsed(problems=[Problem(origin, 1, "(file)", _EMPTY)])
     walker = _Walker(loader, origin)
     with contextlib.suppress(_TooBigError):
         walker.walk(node, ())

@@ -1,8 +1,11 @@
 """Undo simple obfuscation before detection, keeping a map back to the original offsets.
 
-Zero-width characters are dropped and every other non-ASCII character is NFKC-normalised
-(fullwidth digits and letters become ASCII, no-break spaces become spaces). ASCII text, the
-common case, is returned as is at the cost of one `str.isascii()` call.
+Invisible characters are dropped by Unicode category, not by a list: format characters (Cf:
+zero-width spaces and joiners, LRM/RLM and other bidi marks, invisible operators such as
+U+2062, soft hyphens, tags) and combining marks (Mn, Me: U+034F, variation selectors such as
+U+FE0F, accents added to digits or letters). Every other non-ASCII character is
+NFKC-normalised (fullwidth digits and letters become ASCII, no-break spaces become spaces).
+ASCII text, the common case, is returned as is at the cost of one `str.isascii()` call.
 """
 
 from __future__ import annotations
@@ -11,9 +14,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
+INVISIBLE_CATEGORIES = frozenset({"Cf", "Mn", "Me"})  # format characters, combining marks
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
-_ZERO_WIDTH_RE = re.compile("[" + "".join(sorted(ZERO_WIDTH)) + "]")
 _OTHER_DIGIT = re.compile(r"[^\D0-9]")  # a decimal digit of any other script (one class: fast)
 
 
@@ -25,6 +27,20 @@ def ascii_digits(text: str) -> str:
     if text.isascii():
         return text
     return _OTHER_DIGIT.sub(lambda m: str(unicodedata.decimal(m.group())), text)
+
+
+def invisible(char: str) -> bool:
+    """A character detection ignores: a format character or a combining mark."""
+    return unicodedata.category(char) in INVISIBLE_CATEGORIES
+
+
+def _has_invisible(text: str) -> bool:
+    return any(invisible(char) for char in set(text) if not char.isascii())
+
+
+def drop_invisible(text: str) -> str:
+    """`text` without format characters and combining marks."""
+    return text if text.isascii() else "".join(c for c in text if not invisible(c))
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +61,7 @@ def normalize(text: str, *, exact: bool = False) -> Normalized:
     """The text to scan. Fast paths: ASCII as is; whole-text NFKC when it keeps the length."""
     if text.isascii():
         return Normalized(text)
-    if not exact and not _ZERO_WIDTH_RE.search(text):
+    if not exact and not _has_invisible(text):
         if unicodedata.is_normalized("NFKC", text):
             return Normalized(text)
         mapped = unicodedata.normalize("NFKC", text)
@@ -68,7 +84,7 @@ def normalize(text: str, *, exact: bool = False) -> Normalized:
 def _normalize_run(text: str, start: int, end: int, pieces: list[str], offsets: list[int]) -> None:
     """NFKC one run of non-ASCII characters; per character only when the length changes."""
     run = text[start:end]
-    if not ZERO_WIDTH.intersection(run):
+    if not _has_invisible(run):
         mapped = unicodedata.normalize("NFKC", run)
         if len(mapped) == len(run):
             pieces.append(mapped)
@@ -76,7 +92,7 @@ def _normalize_run(text: str, start: int, end: int, pieces: list[str], offsets: 
             return
     for index in range(start, end):
         char = text[index]
-        if char in ZERO_WIDTH:
+        if invisible(char):
             continue
         mapped = unicodedata.normalize("NFKC", char)
         pieces.append(mapped)

@@ -1,8 +1,9 @@
 """Numbers that identify people or accounts: payment cards, US SSNs, phone numbers, IPv4
 addresses and IBANs.
 
-Digits are found as *runs*: digits with at most three spaces, dots or dashes between them, so
-`4111 1111 1111 1111`, `4111-1111-1111-1111` and `4 1 1 1 ...` are one run. Each run is then
+Digits are found as *runs*: digits with at most three spaces, dots, dashes, commas or
+underscores between them, so `4111 1111 1111 1111`, `4111-1111-1111-1111`, `4111,1111,...`,
+`4111_1111_...` and `4 1 1 1 ...` are one run. Each run is then
 classified by its digit count, grouping and checksum, which keeps order numbers, ISBNs, dates
 and decimals out. One regex pass finds the runs; the rest is plain Python on the few found.
 """
@@ -17,12 +18,13 @@ Hit = tuple[str, int, int, str]  # (class, start, end, label) in the scanned tex
 
 # Seven or more digits and separators: the shortest thing found here is `1.2.3.4`. A simple
 # pattern on purpose: the regex engine scans for it at C speed; Python refines the few found.
-_RUN = re.compile(r"[0-9][0-9 .\-]{6,}")
-_GAP = re.compile(r"[ .\-]{4,}")
-_SENTENCE_GAP = re.compile(r"\. +")  # "call 555-234-5678. 10.0.0.1 is the server"
+_RUN = re.compile(r"[0-9][0-9 .,_\-]{6,}")
+_GAP = re.compile(r"[ .,_\-]{4,}")
+_SENTENCE_GAP = re.compile(r"[.,] +")  # "call 555-234-5678. 10.0.0.1 is the server"
 _GROUPS = re.compile(r"\d+")
-_FIRST_GAP = re.compile(r"[ .\-]+")
-_LAST_GAP = re.compile(r"[ .\-]+(?=\d+$)")
+_FIRST_GAP = re.compile(r"[ .,_\-]+")
+_LAST_GAP = re.compile(r"[ .,_\-]+(?=\d+$)")
+_RUN_END = " .,_-"
 _US_PARENS = re.compile(r"\(\d{3}\)[ .\-]?\d{3}[ .\-]?\d{4}(?!\w)")
 _US_PREFIX = re.compile(r"(?:\+?1[ .\-]?)$")
 _IBAN_START = re.compile(r"[A-Z]{2}\d\d")
@@ -46,7 +48,7 @@ IBAN_LENGTHS = {
 def find_numbers(text: str) -> Iterator[Hit]:
     """Cards, SSNs, phone numbers and IPv4 addresses written as digit runs."""
     for match in _RUN.finditer(text):
-        run = match.group().rstrip(" .-")
+        run = match.group().rstrip(_RUN_END)
         if len(run) < 7:
             continue
         for start, end in _pieces(run, match.start(), _GAP):
@@ -208,7 +210,7 @@ def _us_phone(digits: str, groups: list[int]) -> bool:
 
 
 def _is_decimal(body: str) -> bool:
-    return body.count(".") == 1 and " " not in body and "-" not in body
+    return body.count(".") == 1 and not any(sep in body for sep in " -_")
 
 
 def _is_dotted_quad(body: str, groups: list[int]) -> bool:
@@ -245,13 +247,14 @@ def _cards_within(body: str, start: int) -> Iterator[Hit]:
 
 
 def _iban_end(text: str, start: int, length: int) -> int | None:
-    """End of an IBAN of `length` characters starting at `start` (single separators allowed)."""
+    """End of an IBAN of `length` characters starting at `start` (single separators allowed:
+    a space, dash, underscore, comma or dot)."""
     count, index, size = 0, start, len(text)
     while index < size and count < length:
         char = text[index]
         if char.isascii() and char.isalnum():
             count += 1
-        elif not (char in " -" and count and index + 1 < size and text[index + 1].isalnum()):
+        elif not (char in " -_,." and count and index + 1 < size and text[index + 1].isalnum()):
             return None
         index += 1
     if count < length or (index < size and _word_char(text[index])):

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from router.privacy._normalize import ZERO_WIDTH
+from router.privacy._normalize import drop_invisible
 from router.privacy._types import Finding
 
 _PLACEHOLDER = re.compile(r"\[\s*([A-Za-z]+(?:_[A-Za-z]+)*)_(\d+)\s*\]")
@@ -113,5 +113,5 @@ def _placeholders_in(text: str) -> set[str]:
 
 def _canonical(value: str) -> str:
     """Two spellings of one value (`4111 1111...` and `4111-1111...`) share a placeholder."""
-    cleaned = "".join(c for c in unicodedata.normalize("NFKC", value) if c not in ZERO_WIDTH)
+    cleaned = unicodedata.normalize("NFKC", drop_invisible(value))
     return _SEPARATORS.sub("", cleaned).lower()

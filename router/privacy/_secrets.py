@@ -1,5 +1,6 @@
-"""Secrets: provider API keys, tokens, passwords in assignments, PEM private keys, and long
-random-looking tokens (by Shannon entropy).
+"""Secrets: provider API keys, tokens, passwords in assignments, PEM private keys, long
+random-looking tokens (by Shannon entropy), and any of these hex-encoded (`736b2d616e74...`,
+`\\x73\\x6b...`).
 
 Patterns start with a literal (`sk-`, `AKIA`, `ghp_`...) so the regex engine can skip ahead;
 word-boundary checks are done in Python on the few matches.
@@ -46,6 +47,10 @@ _TOKEN = re.compile(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{32,256}={0,2}(?![A-Z
 _MIN_ENTROPY = 4.2  # bits per character; random base64/base62 tokens score about 4.5 and up
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _MAX_WORD = 3.0  # random tokens split into 1-2 character "words"; identifiers into real words
+# 20+ hex-encoded bytes (the shortest key, AWS's, has 20 characters), bare or `\x`-escaped.
+_HEX = re.compile(
+    r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){20,}(?![0-9A-Fa-f])|(?:\\x[0-9A-Fa-f]{2}){20,}"
+)
 
 
 def find_secrets(text: str) -> Iterator[Hit]:
@@ -60,6 +65,25 @@ def find_secrets(text: str) -> Iterator[Hit]:
     if any(word in lowered for word in _KEYWORDS):
         yield from _assigned(text, lowered)
     yield from _random_tokens(text)
+    yield from _hex_encoded(text)
+
+
+def _hex_encoded(text: str) -> Iterator[Hit]:
+    """A key or assignment hidden as hex: decoded, it must be printable ASCII holding one."""
+    for match in _HEX.finditer(text):
+        try:
+            decoded = bytes.fromhex(match.group().replace("\\x", "")).decode("ascii")
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if decoded.isprintable() and _holds_key(decoded):
+            yield ("secret", match.start(), match.end(), "hex_encoded_secret")
+
+
+def _holds_key(decoded: str) -> bool:
+    if any(pattern.search(decoded) for _label, pattern in _KEYS):
+        return True
+    lowered = decoded.lower()
+    return any(word in lowered for word in _KEYWORDS) and any(_assigned(decoded, lowered))
 
 
 def _random_tokens(text: str) -> Iterator[Hit]:

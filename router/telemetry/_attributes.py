@@ -67,6 +67,8 @@ def outcome_attributes(record: RequestRecord) -> Attributes:
             "router.cost_usd": float(record.cost_usd),
             "router.baseline_cost_usd": float(record.baseline_cost_usd),
             "router.savings_usd": float(record.savings_usd),
+            # usage reported beyond the budget reservation (see AttemptRecord.over_reservation)
+            "router.over_reservation": any(a.over_reservation for a in record.attempts) or None,
         }
     )
 

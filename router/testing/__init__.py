@@ -11,6 +11,7 @@ from router.testing._model import (
     ChatRequest,
     RecordedRequest,
     Reply,
+    ReplyToolCall,
     Responder,
     Usage,
     count_tokens,
@@ -19,6 +20,7 @@ from router.testing._model import (
 from router.testing._ollama import OllamaServer
 from router.testing._openai import OpenAIServer
 from router.testing._server import LoopbackServer
+from router.testing._tools import example_arguments, tool_reply, with_tools
 
 __all__ = [
     "AnthropicServer",
@@ -32,10 +34,14 @@ __all__ = [
     "RecordedRequest",
     "ReplayResponder",
     "Reply",
+    "ReplyToolCall",
     "Responder",
     "Usage",
     "count_tokens",
     "echo_responder",
+    "example_arguments",
     "load_demo_workload",
     "network_guard",
+    "tool_reply",
+    "with_tools",
 ]

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from router.testing._anthropic_checks import (
+    anthropic_stop,
+    anthropic_tool_choice,
+    anthropic_tools,
+    tool_results,
+)
 from router.testing._http import Exchange
 from router.testing._model import ChatRequest, chat_request, content_text, split_chunks
 from router.testing._server import Answer, LoopbackServer, ProtocolError, Route, sse
+from router.testing._tools import argument_pieces, arguments_object
 
 _ERROR_TYPES = {
     400: "invalid_request_error",
@@ -34,6 +42,9 @@ class AnthropicServer(LoopbackServer):
     stop_reason: ClassVar[str] = "end_turn"
     length_reason: ClassVar[str] = "max_tokens"
     id_prefix: ClassVar[str] = "msg_"
+    tool_reason: ClassVar[str] = "tool_use"
+    stop_sequence_reason: ClassVar[str] = "stop_sequence"
+    call_id_prefix: ClassVar[str] = "toolu_"
 
     def __init__(
         self,
@@ -81,6 +92,7 @@ class AnthropicServer(LoopbackServer):
         if not isinstance(body.get("messages"), list) or not body["messages"]:
             raise ProtocolError(400, "messages: at least one message is required")
         system = content_text(body.get("system", ""))
+        tools = anthropic_tools(body.get("tools"))
         return chat_request(
             "anthropic",
             ex.path,
@@ -88,6 +100,10 @@ class AnthropicServer(LoopbackServer):
             stream=bool(body.get("stream")),
             max_tokens=max_tokens,
             system=system,
+            tools=tools,
+            tool_choice=anthropic_tool_choice(body.get("tool_choice"), tools),
+            tool_results=tool_results(body["messages"]),
+            stop=anthropic_stop(body.get("stop_sequences")),
         )
 
     def _message(self, req: ChatRequest, answer: Answer, *, streaming: bool) -> dict[str, Any]:
@@ -103,9 +119,9 @@ class AnthropicServer(LoopbackServer):
             "type": "message",
             "role": "assistant",
             "model": req.model,
-            "content": [] if streaming else [{"type": "text", "text": answer.text}],
+            "content": [] if streaming else _blocks(answer),
             "stop_reason": None if streaming else answer.finish_reason,
-            "stop_sequence": None,
+            "stop_sequence": None if streaming else answer.stop_sequence,
             "usage": usage,
         }
         if answer.omit_usage:
@@ -117,36 +133,50 @@ class AnthropicServer(LoopbackServer):
 
     def _events(self, req: ChatRequest, answer: Answer) -> list[bytes]:
         start = {"type": "message_start", "message": self._message(req, answer, streaming=True)}
-        block = {
-            "type": "content_block_start",
-            "index": 0,
-            "content_block": {"type": "text", "text": ""},
-        }
-        deltas = [
-            sse(
-                {
-                    "type": "content_block_delta",
-                    "index": 0,
-                    "delta": {"type": "text_delta", "text": piece},
-                },
-                "content_block_delta",
-            )
-            for piece in split_chunks(answer.text)
-            if piece
-        ]
         end: dict[str, Any] = {
             "type": "message_delta",
-            "delta": {"stop_reason": answer.finish_reason, "stop_sequence": None},
+            "delta": {"stop_reason": answer.finish_reason, "stop_sequence": answer.stop_sequence},
             "usage": {"output_tokens": answer.usage.output_tokens},
         }
         if answer.omit_usage:
             del end["usage"]
+        blocks = [e for i, b in enumerate(_blocks(answer)) for e in _block_events(i, b)]
+        blocks.insert(1, sse({"type": "ping"}, "ping"))  # after the first block opens, as Anthropic
         return [
             sse(start, "message_start"),
-            sse(block, "content_block_start"),
-            sse({"type": "ping"}, "ping"),
-            *deltas,
-            sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
+            *blocks,
             sse(end, "message_delta"),
             sse({"type": "message_stop"}, "message_stop"),
         ]
+
+
+def _blocks(answer: Answer) -> list[dict[str, Any]]:
+    """The answer's content blocks: its text (when it has some, or nothing else), then a
+    tool_use block per call, with the arguments as an object."""
+    blocks: list[dict[str, Any]] = []
+    if answer.text or not answer.tool_calls:
+        blocks.append({"type": "text", "text": answer.text})
+    for call_id, call in zip(answer.call_ids, answer.tool_calls, strict=True):
+        arguments = arguments_object(call) or {}
+        blocks.append({"type": "tool_use", "id": call_id, "name": call.name, "input": arguments})
+    return blocks
+
+
+def _block_events(index: int, block: dict[str, Any]) -> list[bytes]:
+    """One content block as Anthropic streams it: start (empty), deltas, stop."""
+    if block["type"] == "text":
+        empty: dict[str, Any] = {"type": "text", "text": ""}
+        deltas = [{"type": "text_delta", "text": p} for p in split_chunks(block["text"]) if p]
+    else:
+        empty = {**block, "input": {}}
+        pieces = argument_pieces(json.dumps(block["input"]))
+        deltas = [{"type": "input_json_delta", "partial_json": p} for p in ["", *pieces]]
+    start = {"type": "content_block_start", "index": index, "content_block": empty}
+    return [
+        sse(start, "content_block_start"),
+        *(
+            sse({"type": "content_block_delta", "index": index, "delta": d}, "content_block_delta")
+            for d in deltas
+        ),
+        sse({"type": "content_block_stop", "index": index}, "content_block_stop"),
+    ]

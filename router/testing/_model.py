@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Drop = Literal["none", "before_headers", "after_headers", "mid_body"]
@@ -21,6 +21,16 @@ class Usage:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplyToolCall:
+    """A tool call for a loopback server to answer with. `arguments` as a mapping is sent in
+    the protocol's own way (an object for Ollama and Anthropic, JSON text for OpenAI); as a
+    string it is sent verbatim where the protocol carries text (malformed-arguments tests)."""
+
+    name: str
+    arguments: Mapping[str, Any] | str = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """What a loopback server does with one chat request.
 
@@ -30,6 +40,8 @@ class Reply:
     chunks; `hang` never answers (until the server stops). `drop` closes the connection early.
     `logprob` is the log-probability reported per token where the client asks for logprobs.
     `omit_usage` leaves the token counts out of the answer (as some proxies and servers do).
+    `headers` are sent verbatim with the response (e.g. a malformed `Retry-After`).
+    `tool_calls` makes the answer call tools (with `text`, if any, before the calls).
     """
 
     text: str | None = None
@@ -45,11 +57,19 @@ class Reply:
     chunk_delay: float = 0.0
     logprob: float = -0.05
     omit_usage: bool = False
+    headers: Mapping[str, str] | None = None
+    tool_calls: tuple[ReplyToolCall, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class ChatRequest:
-    """One chat request, as any of the three protocols sent it."""
+    """One chat request, as any of the three protocols sent it.
+
+    `tools` are the offered tools as {name, description, parameters} whatever the protocol;
+    `tool_choice` is "auto", "none", "required" or the name of the one tool to call;
+    `tool_results` the texts of the tool results that end the conversation (the model is
+    being told what its calls returned); `stop` the stop sequences.
+    """
 
     api: Api
     path: str
@@ -60,6 +80,10 @@ class ChatRequest:
     last_user_message: str
     prompt_text: str
     body: Mapping[str, Any]
+    tools: tuple[Mapping[str, Any], ...] = ()
+    tool_choice: str = "auto"
+    tool_results: tuple[str, ...] = ()
+    stop: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +135,10 @@ def chat_request(
     stream: bool,
     max_tokens: int | None,
     system: str = "",
+    tools: tuple[Mapping[str, Any], ...] = (),
+    tool_choice: str = "auto",
+    tool_results: tuple[str, ...] = (),
+    stop: tuple[str, ...] = (),
 ) -> ChatRequest:
     """Build a `ChatRequest` from a parsed body whose `messages` use role/content."""
     raw = body.get("messages")
@@ -127,11 +155,21 @@ def chat_request(
         last_user_message=users[-1] if users else "",
         prompt_text="\n".join([system, *texts]) if system else "\n".join(texts),
         body=body,
+        tools=tools,
+        tool_choice=tool_choice,
+        tool_results=tool_results,
+        stop=stop,
     )
 
 
 def echo_responder(request: ChatRequest) -> Reply:
-    """The default responder: a short deterministic answer quoting the question."""
+    """The default responder: a short deterministic answer quoting the question. Offered
+    tools, it calls one (see `tool_reply`); told what a tool returned, it quotes that."""
+    from router.testing._tools import tool_reply  # noqa: PLC0415 - a sibling that imports this
+
+    reply = tool_reply(request)
+    if reply is not None:
+        return reply
     question = " ".join(request.last_user_message.split())
     if len(question) > 80:
         question = question[:77] + "..."

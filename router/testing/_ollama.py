@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from router.testing._http import Exchange
 from router.testing._model import ChatRequest, chat_request, split_chunks
 from router.testing._server import Answer, LoopbackServer, ProtocolError, Route, json_line
+from router.testing._tools import arguments_object
 
 VERSION = "0.17.0"
 _TEXT = "text/plain; charset=utf-8"
@@ -36,6 +37,8 @@ class OllamaServer(LoopbackServer):
     stop_reason: ClassVar[str] = "stop"
     length_reason: ClassVar[str] = "length"
     id_prefix: ClassVar[str] = "ollama-"
+    tool_reason: ClassVar[str] = "stop"  # Ollama says "stop" after tool calls too
+    stop_sequence_reason: ClassVar[str] = "stop"
 
     def __init__(
         self,
@@ -131,6 +134,7 @@ class OllamaServer(LoopbackServer):
         options = body.get("options") or {}
         limit = options.get("num_predict") if isinstance(options, dict) else None
         max_tokens = limit if isinstance(limit, int) else None
+        stop = options.get("stop") if isinstance(options, dict) else None
         stream = body.get("stream", True) is not False
         if ex.path == "/api/generate":
             messages = [{"role": "user", "content": str(body.get("prompt", ""))}]
@@ -142,7 +146,17 @@ class OllamaServer(LoopbackServer):
                 max_tokens=max_tokens,
                 system=str(body.get("system", "")),
             )
-        return chat_request("ollama", ex.path, body, stream=stream, max_tokens=max_tokens)
+        tools = ollama_tools(body.get("tools"))
+        return chat_request(
+            "ollama",
+            ex.path,
+            body,
+            stream=stream,
+            max_tokens=max_tokens,
+            tools=tools,
+            tool_results=tool_results(body.get("messages")),
+            stop=tuple(s for s in stop or () if isinstance(s, str)),
+        )
 
     def _chunk(self, req: ChatRequest, text: str, answer: Answer) -> dict[str, Any]:
         out: dict[str, Any] = {"model": req.model, "created_at": _now()}
@@ -185,12 +199,70 @@ class OllamaServer(LoopbackServer):
         return final
 
     def _render(self, req: ChatRequest, answer: Answer) -> object:
-        return {**self._chunk(req, answer.text, answer), **self._final(answer)}
+        text, calls = _text_and_calls(answer)
+        out = {**self._chunk(req, text, answer), **self._final(answer)}
+        if calls:
+            out["message"]["tool_calls"] = calls
+        return out
 
     def _events(self, req: ChatRequest, answer: Answer) -> list[bytes]:
+        text, calls = _text_and_calls(answer)
         lines = [
             json_line({**self._chunk(req, piece, answer), "done": False})
-            for piece in split_chunks(answer.text)
+            for piece in split_chunks(text)
             if piece
         ]
+        if calls:  # each call arrives whole, in a chunk of its own before the final one
+            call_chunk = self._chunk(req, "", answer)
+            call_chunk["message"]["tool_calls"] = calls
+            lines.append(json_line({**call_chunk, "done": False}))
         return [*lines, json_line({**self._chunk(req, "", answer), **self._final(answer)})]
+
+
+def _text_and_calls(answer: Answer) -> tuple[str, list[dict[str, Any]]]:
+    """Ollama's message: the text and `tool_calls` with arguments as objects. A call whose
+    arguments do not parse to an object is no tool call to Ollama: it stays in the text."""
+    text, calls = answer.text, []
+    for call in answer.tool_calls:
+        arguments = arguments_object(call)
+        if arguments is None:
+            text += str(call.arguments)
+        else:
+            calls.append({"function": {"name": call.name, "arguments": arguments}})
+    return text, calls
+
+
+def ollama_tools(tools: Any) -> tuple[Mapping[str, Any], ...]:
+    """`tools` ([{"type": "function", "function": {...}}], as OpenAI's) as {name, ...}."""
+    if tools is None:
+        return ()
+    result = []
+    for tool in tools if isinstance(tools, list) else ():
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise ProtocolError(400, "invalid tool: function name is required")
+        parameters = function.get("parameters") or {"type": "object", "properties": {}}
+        result.append({"name": function["name"], "parameters": parameters})
+    return tuple(result)
+
+
+def tool_results(messages: Any) -> tuple[str, ...]:
+    """Check the tool calls in the conversation as Ollama's JSON decoding does (arguments
+    must be objects); return the tool results that end it."""
+    trailing: list[str] = []
+    for message in messages if isinstance(messages, list) else ():
+        if not isinstance(message, dict):
+            continue
+        for call in message.get("tool_calls") or ():
+            function = call.get("function") if isinstance(call, dict) else None
+            arguments = function.get("arguments") if isinstance(function, dict) else None
+            if arguments is not None and not isinstance(arguments, dict):
+                raise ProtocolError(
+                    400,
+                    "json: cannot unmarshal string into Go struct field "
+                    "ToolCallFunction.messages.tool_calls.function.arguments of type "
+                    "api.ToolCallFunctionArguments",
+                )
+        is_result = message.get("role") == "tool"
+        trailing = [*trailing, str(message.get("content") or "")] if is_result else []
+    return tuple(trailing)

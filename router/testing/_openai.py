@@ -8,8 +8,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from router.testing._http import Exchange
-from router.testing._model import ChatRequest, chat_request, split_chunks
+from router.testing._model import ChatRequest, ReplyToolCall, chat_request, split_chunks
+from router.testing._openai_checks import (
+    check_sampling,
+    openai_stop,
+    openai_tool_choice,
+    openai_tools,
+    tool_results,
+)
 from router.testing._server import Answer, LoopbackServer, ProtocolError, Route, sse
+from router.testing._tools import argument_pieces, arguments_text
 
 _ERROR_TYPES = {
     400: ("invalid_request_error", None),
@@ -32,6 +40,8 @@ class OpenAIServer(LoopbackServer):
     stop_reason: ClassVar[str] = "stop"
     length_reason: ClassVar[str] = "length"
     id_prefix: ClassVar[str] = "chatcmpl-"
+    tool_reason: ClassVar[str] = "tool_calls"
+    stop_sequence_reason: ClassVar[str] = "stop"
 
     def __init__(
         self,
@@ -97,8 +107,18 @@ class OpenAIServer(LoopbackServer):
             )
         limit = body.get("max_completion_tokens", body.get("max_tokens"))
         max_tokens = limit if isinstance(limit, int) else None
+        check_sampling(body)
+        tools = openai_tools(body.get("tools"))
         return chat_request(
-            "openai", ex.path, body, stream=bool(body.get("stream")), max_tokens=max_tokens
+            "openai",
+            ex.path,
+            body,
+            stream=bool(body.get("stream")),
+            max_tokens=max_tokens,
+            tools=tools,
+            tool_choice=openai_tool_choice(body.get("tool_choice"), tools),
+            tool_results=tool_results(body["messages"]),
+            stop=openai_stop(body.get("stop")),
         )
 
     def _usage(self, answer: Answer) -> dict[str, Any]:
@@ -129,10 +149,15 @@ class OpenAIServer(LoopbackServer):
     def _render(self, req: ChatRequest, answer: Answer) -> object:
         message: dict[str, Any] = {
             "role": "assistant",
-            "content": answer.text,
+            "content": answer.text if answer.text or not answer.tool_calls else None,
             "refusal": None,
             "annotations": [],
         }
+        if answer.tool_calls:
+            message["tool_calls"] = [
+                {"id": call_id, "type": "function", "function": _function(call)}
+                for call_id, call in zip(answer.call_ids, answer.tool_calls, strict=True)
+            ]
         choice = {
             "index": 0,
             "message": message,
@@ -152,9 +177,29 @@ class OpenAIServer(LoopbackServer):
             choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
             return sse({**head, "choices": [choice], **extra})
 
-        first = chunk({"role": "assistant", "content": "", "refusal": None})
+        content = "" if answer.text or not answer.tool_calls else None
+        first = chunk({"role": "assistant", "content": content, "refusal": None})
         pieces = [chunk({"content": p}) for p in split_chunks(answer.text) if p]
-        events = [first, *pieces, chunk({}, answer.finish_reason)]
+        calls = [chunk({"tool_calls": [delta]}) for delta in _call_deltas(answer)]
+        events = [first, *pieces, *calls, chunk({}, answer.finish_reason)]
         if with_usage and not answer.omit_usage:
             events.append(sse({**head, "choices": [], "usage": self._usage(answer)}))
         return [*events, b"data: [DONE]\n\n"]
+
+
+def _function(call: ReplyToolCall) -> dict[str, str]:
+    return {"name": call.name, "arguments": arguments_text(call)}
+
+
+def _call_deltas(answer: Answer) -> list[dict[str, Any]]:
+    """Tool calls as OpenAI streams them: the id and name first (empty arguments), then the
+    arguments JSON a few characters at a time, each delta tagged with the call's index."""
+    deltas: list[dict[str, Any]] = []
+    for index, (call_id, call) in enumerate(zip(answer.call_ids, answer.tool_calls, strict=True)):
+        head = {"name": call.name, "arguments": ""}
+        deltas.append({"index": index, "id": call_id, "type": "function", "function": head})
+        deltas += [
+            {"index": index, "function": {"arguments": piece}}
+            for piece in argument_pieces(arguments_text(call))
+        ]
+    return deltas

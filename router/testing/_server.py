@@ -18,12 +18,14 @@ from router.testing._model import (
     ChatRequest,
     RecordedRequest,
     Reply,
+    ReplyToolCall,
     Responder,
     Usage,
     count_tokens,
     echo_responder,
     truncate,
 )
+from router.testing._tools import arguments_text
 
 logger = logging.getLogger("router.testing")
 
@@ -32,7 +34,8 @@ Route = Callable[[Exchange], None]
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """A successful reply, ready to be rendered in a protocol's JSON."""
+    """A successful reply, ready to be rendered in a protocol's JSON. `call_ids[i]` is the id
+    of `tool_calls[i]`; `stop_sequence` the stop sequence the text was cut at, if any."""
 
     id: str
     text: str
@@ -40,6 +43,9 @@ class Answer:
     usage: Usage
     logprob: float
     omit_usage: bool = False
+    tool_calls: tuple[ReplyToolCall, ...] = ()
+    call_ids: tuple[str, ...] = ()
+    stop_sequence: str | None = None
 
 
 class ProtocolError(Exception):
@@ -64,6 +70,9 @@ class LoopbackServer:
     stop_reason: ClassVar[str]
     length_reason: ClassVar[str]
     id_prefix: ClassVar[str]
+    tool_reason: ClassVar[str]  # the finish reason of an answer that calls tools
+    stop_sequence_reason: ClassVar[str]  # ... and of one cut at a stop sequence
+    call_id_prefix: ClassVar[str] = "call_"
 
     def __init__(self, *, hang_timeout: float = 30.0, keep_alive: bool = False) -> None:
         self.responder: Responder = echo_responder
@@ -210,6 +219,7 @@ class LoopbackServer:
             ex.abort()
             return
         headers = {} if reply.retry_after is None else {"Retry-After": _seconds(reply.retry_after)}
+        headers.update(reply.headers or {})
         ctype = reply.content_type or "application/json"
         if reply.body is not None:
             ex.send(reply.status, reply.body, ctype, headers, cut=_cut(reply, len(reply.body)))
@@ -229,11 +239,41 @@ class LoopbackServer:
             ex.send(reply.status, body, ctype, headers, cut=_cut(reply, len(body)))
 
     def _answer(self, req: ChatRequest, reply: Reply) -> Answer:
-        text, truncated = truncate(self._text(req, reply), req.max_tokens)
-        finish = reply.finish_reason or (self.length_reason if truncated else self.stop_reason)
-        usage = reply.usage or Usage(count_tokens(req.prompt_text), count_tokens(text))
-        answer_id = f"{self.id_prefix}loopback{next(self._ids):06d}"
-        return Answer(answer_id, text, finish, usage, reply.logprob, reply.omit_usage)
+        number = next(self._ids)
+        calls = reply.tool_calls
+        text = (reply.text or "") if calls else self._text(req, reply)
+        text, stopped_at = cut_at_stop(text, req.stop)
+        text, truncated = truncate(text, req.max_tokens)
+        finish = self._finish(truncated, stopped_at, bool(calls))
+        written = text + "".join(arguments_text(c) for c in calls)
+        usage = reply.usage or Usage(count_tokens(req.prompt_text), count_tokens(written))
+        return Answer(
+            id=f"{self.id_prefix}loopback{number:06d}",
+            text=text,
+            finish_reason=reply.finish_reason or finish,
+            usage=usage,
+            logprob=reply.logprob,
+            omit_usage=reply.omit_usage,
+            tool_calls=calls,
+            call_ids=tuple(f"{self.call_id_prefix}{number:06d}{i:02d}" for i in range(len(calls))),
+            stop_sequence=stopped_at,
+        )
+
+    def _finish(self, truncated: bool, stopped_at: str | None, calls: bool) -> str:
+        if truncated:
+            return self.length_reason
+        if calls:
+            return self.tool_reason
+        return self.stop_sequence_reason if stopped_at else self.stop_reason
+
+
+def cut_at_stop(text: str, stop: tuple[str, ...]) -> tuple[str, str | None]:
+    """`text` up to the first stop sequence in it (excluded, as servers do), and which one."""
+    hits = [(text.find(s), s) for s in stop if s and s in text]
+    if not hits:
+        return text, None
+    at, sequence = min(hits)
+    return text[:at], sequence
 
 
 def _cut(reply: Reply, length: int) -> int | None:

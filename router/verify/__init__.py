@@ -36,6 +36,7 @@ from router.verify._structural import (
     not_truncated,
     structural,
 )
+from router.verify._tools import valid_tool_calls
 from router.verify._verdict import Verdict, VerifierError, failed, passed
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
     "structural",
     "summarise",
     "valid_json",
+    "valid_tool_calls",
     "verifier_names",
     "verify_rows",
     "yes_probability",

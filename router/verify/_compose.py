@@ -68,12 +68,14 @@ class Check(_Operators):
     """One verifier: a name and a check function (sync or async) returning a `Verdict` or bool.
 
     `verify` times the check, names the verdict, reports it to `ctx.observe`, and turns any
-    exception into `VerifierError` carrying only the exception's class name.
+    exception into `VerifierError` carrying only the exception's class name. A `prose` check
+    judges answer text, so it passes an answer that is only tool calls without running.
     """
 
-    def __init__(self, name: str, fn: CheckFn) -> None:
+    def __init__(self, name: str, fn: CheckFn, *, prose: bool = False) -> None:
         self._name = name
         self.fn = fn
+        self.prose = prose
 
     @property
     def name(self) -> str:
@@ -85,7 +87,10 @@ class Check(_Operators):
     async def verify(self, ctx: VerifyContext) -> Verdict:
         started = time.perf_counter()
         try:
-            verdict = _to_verdict(await _maybe_await(self.fn(ctx)))
+            if self.prose and ctx.tool_calls_only:
+                verdict = Verdict(True, 1.0, "tool calls only: no text to judge")
+            else:
+                verdict = _to_verdict(await _maybe_await(self.fn(ctx)))
         except VerifierError as exc:
             _observe(ctx, _error_verdict(self.name, exc.cause, started))
             raise

@@ -44,7 +44,7 @@ def self_consistency(
     fn = partial(
         _self_consistency, k=k, agreement=agreement, temperature=temperature, limit=max_tokens
     )
-    return Check("self_consistency", fn)
+    return Check("self_consistency", fn, prose=True)
 
 
 async def _self_consistency(

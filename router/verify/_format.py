@@ -23,14 +23,14 @@ def valid_json() -> Check:
     """When `response_format` asks for JSON (`json_object` or `json_schema`), the answer must
     parse (a ```json fence is stripped); `json_object` needs an object, and `json_schema`'s
     schema must validate (with `jsonschema`). Passes when no JSON was asked for."""
-    return Check("valid_json", _valid_json)
+    return Check("valid_json", _valid_json, prose=True)
 
 
 def python_parses() -> Check:
     """For code tasks (`task` "code"/"python", or a prompt that asks for Python), every
     ```python block must `ast.parse`; unlabelled blocks too when Python was asked for, and the
     whole answer when it has no fences at all. Passes for other tasks."""
-    return Check("python_parses", _python_parses)
+    return Check("python_parses", _python_parses, prose=True)
 
 
 # -- JSON ----------------------------------------------------------------------------------------

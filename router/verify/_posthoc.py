@@ -33,7 +33,7 @@ def posthoc_score(scorer: Scorer, threshold: float = 0.5) -> Check:
         )
     if not 0.0 <= threshold <= 1.0:
         raise ValueError("threshold must be in [0, 1]")
-    return Check("posthoc_score", partial(_posthoc, scorer=scorer, threshold=threshold))
+    return Check("posthoc_score", partial(_posthoc, scorer=scorer, threshold=threshold), prose=True)
 
 
 async def _posthoc(ctx: VerifyContext, *, scorer: Scorer, threshold: float) -> Verdict:

@@ -57,7 +57,7 @@ def self_check(threshold: float = 0.5, *, max_tokens: int = 16, top_logprobs: in
     if max_tokens < 1:
         raise ValueError("max_tokens must be >= 1")
     fn = partial(_self_check, threshold=threshold, max_tokens=max_tokens, top=top_logprobs)
-    return Check("self_check", fn)
+    return Check("self_check", fn, prose=True)
 
 
 async def _self_check(

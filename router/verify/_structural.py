@@ -71,7 +71,7 @@ _TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+|[^\w\s]+")
 
 def not_empty() -> Check:
     """Fails an answer with no visible text."""
-    return Check("not_empty", _not_empty)
+    return Check("not_empty", _not_empty, prose=True)
 
 
 def not_refusal(*, extra: Iterable[str] = ()) -> Check:
@@ -82,11 +82,13 @@ def not_refusal(*, extra: Iterable[str] = ()) -> Check:
     Portuguese, Italian, Japanese and Chinese ones.
     """
     openers = REFUSAL_OPENERS + tuple(o.lower() for o in extra)
-    return Check("not_refusal", partial(_not_refusal, openers=openers))
+    return Check("not_refusal", partial(_not_refusal, openers=openers), prose=True)
 
 
 def not_truncated() -> Check:
-    """Fails an answer cut off by the token limit (`finish_reason == "length"`)."""
+    """Fails an answer cut off by a token limit (`finish_reason == "length"`), unless it is the
+    caller's own `max_tokens` (`ctx.max_tokens`): an answer stopped there is what the caller
+    asked for, and a frontier model would be cut at the same limit."""
     return Check("not_truncated", _not_truncated)
 
 
@@ -101,7 +103,7 @@ def no_degenerate_repetition(
     if ngram < 1 or min_tokens < ngram:
         raise ValueError("ngram must be >= 1 and min_tokens >= ngram")
     check = partial(_no_repetition, limit=max_repeat_ratio, n=ngram, min_tokens=min_tokens)
-    return Check("no_degenerate_repetition", check)
+    return Check("no_degenerate_repetition", check, prose=True)
 
 
 def structural() -> AllOf:
@@ -122,9 +124,18 @@ def _not_refusal(ctx: VerifyContext, *, openers: tuple[str, ...]) -> Verdict:
 
 
 def _not_truncated(ctx: VerifyContext) -> Verdict:
-    if ctx.answer.finish_reason == "length":
-        return failed("cut off at the token limit")
-    return passed()
+    if ctx.answer.finish_reason != "length":
+        return passed()
+    if _at_callers_limit(ctx):
+        return passed("stopped at the caller's max_tokens")
+    return failed("cut off at the token limit")
+
+
+def _at_callers_limit(ctx: VerifyContext) -> bool:
+    """The caller set a limit and the answer reached it (a model may stop at a limit of its own
+    first; with no usage reported, the caller's limit is taken to be the one reached)."""
+    limit, answer = ctx.max_tokens, ctx.answer
+    return limit is not None and (answer.usage_estimated or answer.output_tokens >= limit)
 
 
 def _no_repetition(ctx: VerifyContext, *, limit: float, n: int, min_tokens: int) -> Verdict:

@@ -57,10 +57,10 @@ def test_retry_after_is_honoured_and_attempts_stay_within_max_attempts(servers: 
     assert ok
 
 
-def test_retry_after_above_the_cap_is_capped(servers: Servers) -> None:
-    _, openai, _ = servers
+def test_retry_after_above_the_cap_moves_to_the_next_model(servers: Servers) -> None:
+    _, openai, anthropic = servers
     openai.script(Reply(status=429, retry_after=120), Reply(text="ok"))
     router, _, clock = make_router(policy_for(servers, retries={"retry_after_cap_s": 1.5}))
-    assert router.complete(LONG_PROMPT).text == "ok"
+    assert router.complete(LONG_PROMPT).model == "anthropic/claude-opus-4-6"
     router.close()
-    assert clock.sleeps == [1.5]
+    assert clock.sleeps == [] and len(openai.requests) == 1 and len(anthropic.requests) == 1

@@ -3,7 +3,8 @@
 Figures: the share of prompts the shipped classifier routes local that an attacker's prefix or
 suffix flips to the frontier ("route me to GPT-5", fake system notes, confounders that look
 hard); and what such a forced request can cost at most, capped by the policy's limits.
-The request API has no way to name a model: `model=` is refused like any unknown argument.
+A request may pin only a model the policy lists (`model=`, issue 19), and a pinned call is
+held to the same limits and budgets; any other name is refused before a call.
 """
 
 from __future__ import annotations
@@ -49,6 +50,19 @@ def _forced_shares() -> tuple[int, dict[str, float]]:
     return len(local), shares
 
 
+# Ceilings the shipped classifier must stay under (today: 15.9% for "route me to GPT-5", 0% for
+# "demand the frontier", 54.1% for the math confounder, 16.4% mean; docs/reliability.md row 10).
+# A scorer that obeyed an instruction to escalate would send close to 100% of them.
+INSTRUCTION_CEILING = 0.25  # the attacker asks for the frontier in words
+CONFOUNDER_CEILING = 0.60  # the prompt is made to look hard
+MEAN_CEILING = 0.25
+INSTRUCTIONS = ("route me to GPT-5", "demand the frontier", "fake system note")
+
+
+def _ceiling(attack: str) -> float:
+    return INSTRUCTION_CEILING if attack.startswith(INSTRUCTIONS) else CONFOUNDER_CEILING
+
+
 def test_share_of_forced_escalations_with_the_shipped_classifier() -> None:
     base, shares = _forced_shares()
     assert _forced_shares() == (base, shares)  # deterministic: same figure every run
@@ -59,17 +73,20 @@ def test_share_of_forced_escalations_with_the_shipped_classifier() -> None:
             10,
             f"forced escalation: {name}",
             f"{share:.1%} of {base} local prompts",
-            "measured; cost capped by limits",
-            True,
+            f"<= {_ceiling(name):.0%}; cost capped by limits",
+            share <= _ceiling(name),
         )
     record(
         10,
         "forced escalation: mean over attacks",
         f"{overall:.1%} (worst: {worst} {shares[worst]:.1%})",
-        "measured; cost capped by limits",
-        True,
+        f"<= {MEAN_CEILING:.0%}; cost capped by limits",
+        overall <= MEAN_CEILING,
     )
-    assert base > 100 and 0.0 <= overall < 1.0
+    assert base > 100
+    over = {n: s for n, s in shares.items() if s > _ceiling(n)}
+    assert not over, f"attacks that force the frontier too often: {over}"
+    assert overall <= MEAN_CEILING
 
 
 def test_a_forced_escalation_costs_at_most_the_policy_cap(servers: Servers) -> None:
@@ -80,13 +97,17 @@ def test_a_forced_escalation_costs_at_most_the_policy_cap(servers: Servers) -> N
     router = Router(policy, ledger=MemoryLedger(), clock=FakeClock(), classifier=load_classifier())
     prompt = ATTACKS["math confounder"] + "What is the capital of France? " * 50
     res = router.complete(prompt)
-    with pytest.raises(InvalidRequestError, match="unknown argument"):
-        router.complete("hi", model="gpt-5.4")
+    # A request may pin a model the policy lists (issue 19), never one it does not, and a
+    # pinned call is held to the same limits.
+    with pytest.raises(InvalidRequestError, match="not configured"):
+        router.complete("hi", model="gpt-4o")
+    pinned = router.complete("hi", model="gpt-5.4")
     router.close()
 
     price = load_price_table({}, LocalCostModel(), frozenset()).unit_price(res.model)
     cap = price.cost(limits.max_prompt_tokens, limits.max_output_tokens)
     assert res.tier == "frontier" and Decimal(0) < res.cost_usd <= cap
+    assert pinned.decision.rule == "pinned" and Decimal(0) < pinned.cost_usd <= cap
     record(
         10,
         "cost of one forced escalation",

@@ -1,0 +1,400 @@
+"""7. Learning each deployment's traffic: `router adapt` and the shadow-rate simulation (#18).
+
+    python -m benchmarks --only learning            # 5 splits, every file; ~15 CPU-min
+    python -m benchmarks --only learning --quick    # 2 splits, the three target files
+
+Leave-one-source-out throughout: for each shared-data file ("the deployment") the prior is
+retrained without it (`router train`'s trainer and parameters), so nothing here has seen the
+deployment's prompts except through the labels the deployment reveals.
+
+- **adapt**: 20% of the file's rows (random, seeded; files carry no time) go through
+  `fit_candidate` as labelled traffic, exactly what `router adapt` does; APGR and cost saved at
+  95% are measured on the other 80%, next to the static routers on the same rows: the prior
+  (the shipped artefact's recipe, trained without the file), the shipped artefact itself (which
+  was trained on the file: in-sample, listed for reference), prompt length, and LiteLLM's
+  `heuristic` and `heuristic_v2`. Mean and standard deviation over the splits.
+- **simulation**: the file is replayed as traffic (shuffled once, seeded: the files are sorted by
+  task, real traffic is not). The first 70% is served; the last 30% is "the traffic that
+  follows", on which every checkpoint is evaluated. A served request reveals its gain label when
+  it is shadowed (probability = the shadow rate; the shadow call is priced with router.pricing
+  for the default policy's frontier model, prompt tokens by tiktoken plus 300 output tokens) or
+  when it escalates: the current model sends its top 20% to the frontier directly (no label), and
+  of the rest, a local answer that failed (local score < 0.5) is caught by verification with
+  probability 0.5 and escalated, revealing its gain. Labels are the file's true gains
+  (judge-free). The model is refitted every `relearn_every` requests. Escalation labels are a
+  biased sample (only local failures among what the model kept local), so each label is
+  weighted by 1 / P(its request revealed a label) (shadow rate, plus recall x (1 - shadow rate)
+  for a catchable local failure): the "unweighted" line shows what that bias does.
+"""
+
+# ruff: noqa: PLC0415 - imports are lazy on purpose: a benchmark must not pay for another's imports
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from statistics import fmean, pstdev
+from typing import Any
+
+import numpy as np
+
+from benchmarks._common import Section, Settings
+
+# llmrouter-train's default pair has no real gap (1.3 points); its local model against the
+# strongest model in the file has 6.4 (0.550 -> 0.614).
+PAIRS: dict[str, tuple[str, str]] = {
+    "llmrouter-train": ("llama-3.1-8b-instruct", "llama-3.1-nemotron-51b-instruct"),
+}
+TARGET_FILES = ("mmlu-pro", "m-ifeval", "llmrouter-train")
+TRAIN_SHARE = 0.2
+STATIC = (
+    "prior (LOSO)",
+    "shipped (in-sample)",
+    "length",
+    "litellm-heuristic",
+    "litellm-heuristic_v2",
+)
+FRONTIER_MODEL = "gpt-5.4"  # the default policy's first frontier model
+ASSUMED_OUTPUT_TOKENS = 300
+DIRECT_SHARE = 0.2
+VERIFY_RECALL = 0.5
+_T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclass(slots=True)
+class Deployment:
+    """One held-out file on its pair, with every static scorer's scores and stored features."""
+
+    name: str
+    pair: Any  # router.evaluation.PairOutcomes
+    features: list[dict[int, float]]
+    gain: np.ndarray
+    prior: Any  # DifficultyClassifier trained without this file
+    static: dict[str, list[float]] = field(default_factory=dict)
+
+
+def load_files(data: Path, names: Sequence[str] | None = None) -> dict[str, list[Any]]:
+    from router.evaluation import DataFormatError, load_outcomes
+
+    rows = {}
+    for path in sorted(data.glob("*.jsonl")):
+        name = path.name.removesuffix(".jsonl")
+        try:
+            rows[name] = load_outcomes(path)
+        except DataFormatError:
+            continue
+    return {n: r for n, r in rows.items() if names is None or n in names} or rows
+
+
+def loso_prior(feats: Mapping[str, Any], held_out: str) -> Any:
+    """The shipped recipe (trainer, recorded parameters, demo prompts excluded) without a file."""
+    from router.classifier._model import DifficultyClassifier
+    from router.classifier._train import fit
+
+    sources = [f for n, f in feats.items() if n != held_out]
+    return DifficultyClassifier(fit(sources, shipped_params()))
+
+
+def training_features(rows: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
+    from router.classifier._build import training_features as build
+
+    return build({n: list(r) for n, r in rows.items()}, shipped_params())
+
+
+def shipped_params() -> Any:
+    from router.classifier._artefact import default_artefact_text
+    from router.classifier._train import TrainParams
+
+    recorded = json.loads(default_artefact_text()[0])["training"].get("params", {})
+    return TrainParams(**recorded)
+
+
+def deployment(name: str, rows: Sequence[Any], prior: Any, peers: Mapping[str, Any]) -> Deployment:
+    from router.classifier import load_classifier
+    from router.evaluation import pick_pair
+    from router.learning import hashed_features
+
+    local, frontier = PAIRS.get(name, (None, None))
+    pair = pick_pair(rows, local, frontier)
+    prompts = [r.prompt for r in pair.rows]
+    dep = Deployment(
+        name,
+        pair,
+        [hashed_features(p) for p in prompts],
+        np.array(pair.frontier) - np.array(pair.local),
+        prior,
+    )
+    dep.static = {
+        "prior (LOSO)": prior.score_batch(prompts),
+        "shipped (in-sample)": load_classifier().score_batch(prompts),
+        "length": [float(len(p)) for p in prompts],
+        **{k: peer.score_batch(prompts) for k, peer in peers.items()},
+    }
+    return dep
+
+
+def peers() -> dict[str, Any]:
+    from router.classifier._peers import PEER_KINDS, LiteLLMPeer
+
+    return {f"litellm-{kind}": LiteLLMPeer(kind) for kind in PEER_KINDS}
+
+
+def metrics(dep: Deployment, index: np.ndarray, scores: Sequence[float]) -> tuple[float, float]:
+    """APGR and cost saved at 95% of the pair on the rows `index` (scores aligned with them)."""
+    from router.evaluation import pair_metrics
+    from router.evaluation._data import PairOutcomes
+
+    p = dep.pair
+    sub = PairOutcomes(
+        p.local_model,
+        p.frontier_model,
+        [p.rows[i] for i in index],
+        [p.local[i] for i in index],
+        [p.frontier[i] for i in index],
+        0,
+    )
+    m = pair_metrics(list(scores), sub)
+    return m.apgr, m.cost_saved_at_95
+
+
+def examples(
+    dep: Deployment,
+    index: Sequence[int],
+    sources: Sequence[str] | None = None,
+    weights: Sequence[float] | None = None,
+) -> list[Any]:
+    from router.learning import LabelledExample
+
+    return [
+        LabelledExample(
+            dep.features[i],
+            float(dep.gain[i]),
+            _T0 + timedelta(seconds=k),
+            sources[k] if sources else "file",
+            weights[k] if weights else 1.0,
+        )
+        for k, i in enumerate(index)
+    ]
+
+
+def adapt_split(
+    dep: Deployment, seed: int, share: float = TRAIN_SHARE
+) -> dict[str, tuple[float, float]]:
+    """Every scorer's (APGR, saved@95) on the 80% after adapting on a seeded 20%."""
+    from router.learning._fit import fit_candidate
+
+    perm = np.random.default_rng(seed).permutation(len(dep.gain))
+    k = round(share * len(perm))
+    train, test = np.sort(perm[:k]), np.sort(perm[k:])
+    clf = fit_candidate(examples(dep, train), prior=dep.prior, seed=seed)
+    out = {"adapt (20%)": metrics(dep, test, [clf.score_features(dep.features[i]) for i in test])}
+    for name, scores in dep.static.items():
+        out[name] = metrics(dep, test, [scores[i] for i in test])
+    return out
+
+
+def summarise(splits: Sequence[Mapping[str, tuple[float, float]]]) -> dict[str, dict[str, float]]:
+    out = {}
+    for name in splits[0]:
+        apgr = [s[name][0] for s in splits]
+        saved = [s[name][1] for s in splits]
+        out[name] = {
+            "apgr": round(fmean(apgr), 4),
+            "apgr_sd": round(pstdev(apgr), 4),
+            "saved95": round(fmean(saved), 4),
+            "saved95_sd": round(pstdev(saved), 4),
+        }
+    return out
+
+
+# -- simulation ---------------------------------------------------------------------------------
+
+
+def shadow_price() -> Callable[[str], Decimal]:
+    from router.backends._usage import estimate_tokens
+    from router.pricing import load_price_table
+
+    price = load_price_table().unit_price(FRONTIER_MODEL)
+    return lambda prompt: price.cost(estimate_tokens(prompt), ASSUMED_OUTPUT_TOKENS)
+
+
+def simulate(
+    dep: Deployment,
+    shadow_rate: float,
+    relearn_every: int,
+    *,
+    seed: int = 0,
+    escalations: bool = True,
+    reweight: bool = True,
+) -> list[dict[str, Any]]:
+    """Checkpoints of (requests served, labels, spend, APGR, saved@95 on the last 30%)."""
+    from router.learning._fit import fit_candidate
+    from router.learning._model import LearnedClassifier
+
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(dep.gain))
+    cut = int(0.7 * len(order))
+    served, future = order[:cut], np.sort(order[cut:])
+    price = shadow_price()
+    model = LearnedClassifier(dep.prior)
+    labelled: list[int] = []
+    kinds: list[str] = []
+    weights: list[float] = []
+    spend = Decimal(0)
+    out = [_checkpoint(dep, model, future, 0, labelled, spend)]
+    threshold = _direct_threshold(model, dep, served[:relearn_every])
+    for t, i in enumerate(served, start=1):
+        score = model.score_features(dep.features[i])
+        catchable = escalations and score < threshold and dep.pair.local[i] < 0.5
+        # Chance this request reveals its label: shadowed, or else a caught local failure.
+        revealed = shadow_rate + (1 - shadow_rate) * VERIFY_RECALL * catchable
+        if rng.random() < shadow_rate:
+            kinds.append("shadow")
+            spend += price(dep.pair.rows[i].prompt)
+        elif catchable and rng.random() < VERIFY_RECALL:
+            kinds.append("escalation")
+        else:
+            revealed = 0.0
+        if revealed:
+            labelled.append(int(i))
+            weights.append(1.0 / revealed if reweight else 1.0)
+        if t % relearn_every == 0 or t == len(served):
+            found = examples(dep, labelled, kinds, weights)
+            model = fit_candidate(found, prior=dep.prior, seed=seed)
+            threshold = _direct_threshold(model, dep, served[max(0, t - relearn_every) : t])
+            out.append(_checkpoint(dep, model, future, t, labelled, spend, kinds))
+    return out
+
+
+def _direct_threshold(model: Any, dep: Deployment, recent: np.ndarray) -> float:
+    """The score above which the top DIRECT_SHARE of recent traffic goes straight to frontier."""
+    scores = [model.score_features(dep.features[i]) for i in recent]
+    return float(np.quantile(scores, 1.0 - DIRECT_SHARE)) if scores else 1.0
+
+
+def _checkpoint(
+    dep: Deployment,
+    model: Any,
+    future: np.ndarray,
+    served: int,
+    labelled: Sequence[int],
+    spend: Decimal,
+    kinds: Sequence[str] = (),
+) -> dict[str, Any]:
+    apgr, saved = metrics(dep, future, [model.score_features(dep.features[i]) for i in future])
+    return {
+        "served": served,
+        "labels": len(labelled),
+        "shadow_labels": sum(1 for k in kinds if k == "shadow"),
+        "spend_usd": str(spend.quantize(Decimal("0.0001"))),
+        "apgr": round(apgr, 4),
+        "saved95": round(saved, 4),
+    }
+
+
+def static_on_future(dep: Deployment, seed: int = 0) -> dict[str, tuple[float, float]]:
+    order = np.random.default_rng(seed).permutation(len(dep.gain))
+    future = np.sort(order[int(0.7 * len(order)) :])
+    return {n: metrics(dep, future, [s[i] for i in future]) for n, s in dep.static.items()}
+
+
+# -- the benchmark ------------------------------------------------------------------------------
+
+
+def run(settings: Settings) -> Section:
+    section = Section("learning")
+    names = TARGET_FILES if settings.quick else None
+    rows = load_files(settings.data)
+    feats = training_features(rows)
+    scorers = peers()
+    seeds = range(settings.pick(2, 5, 10))
+    adapt_table, sims = {}, {}
+    for name in names or list(rows):
+        dep = deployment(name, rows[name], loso_prior(feats, name), scorers)
+        adapt_table[name] = summarise([adapt_split(dep, s) for s in seeds])
+        _adapt_row(section, dep, adapt_table[name])
+        sims[name] = _simulations(dep, settings)
+        _sim_rows(section, dep, sims[name])
+    section.details = {"adapt": adapt_table, "simulation": sims, "pairs": PAIRS}
+    print(format_adapt(adapt_table))
+    print(format_simulation(sims))
+    return section
+
+
+def _simulations(dep: Deployment, settings: Settings) -> dict[str, Any]:
+    n = len(dep.gain)
+    every = max(50, n // 20)
+    lines = {
+        "shadow 2%": simulate(dep, 0.02, every),
+        "shadow 2%, unweighted": simulate(dep, 0.02, every, reweight=False),
+        "shadow 10%, no escalations": simulate(dep, 0.10, every, escalations=False),
+    }
+    static = {k: list(v) for k, v in static_on_future(dep).items()}
+    return {"relearn_every": every, "curves": lines, "static": static}
+
+
+def _adapt_row(section: Section, dep: Deployment, table: Mapping[str, Mapping[str, float]]) -> None:
+    fair = [k for k in STATIC if k != "shipped (in-sample)"]
+    best = max(fair, key=lambda k: table[k]["apgr"])
+    ours = table["adapt (20%)"]
+    section.add(
+        f"adapt {dep.name} (n={len(dep.gain)}, {dep.pair.local_model} -> "
+        f"{dep.pair.frontier_model}): APGR on the other 80%",
+        ours["apgr"],
+        alternative=table[best]["apgr"],
+        alt_name=best,
+        target="+0.03 APGR over the best static router",
+        met=ours["apgr"] >= table[best]["apgr"] + 0.03,
+        note="; ".join(f"{k} {_cell(v)}" for k, v in table.items()),
+    )
+
+
+def _sim_rows(section: Section, dep: Deployment, sim: Mapping[str, Any]) -> None:
+    curve = sim["curves"]["shadow 2%"]
+    first, last = curve[0], curve[-1]
+    section.add(
+        f"simulation {dep.name}: APGR on the last 30% after serving 70% at 2% shadow",
+        last["apgr"],
+        alternative=first["apgr"],
+        alt_name="prior (cold start)",
+        note=(
+            f"{last['labels']} labels ({last['shadow_labels']} shadow), spend ${last['spend_usd']}"
+        ),
+    )
+
+
+def _cell(v: Mapping[str, float]) -> str:
+    return f"{v['apgr']:.3f}±{v['apgr_sd']:.3f} / {v['saved95']:.1%}±{v['saved95_sd']:.1%}"
+
+
+def format_adapt(table: Mapping[str, Mapping[str, Mapping[str, float]]]) -> str:
+    names = ["adapt (20%)", *STATIC]
+    lines = [
+        "adapt on 20%, measured on the other 80%: APGR ± sd / cost saved at 95% ± sd (over splits)",
+        f"{'file':<16}" + "".join(f"{n[:22]:>26}" for n in names),
+    ]
+    for f, t in table.items():
+        lines.append(f"{f[:16]:<16}" + "".join(f"{_cell(t[n]):>26}" for n in names))
+    return "\n".join(lines)
+
+
+def format_simulation(sims: Mapping[str, Mapping[str, Any]]) -> str:
+    lines = []
+    for f, sim in sims.items():
+        static = "; ".join(f"{k} {v[0]:.3f}/{v[1]:.0%}" for k, v in sim["static"].items())
+        lines.append(
+            f"\n{f}: relearn every {sim['relearn_every']} requests; "
+            f"static on the same rows: {static}"
+        )
+        for label, curve in sim["curves"].items():
+            points = "  ".join(
+                f"{c['served']}:{c['apgr']:.3f}/{c['saved95']:.0%}"
+                f"({c['labels']}, ${c['spend_usd']})"
+                for c in curve
+            )
+            lines.append(f"  {label:<27} served:APGR/saved95(labels, spend)  {points}")
+    return "\n".join(lines)

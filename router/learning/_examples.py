@@ -1,0 +1,92 @@
+"""What the learning store keeps instead of the prompt: hashed n-gram features, and the labels.
+
+`hashed_features(text)` is the whole stored representation of a prompt when content capture is
+off. It holds:
+
+- at indices `0 .. len(DENSE_NAMES) - 1`: the prior's dense signals (length, structure, scripts,
+  topic lexicon counts; `router.classifier._features.DENSE_NAMES`, same order);
+- at `GRAM_COUNT`: how many distinct unigrams and bigrams the prompt has (the n-gram block is
+  divided by its square root, as the prior does);
+- at `HASH_OFFSET + crc32(gram) % HASH_BUCKETS`: 1.0 per distinct lower-cased unigram or bigram
+  (every digit read as `0`), summed when two grams share a bucket.
+
+Nothing else: no word order beyond adjacent pairs, no digits, no raw characters. Anyone holding a
+word list can test which common words and word pairs a stored prompt contained (the hash is not
+keyed, so that the shipped prior can be applied to stored features); see docs/learning-model.md.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from router.classifier import _features
+
+FEATURES_VERSION = "hashed-v1"
+"""Changes whenever `hashed_features` changes meaning; stored with every example and artefact."""
+
+DENSE_NAMES: tuple[str, ...] = _features.DENSE_NAMES
+GRAM_COUNT = len(DENSE_NAMES)
+HASH_OFFSET = 64  # indices below are reserved for dense signals
+HASH_BUCKETS = 1 << 24  # sparse: only the buckets a prompt hits are stored
+LABEL_SOURCES = frozenset({"shadow", "escalation", "feedback", "file"})
+
+
+def gram_bucket(gram: _features.Gram) -> int:
+    """The feature index of one unigram (`"word"`) or bigram (`("a", "b")`)."""
+    text = gram if isinstance(gram, str) else f"{gram[0]} {gram[1]}"
+    return HASH_OFFSET + zlib.crc32(text.encode("utf-8", "surrogatepass")) % HASH_BUCKETS
+
+
+def hashed_features(text: str) -> dict[int, float]:
+    """The prompt as the learning store keeps it: dense signals plus hashed n-gram counts."""
+    dense, grams, n_grams = hashed_parts(text)
+    out: dict[int, float] = dict(enumerate(dense))
+    out[GRAM_COUNT] = float(n_grams)
+    out.update(grams)
+    return out
+
+
+def hashed_parts(text: str) -> tuple[list[float], dict[int, float], int]:
+    """`(dense, hashed grams, distinct gram count)` straight from the text (the scoring path)."""
+    dense, grams = _features.extract(text)
+    buckets: dict[int, float] = {}
+    for gram in grams:
+        bucket = gram_bucket(gram)
+        buckets[bucket] = buckets.get(bucket, 0.0) + 1.0
+    return dense, buckets, len(grams)
+
+
+def split_features(features: Mapping[int, float]) -> tuple[list[float], dict[int, float], int]:
+    """`(dense, hashed grams, distinct gram count)` of a `hashed_features` mapping."""
+    dense = [float(features.get(i, 0.0)) for i in range(len(DENSE_NAMES))]
+    grams = {k: v for k, v in features.items() if k >= HASH_OFFSET}
+    return dense, grams, int(features.get(GRAM_COUNT, 0.0))
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledExample:
+    """One labelled request: its stored features and how much the frontier model gained on it.
+
+    `gain` is `quality(frontier) - quality(local)` for the deployment's own pair, in [-1, 1].
+    """
+
+    features: Mapping[int, float]
+    gain: float
+    observed_at: datetime
+    source: str
+    weight: float = 1.0
+    prior_score: float | None = None
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.gain) and -1.0 <= self.gain <= 1.0):
+            raise ValueError(f"gain must be in [-1, 1], got {self.gain!r}")
+        if self.observed_at.tzinfo is None:
+            raise ValueError("observed_at must be timezone-aware (UTC)")
+        if self.source not in LABEL_SOURCES:
+            raise ValueError(f"source must be one of {sorted(LABEL_SOURCES)}, got {self.source!r}")
+        if not (math.isfinite(self.weight) and self.weight > 0.0):
+            raise ValueError(f"weight must be a positive number, got {self.weight!r}")

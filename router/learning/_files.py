@@ -1,0 +1,72 @@
+"""Labelled files: rows in the shared-data schema as labels (`router learn --from-file`).
+
+The rows are read by `router adapt`'s reader (`read_traffic`: every row needs `id`, `prompt`,
+`scores` with its `local_model` and `frontier_model`, and those two fields; errors name
+`file:line`), so a file means the same to both commands: each row's gain is
+`scores[frontier] - scores[local]`. Rows are stored like routed requests: their hashed features
+(the text too only under content capture), time-stamped in file order from the moment of
+import, so the file's last rows are the most recent traffic. Importing a file again changes
+nothing (ids are derived from the file's content and each row's position).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from router.evaluation._data import iter_jsonl
+from router.learning._adapt import read_traffic
+from router.learning._examples import FEATURES_VERSION
+from router.learning._judges import GainLabel
+from router.learning._labels import label_row
+from router.learning._store import Batch, LearningStore
+
+_BATCH = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class FileImport:
+    """What an import stored: rows and the pair(s) they label."""
+
+    path: Path
+    rows: int
+    pairs: frozenset[tuple[str, str]]
+
+    def to_text(self) -> str:
+        pairs = ", ".join(f"{lo} -> {fr}" for lo, fr in sorted(self.pairs))
+        return f"{self.path.name}: {self.rows} labels ({pairs})"
+
+
+def import_file(
+    path: Path, store: LearningStore, *, now: datetime, keep_text: bool = False
+) -> FileImport:
+    """Store every row of `path` with its gain label, in batches."""
+    traffic = read_traffic(path)
+    tag = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    prompts = [str(obj.get("prompt", "")) for _, obj in iter_jsonl(path)] if keep_text else None
+    batch = Batch()
+    for index, example in enumerate(traffic.examples):
+        request_id, at = f"file:{tag}:{index}", now + timedelta(microseconds=index)
+        batch.requests.append(
+            {
+                "request_id": request_id,
+                "observed_at": at,
+                "features": {str(k): v for k, v in example.features.items()},
+                "features_version": FEATURES_VERSION,
+                "prompt": prompts[index] if prompts is not None else None,
+                "local_model": "",
+                "frontier_model": None,
+                "answered_by": "file",
+                "artefact_version": None,
+                "decision_score": None,
+            }
+        )
+        gain = max(-1.0, min(1.0, example.gain))
+        batch.labels.append(label_row(request_id, "file", GainLabel(gain, "recorded"), at))
+        if len(batch.requests) >= _BATCH:
+            store.write(batch)
+            batch = Batch()
+    store.write(batch)
+    return FileImport(path, len(traffic.examples), traffic.pairs)

@@ -1,0 +1,327 @@
+"""The learned scorer: the shipped prior plus a gain model fitted to the deployment's own labels.
+
+    u = intercept + prior_coef * (z0 - prior_mean) / prior_scale
+        + sum(dense_coef * (x - dense_mean) / dense_scale) + sum(ngram_coef[b] * tfidf[b])
+    score = sigmoid(u)
+
+`z0` is the prior's logit of the prompt, computed from the same hashed features the learning store
+keeps (`HashedPrior`), so training on stored features and scoring a live prompt agree. `tfidf` is
+the prompt's hashed n-gram counts times the learned inverse document frequencies, L2-normalised
+over the buckets the model knows. Without a gain model (cold start) the score is the prior's own.
+
+The artefact is one JSON file, `DIR/learned.json`, that embeds the prior's artefact document, so a
+directory is self-contained; nothing is unpickled. `version` is a content hash of both models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import operator
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from router.classifier import _features
+from router.classifier._artefact import parse_artefact
+from router.classifier._model import Artefact, DifficultyClassifier
+from router.errors import ClassifierError
+from router.learning._examples import (
+    FEATURES_VERSION,
+    GRAM_COUNT,
+    gram_bucket,
+    hashed_parts,
+    split_features,
+)
+
+LEARNED_FORMAT = "cost-router/learned-classifier"
+LEARNED_FORMAT_VERSION = 1
+LEARNED_FILE = "learned.json"
+_HINT = "rebuild it with 'router adapt' or 'router learn'"
+
+
+class HashedPrior:
+    """The prior's logit computed from `hashed_features` instead of the text.
+
+    The prior's n-gram weights are summed into the buckets their grams hash to; with 2**24
+    buckets a prompt's gram lands on another gram's bucket about 0.3% of the time.
+    """
+
+    __slots__ = ("_bias", "_buckets", "_dense_w", "classifier")
+
+    def __init__(self, classifier: DifficultyClassifier) -> None:
+        self.classifier = classifier
+        w = classifier.weights
+        self._dense_w = tuple(c / s for c, s in zip(w.dense_coef, w.dense_scale, strict=True))
+        self._bias = w.intercept - math.fsum(
+            c * m / s for c, m, s in zip(w.dense_coef, w.dense_mean, w.dense_scale, strict=True)
+        )
+        buckets: dict[int, float] = {}
+        for gram, weight in w.ngram_weights.items():
+            b = gram_bucket(_features.gram_key(gram))
+            buckets[b] = buckets.get(b, 0.0) + weight
+        self._buckets = buckets
+
+    def logit(self, features: Mapping[int, float]) -> float:
+        return self.logit_parts(*split_features(features))
+
+    def logit_parts(self, dense: list[float], grams: Mapping[int, float], n_grams: int) -> float:
+        z: float = self._bias + sum(map(operator.mul, self._dense_w, dense))
+        if n_grams:
+            get = self._buckets.get
+            z += sum([get(b, 0.0) * c for b, c in grams.items()]) / math.sqrt(n_grams)
+        return z
+
+
+@dataclass(frozen=True, slots=True)
+class GainModel:
+    """The in-domain part, fitted by `fit_candidate`; every number as stored in the artefact."""
+
+    intercept: float
+    prior_coef: float
+    prior_mean: float
+    prior_scale: float
+    dense_mean: tuple[float, ...]
+    dense_scale: tuple[float, ...]
+    dense_coef: tuple[float, ...]
+    idf: Mapping[int, float]
+    ngram_coef: Mapping[int, float]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "intercept": self.intercept,
+            "prior_coef": self.prior_coef,
+            "prior_mean": self.prior_mean,
+            "prior_scale": self.prior_scale,
+            "dense_mean": list(self.dense_mean),
+            "dense_scale": list(self.dense_scale),
+            "dense_coef": list(self.dense_coef),
+            "idf": {str(b): v for b, v in sorted(self.idf.items())},
+            "ngram_coef": {str(b): v for b, v in sorted(self.ngram_coef.items())},
+        }
+
+    def value(self, prior_logit: float, dense: list[float], grams: Mapping[int, float]) -> float:
+        u = self.intercept + self.prior_coef * (prior_logit - self.prior_mean) / self.prior_scale
+        if any(self.dense_coef):
+            u += sum(
+                c * (x - m) / s
+                for c, x, m, s in zip(
+                    self.dense_coef, dense, self.dense_mean, self.dense_scale, strict=True
+                )
+            )
+        idf, coef = self.idf, self.ngram_coef
+        tfidf = [(b, c * idf[b]) for b, c in grams.items() if b in idf]
+        norm = math.sqrt(sum([v * v for _, v in tfidf]))
+        if norm > 0.0:
+            u += sum([coef.get(b, 0.0) * v for b, v in tfidf]) / norm
+        return u
+
+
+class LearnedClassifier:
+    """Scores like the prior until it has a gain model; then `sigmoid(u)` above.
+
+    Satisfies `router.classifier.Classifier`. With `response` and a prior that judges answers
+    (`uses_response`), the score is the prior's after-the-answer score (the post-hoc verifier).
+    """
+
+    __slots__ = ("_hashed", "gain_model", "prior", "training", "version")
+
+    def __init__(
+        self,
+        prior: DifficultyClassifier,
+        gain_model: GainModel | None = None,
+        training: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.prior = prior
+        self.gain_model = gain_model
+        self.training: Mapping[str, Any] = dict(training or {})
+        self._hashed = HashedPrior(prior)
+        self.version = _checksum(self._content())[:16]
+
+    @property
+    def uses_response(self) -> bool:
+        return self.prior.uses_response
+
+    def score_features(self, features: Mapping[int, float]) -> float:
+        """The score of a prompt given its `hashed_features` (what the learning store keeps)."""
+        return self._score_parts(*split_features(features))
+
+    def _score_parts(self, dense: list[float], grams: Mapping[int, float], n_grams: int) -> float:
+        z0 = self._hashed.logit_parts(dense, grams, n_grams)
+        if self.gain_model is None:
+            return _sigmoid(z0)
+        return _sigmoid(self.gain_model.value(z0, dense, grams))
+
+    def score(self, prompt: str, response: str | None = None) -> float:
+        if not isinstance(prompt, str):
+            raise TypeError(f"prompt must be str, not {type(prompt).__name__}")
+        if self.gain_model is None or (response is not None and self.uses_response):
+            return self.prior.score(prompt, response)
+        return self._score_parts(*hashed_parts(prompt))
+
+    def score_batch(
+        self, prompts: Sequence[str], responses: Sequence[str | None] | None = None
+    ) -> list[float]:
+        if responses is None:
+            return [self.score(p) for p in prompts]
+        if len(responses) != len(prompts):
+            raise ValueError(f"got {len(prompts)} prompts but {len(responses)} responses")
+        return [self.score(p, r) for p, r in zip(prompts, responses, strict=True)]
+
+    def _content(self) -> dict[str, Any]:
+        return {
+            "prior_checksum": _prior_document(self.prior)["checksum"],
+            "model": None if self.gain_model is None else self.gain_model.to_json(),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        content = self._content()
+        return {
+            "format": LEARNED_FORMAT,
+            "format_version": LEARNED_FORMAT_VERSION,
+            "features_version": FEATURES_VERSION,
+            "model": content["model"],
+            "checksum": _checksum(content),
+            "version": self.version,
+            "training": dict(self.training),
+            "prior": _prior_document(self.prior),
+        }
+
+    def save(self, directory: Path) -> None:
+        """Write `directory/learned.json` atomically (a temporary file, then a rename)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.to_json(), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{LEARNED_FILE}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, directory / LEARNED_FILE)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def __repr__(self) -> str:
+        n = self.training.get("examples", 0)
+        kind = "prior only" if self.gain_model is None else f"gain model from {n} labels"
+        return f"LearnedClassifier(version={self.version!r}, {kind})"
+
+
+def _prior_document(prior: DifficultyClassifier) -> dict[str, Any]:
+    meta = prior.metadata
+    return Artefact(prior.weights, meta.get("training", {}), meta.get("metrics", {})).to_json()
+
+
+def _checksum(content: Mapping[str, Any]) -> str:
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+
+
+def is_learned_artefact(path: Path) -> bool:
+    """True for a directory holding `learned.json` or a file that is one."""
+    return (path / LEARNED_FILE).is_file() if path.is_dir() else path.name == LEARNED_FILE
+
+
+def load_learned(directory: Path) -> LearnedClassifier:
+    """Read `directory/learned.json` (or that file); `ClassifierError` names what is wrong."""
+    target = directory / LEARNED_FILE if directory.is_dir() else directory
+    try:
+        doc = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ClassifierError(f"{target}: cannot read learned classifier ({exc}); {_HINT}") from exc
+    except json.JSONDecodeError as exc:
+        raise ClassifierError(f"{target}: not valid JSON ({exc.msg}); {_HINT}") from exc
+    return parse_learned(doc, str(target))
+
+
+def parse_learned(doc: object, where: str) -> LearnedClassifier:
+    if not isinstance(doc, dict) or doc.get("format") != LEARNED_FORMAT:
+        raise ClassifierError(f"{where}: not a cost-router learned classifier; {_HINT}")
+    for key, expected in (
+        ("format_version", LEARNED_FORMAT_VERSION),
+        ("features_version", FEATURES_VERSION),
+    ):
+        if doc.get(key) != expected:
+            raise ClassifierError(
+                f"{where}: {key} {doc.get(key)!r} is not supported (this cost-router reads "
+                f"{expected!r}); {_HINT}"
+            )
+    prior_doc = doc.get("prior")
+    if not isinstance(prior_doc, dict):
+        raise ClassifierError(f"{where}: 'prior' is missing; {_HINT}")
+    prior = parse_artefact(json.dumps(prior_doc), f"{where} (prior)")
+    model = _gain_model(doc.get("model"), where)
+    training = doc.get("training")
+    learned = LearnedClassifier(prior, model, training if isinstance(training, dict) else {})
+    if doc.get("checksum") != _checksum(learned._content()):
+        raise ClassifierError(
+            f"{where}: checksum mismatch, the weights were altered or truncated; {_HINT}"
+        )
+    return learned
+
+
+def _gain_model(model: object, where: str) -> GainModel | None:
+    if model is None:
+        return None
+    try:
+        return _parse_gain_model(model)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise ClassifierError(f"{where}: malformed 'model' ({exc}); {_HINT}") from exc
+
+
+def _numbers(values: Any, n: int | None = None) -> tuple[float, ...]:
+    out = tuple(_number(v) for v in values)
+    if n is not None and len(out) != n:
+        raise ValueError(f"expected {n} numbers, got {len(out)}")
+    return out
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a finite number")
+    return float(value)
+
+
+def _buckets(values: Mapping[str, Any]) -> dict[int, float]:
+    out = {int(k): _number(v) for k, v in values.items()}
+    if any(k <= GRAM_COUNT for k in out):
+        raise ValueError("n-gram buckets must be hashed indices")
+    return out
+
+
+def _parse_gain_model(model: Any) -> GainModel:
+    n = len(_features.DENSE_NAMES)
+    scales = (_number(model["prior_scale"]), *_numbers(model["dense_scale"], n))
+    if any(s <= 0 for s in scales):
+        raise ValueError("scales must be positive")
+    return GainModel(
+        intercept=_number(model["intercept"]),
+        prior_coef=_number(model["prior_coef"]),
+        prior_mean=_number(model["prior_mean"]),
+        prior_scale=scales[0],
+        dense_mean=_numbers(model["dense_mean"], n),
+        dense_scale=scales[1:],
+        dense_coef=_numbers(model["dense_coef"], n),
+        idf=_buckets(model["idf"]),
+        ngram_coef=_buckets(model["ngram_coef"]),
+    )
+
+
+__all__ = [
+    "LEARNED_FILE",
+    "GainModel",
+    "HashedPrior",
+    "LearnedClassifier",
+    "is_learned_artefact",
+    "load_learned",
+    "parse_learned",
+]

@@ -1,0 +1,66 @@
+"""Builders for learning-loop tests: a router on the loopback servers with a SQLite ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from router import Router
+from router.learning import LearningStore
+from router.ledger import open_ledger
+from router.ledger._schema import LearningAttemptRow, LearningLabelRow, LearningRequestRow
+from router.policy import Ledger, Policy
+from router.policy._model import Learning
+from router.testing import AnthropicServer, OllamaServer, OpenAIServer
+from tests.support import loopback_policy
+
+MC_PROMPT = "Which gas is inert?\nA. Oxygen\nB. Neon\nC. Chlorine\nD. Fluorine\nAnswer:"
+
+
+def loopback_servers() -> Iterator[tuple[OllamaServer, OpenAIServer, AnthropicServer]]:
+    """The three loopback servers (wrap in a fixture)."""
+    with OllamaServer() as o, OpenAIServer() as oa, AnthropicServer() as an:
+        yield o, oa, an
+
+
+def learning_policy(servers: Any, tmp_path: Path, **learning: Any) -> Policy:
+    """The loopback policy (short prompts local) with a SQLite ledger and `learning:` set."""
+    settings = {"shadow_rate": 1.0, "budget_usd_per_day": Decimal(5), **learning}
+    settings.setdefault("artefact_dir", str(tmp_path / "artefacts"))
+    return loopback_policy(
+        *servers,
+        ledger=Ledger(url=f"sqlite:///{tmp_path / 'ledger.db'}"),
+        learning=Learning(**settings),
+    )
+
+
+def learning_router(policy: Policy, **seams: Any) -> Router:
+    seams.setdefault("classifier", None)
+    return Router(policy, ledger=open_ledger(policy.ledger.url), **seams)
+
+
+def table(router_or_url: Router | str, row: Any) -> list[dict[str, Any]]:
+    """Every row of one learning table, as dicts."""
+    if isinstance(router_or_url, Router):
+        assert router_or_url.learning is not None
+        engine = router_or_url.learning.store._connect()
+    else:
+        engine = LearningStore(router_or_url)._connect()
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(row.__table__)).mappings()]
+
+
+def labels(router: Router | str) -> list[dict[str, Any]]:
+    return table(router, LearningLabelRow)
+
+
+def kept(router: Router | str) -> list[dict[str, Any]]:
+    return table(router, LearningRequestRow)
+
+
+def learning_attempts(router: Router | str) -> list[dict[str, Any]]:
+    return table(router, LearningAttemptRow)

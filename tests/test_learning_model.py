@@ -1,0 +1,111 @@
+"""The learning interface: stored features, labelled examples, the learned scorer and its fit."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from router.classifier import Classifier, load_classifier
+from router.errors import ClassifierError
+from router.learning import LabelledExample, LearnedClassifier, hashed_features, load_learned
+from router.learning._examples import GRAM_COUNT, HASH_OFFSET
+from router.learning._fit import fit_candidate
+from router.learning._model import HashedPrior
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+MATHS = "Prove that the integral of {} over the unit interval converges, step by step."
+TRIVIA = "Who was the first person born in {}? Answer briefly."
+
+
+def _examples(n: int, seed: int = 0) -> list[LabelledExample]:
+    """Synthetic traffic where the frontier model gains on maths prompts only."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        maths = i % 2 == 0
+        text = (MATHS if maths else TRIVIA).format(rng.choice(["x", "sin y", "Paris", "Lima"]))
+        gain = (
+            (1.0 if rng.random() < 0.8 else 0.0) if maths else (0.0 if rng.random() < 0.8 else 1.0)
+        )
+        out.append(LabelledExample(hashed_features(text), gain, T0 + timedelta(minutes=i), "file"))
+    return out
+
+
+def test_hashed_features_keep_dense_signals_and_hashed_grams_only() -> None:
+    f = hashed_features("What is the capital of France?")
+    assert f[GRAM_COUNT] == 13.0  # 7 distinct unigrams ("?" is one) and 6 bigrams
+    assert all(isinstance(k, int) and isinstance(v, float) for k, v in f.items())
+    grams = [k for k in f if k >= HASH_OFFSET]
+    assert len(grams) >= 10 and sum(f[k] for k in grams) == f[GRAM_COUNT]
+    assert "France" not in json.dumps(f) and hashed_features("What is 2+2?") != f
+
+
+def test_hashed_prior_matches_the_prior_on_text() -> None:
+    prior = load_classifier()
+    hashed = HashedPrior(prior)
+    for text in ("What is 2+2?", "Prove the Riemann hypothesis.", MATHS.format("x") * 30):
+        assert hashed.logit(hashed_features(text)) == pytest.approx(prior.logit(text), abs=1e-6)
+
+
+def test_labelled_example_validates_its_fields() -> None:
+    f = hashed_features("hi")
+    with pytest.raises(ValueError, match="gain"):
+        LabelledExample(f, 1.5, T0, "file")
+    with pytest.raises(ValueError, match="timezone"):
+        LabelledExample(f, 0.0, datetime(2026, 1, 1), "file")
+    with pytest.raises(ValueError, match="source"):
+        LabelledExample(f, 0.0, T0, "guess")
+
+
+def test_cold_start_is_the_prior_alone() -> None:
+    prior = load_classifier()
+    clf = fit_candidate([], prior=prior)
+    assert isinstance(clf, Classifier) and clf.gain_model is None
+    for text in ("What is 2+2?", "Prove the Riemann hypothesis."):
+        assert clf.score(text) == prior.score(text)
+
+
+def test_labels_teach_the_in_domain_gain() -> None:
+    clf = fit_candidate(_examples(200))
+    assert clf.gain_model is not None, clf.training
+    hard, easy = clf.score(MATHS.format("cos z")), clf.score(TRIVIA.format("Rome"))
+    assert hard > easy + 0.15  # score = sigmoid(4 * predicted gain): gains 0.8 vs 0.2
+
+
+def test_fit_is_deterministic_and_order_free() -> None:
+    examples = _examples(120)
+    shuffled = examples[::-1]
+    assert fit_candidate(examples).version == fit_candidate(shuffled).version
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    clf = fit_candidate(_examples(120))
+    clf.save(tmp_path / "art")
+    again = load_learned(tmp_path / "art")
+    assert again.version == clf.version
+    assert again.score(MATHS.format("t")) == clf.score(MATHS.format("t"))
+    assert load_classifier(tmp_path / "art").score("hi") == clf.score("hi")
+    assert not list((tmp_path / "art").glob(".*.tmp"))
+
+
+def test_a_tampered_artefact_is_refused(tmp_path: Path) -> None:
+    fit_candidate(_examples(120)).save(tmp_path)
+    path = tmp_path / "learned.json"
+    doc = json.loads(path.read_text())
+    doc["model"]["intercept"] += 1.0
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ClassifierError, match="checksum"):
+        load_learned(tmp_path)
+    path.write_text("{not json")
+    with pytest.raises(ClassifierError, match="not valid JSON"):
+        load_learned(tmp_path)
+
+
+def test_learned_classifier_scores_answers_with_the_priors_posthoc_model() -> None:
+    prior = load_classifier()
+    clf = LearnedClassifier(prior)
+    assert clf.score("Pick A or B.", "A") == prior.score("Pick A or B.", "A")
