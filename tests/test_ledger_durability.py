@@ -100,28 +100,62 @@ def intermittent_lock(url: str, stop: threading.Event) -> Iterator[None]:
         engine.dispose()
 
 
-def kill_rounds(url: str, outbox: Path, rounds: int) -> None:
+def start_writer(url: str, outbox: Path, prefix: str, threads: int) -> subprocess.Popen[str]:
+    return writer(
+        lock_timeout(url),
+        outbox,
+        prefix,
+        "--busy-ms",
+        "50",
+        "--dup-every",
+        "7",
+        "--threads",
+        str(threads),
+    )
+
+
+def wait_ready(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "ready\n", proc.stderr.read()  # type: ignore[union-attr]
+
+
+def kill_all(procs: list[subprocess.Popen[str]], rng: random.Random) -> set[str]:
+    """SIGKILL each writer at its own random moment; return the ids they acknowledged."""
+    acknowledged: set[str] = set()
+    started = time.monotonic()
+    deadlines = [rng.uniform(0.05, 0.6) for _ in procs]
+    for deadline, proc in sorted(zip(deadlines, procs, strict=True), key=lambda pair: pair[0]):
+        time.sleep(max(0.0, started + deadline - time.monotonic()))
+        proc.kill()
+    for proc in procs:
+        acknowledged |= acked(rest_of_stdout(proc))
+    return acknowledged
+
+
+def rest_of_stdout(proc: subprocess.Popen[str]) -> str:
+    """What the killed writer printed after "ready": read through the same buffered reader
+    (`communicate()` reads the raw pipe, and would drop what `readline()` already buffered)."""
+    assert proc.stdout is not None and proc.stderr is not None
+    out = proc.stdout.read()
+    proc.wait()
+    proc.stdout.close()
+    proc.stderr.close()
+    return out
+
+
+def kill_rounds(url: str, outbox: Path, rounds: int, writers_per_round: int = 1) -> None:
+    """`rounds` x `writers_per_round` SIGKILLs; concurrent writers share the outbox folder."""
     rng = random.Random(rounds)
     acknowledged: set[str] = set()
     with intermittent_lock(url, threading.Event()):
         for n in range(rounds):
-            proc = writer(
-                lock_timeout(url),
-                outbox,
-                f"k{n}",
-                "--busy-ms",
-                "50",
-                "--dup-every",
-                "7",
-                "--threads",
-                str(1 + n % 2),
-            )
-            assert proc.stdout is not None
-            assert proc.stdout.readline() == "ready\n", proc.stderr.read()  # type: ignore[union-attr]
-            time.sleep(rng.uniform(0.05, 0.6))
-            proc.kill()
-            out, _ = proc.communicate()
-            acknowledged |= acked(out)
+            procs = [
+                start_writer(url, outbox, f"k{n}w{w}", 1 + (n + w) % 2)
+                for w in range(writers_per_round)
+            ]
+            for proc in procs:
+                wait_ready(proc)
+            acknowledged |= kill_all(procs, rng)
     with open_ledger(url, outbox_dir=outbox) as ledger:
         ledger.flush()
     stored = ids_in(url)
@@ -145,7 +179,9 @@ def replayed_rows(url: str) -> int:
 
 @pytest.mark.slow
 def test_sigkilled_writers_lose_nothing_acknowledged_100(ledger_url: str, outbox_dir: Path) -> None:
-    kill_rounds(ledger_url, outbox_dir, 100)
+    # 100 kills, four concurrent writers a round: a quarter of the wall time of one at a time,
+    # and the outbox folder shared by writers dying together is exercised too.
+    kill_rounds(ledger_url, outbox_dir, 25, writers_per_round=4)
 
 
 @pytest.mark.slow  # eight writer processes
