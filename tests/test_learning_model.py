@@ -11,8 +11,14 @@ import pytest
 
 from router.classifier import Classifier, load_classifier
 from router.errors import ClassifierError
-from router.learning import LabelledExample, LearnedClassifier, hashed_features, load_learned
-from router.learning._examples import GRAM_COUNT, HASH_OFFSET
+from router.learning import (
+    LabelledExample,
+    LearnedClassifier,
+    _fastscore,
+    hashed_features,
+    load_learned,
+)
+from router.learning._examples import GRAM_COUNT, HASH_OFFSET, gram_bucket
 from router.learning._fit import fit_candidate
 from router.learning._model import HashedPrior
 
@@ -109,3 +115,52 @@ def test_learned_classifier_scores_answers_with_the_priors_posthoc_model() -> No
     prior = load_classifier()
     clf = LearnedClassifier(prior)
     assert clf.score("Pick A or B.", "A") == prior.score("Pick A or B.", "A")
+
+
+# -- the scoring path from text (precomputed table and gram memo) -------------------------------
+
+COLLIDING = ("qdntve", "qpaaaa")  # two words whose grams hash to one bucket
+
+
+def test_the_two_colliding_words_share_a_bucket() -> None:
+    assert gram_bucket(COLLIDING[0]) == gram_bucket(COLLIDING[1])
+
+
+def test_scoring_text_equals_scoring_its_stored_features_exactly() -> None:
+    clf = fit_candidate(_examples(200))
+    assert clf.gain_model is not None
+    texts = [
+        "",
+        "hi",
+        "What is 2+2?",
+        "日本語で答えてください。東京はどこですか\uff1f",
+        MATHS.format("x") * 40,  # longer than the features' window
+        *(TRIVIA.format(c) for c in ("Paris", "Lima", "Oslo")),
+        *(MATHS.format(f"x^{i}") for i in range(20)),
+    ]
+    for _ in range(2):  # cold memo, then warm
+        for text in texts:
+            assert clf.score(text) == clf.score_features(hashed_features(text)), text
+
+
+def test_two_grams_of_one_prompt_in_one_bucket_are_counted_together() -> None:
+    """`hashed_features` sums them into one bucket (count 2, which weighs differently in the
+    TF-IDF norm); the text path must agree, whichever of the two it met first."""
+    a, b = COLLIDING
+    traffic = _examples(100) + [
+        LabelledExample(hashed_features(f"{w} {MATHS.format(w)}"), 1.0, T0, "file")
+        for w in (a, a, b, b)
+    ]
+    clf = fit_candidate(traffic)
+    for text in (f"{a} alone", f"{a} and {b} together", f"{b} and {a}", f"{b} alone"):
+        assert clf.score(text) == clf.score_features(hashed_features(text)), text
+
+
+def test_the_gram_memo_is_bounded_and_stays_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_fastscore, "MEMO_LIMIT", 50)
+    clf = fit_candidate(_examples(200))
+    for i in range(100):
+        text = MATHS.format(f"term{i} and word{i * 7}")
+        assert clf.score(text) == clf.score_features(hashed_features(text))
+    memo = clf._text_sums._memo  # type: ignore[union-attr]
+    assert len(memo) <= 50 + len(hashed_features(MATHS.format("a b c")))
