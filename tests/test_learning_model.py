@@ -18,7 +18,7 @@ from router.learning import (
     load_learned,
 )
 from router.learning._examples import GRAM_COUNT, HASH_OFFSET, gram_bucket
-from router.learning._fit import fit_candidate
+from router.learning._fit import FitParams, fit_candidate
 from router.learning._model import HashedPrior
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -152,3 +152,28 @@ def test_two_grams_of_one_prompt_in_one_bucket_are_counted_together() -> None:
     clf = fit_candidate(traffic)
     for text in (f"{a} alone", f"{a} and {b} together", f"{b} and {a}", f"{b} alone"):
         assert clf.score(text) == clf.score_features(hashed_features(text)), text
+
+
+def test_the_gain_model_learns_from_the_dense_signals_too() -> None:
+    """Prompts with the same distinct n-grams that differ only in length: the TF-IDF part cannot
+    tell them apart, the dense signals (lengths) can. Long ones gain, short ones do not."""
+    traffic = [
+        LabelledExample(
+            hashed_features("alpha beta " * k),
+            1.0 if k > 20 else 0.0,
+            T0 + timedelta(minutes=k),
+            "file",
+        )
+        for k in range(1, 41)
+        for _ in range(3)
+    ]
+    with_dense = fit_candidate(traffic)
+    without = fit_candidate(traffic, params=FitParams(dense_weight=0.0))
+    assert with_dense.gain_model is not None and any(with_dense.gain_model.dense_coef)
+    long, short = "alpha beta " * 35, "alpha beta " * 3
+
+    def gap(clf: LearnedClassifier) -> float:
+        return clf.score(long) - clf.score(short)
+
+    assert gap(with_dense) > gap(without) + 0.1, (gap(with_dense), gap(without))
+    assert with_dense.score(long) == with_dense.score_features(hashed_features(long))

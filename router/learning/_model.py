@@ -22,7 +22,7 @@ import operator
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +101,15 @@ class GainModel:
     dense_coef: tuple[float, ...]
     idf: Mapping[int, float]
     ngram_coef: Mapping[int, float]
+    # The dense part folded once: sum(c * (x - m) / s) = bias + sum((c / s) * x).
+    _dense_w: tuple[float, ...] = field(init=False, repr=False, compare=False)
+    _dense_bias: float | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        parts = tuple(zip(self.dense_coef, self.dense_mean, self.dense_scale, strict=True))
+        object.__setattr__(self, "_dense_w", tuple(c / s for c, _, s in parts))
+        bias = -sum(c * m / s for c, m, s in parts) if any(self.dense_coef) else None
+        object.__setattr__(self, "_dense_bias", bias)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -129,13 +138,8 @@ class GainModel:
     ) -> float:
         """`value` given the prompt's sum of squared TF-IDF values and its dot with the weights."""
         u = self.intercept + self.prior_coef * (prior_logit - self.prior_mean) / self.prior_scale
-        if any(self.dense_coef):
-            u += sum(
-                c * (x - m) / s
-                for c, x, m, s in zip(
-                    self.dense_coef, dense, self.dense_mean, self.dense_scale, strict=True
-                )
-            )
+        if self._dense_bias is not None:
+            u += self._dense_bias + sum(map(operator.mul, self._dense_w, dense))
         return u + dot / math.sqrt(squares) if squares > 0.0 else u
 
 
