@@ -24,7 +24,10 @@ deployment's prompts except through the labels the deployment reveals.
   (judge-free). The model is refitted every `relearn_every` requests. Escalation labels are a
   biased sample (only local failures among what the model kept local), so each label is
   weighted by 1 / P(its request revealed a label) (shadow rate, plus recall x (1 - shadow rate)
-  for a catchable local failure): the "unweighted" line shows what that bias does.
+  for a catchable local failure): the "unweighted" line shows what that bias does. The main line
+  adopts every refit; the "router learn gate" line does what `router learn` does with the
+  default policy (at least `min_labels`, fit on the older 80% of the labels, promote only if the
+  candidate captures more of the newest 20%'s weighted gain than the model in use).
 """
 
 # ruff: noqa: PLC0415 - imports are lazy on purpose: a benchmark must not pay for another's imports
@@ -190,7 +193,7 @@ def adapt_split(
     perm = np.random.default_rng(seed).permutation(len(dep.gain))
     k = round(share * len(perm))
     train, test = np.sort(perm[:k]), np.sort(perm[k:])
-    clf = fit_candidate(examples(dep, train), prior=dep.prior, seed=seed)
+    clf = fit_candidate(examples(dep, train.tolist()), prior=dep.prior, seed=seed)
     out = {"adapt (20%)": metrics(dep, test, [clf.score_features(dep.features[i]) for i in test])}
     for name, scores in dep.static.items():
         out[name] = metrics(dep, test, [scores[i] for i in test])
@@ -230,6 +233,7 @@ def simulate(
     seed: int = 0,
     escalations: bool = True,
     reweight: bool = True,
+    promote: bool = False,
 ) -> list[dict[str, Any]]:
     """Checkpoints of (requests served, labels, spend, APGR, saved@95 on the last 30%)."""
     from router.learning._fit import fit_candidate
@@ -264,10 +268,29 @@ def simulate(
             weights.append(1.0 / revealed if reweight else 1.0)
         if t % relearn_every == 0 or t == len(served):
             found = examples(dep, labelled, kinds, weights)
-            model = fit_candidate(found, prior=dep.prior, seed=seed)
+            if promote:
+                model = _router_learn(found, model, dep.prior)
+            else:
+                model = fit_candidate(found, prior=dep.prior, seed=seed)
             threshold = _direct_threshold(model, dep, served[max(0, t - relearn_every) : t])
             out.append(_checkpoint(dep, model, future, t, labelled, spend, kinds))
     return out
+
+
+def _router_learn(found: Sequence[Any], champion: Any, prior: Any) -> Any:
+    """What `router learn` does with the default policy: fit on the older labels, keep the
+    champion unless the candidate captures more of the newest 20%'s gain."""
+    from router.learning._fit import fit_candidate
+    from router.learning._promote import recovered, split_by_time
+    from router.policy import Policy
+
+    settings = Policy().learning
+    if len(found) < settings.min_labels:
+        return champion
+    train, held = split_by_time(found, settings.holdout_share)
+    candidate = fit_candidate(train, prior=prior)
+    better = recovered(candidate, held) > recovered(champion, held) + settings.min_improvement
+    return candidate if better else champion
 
 
 def _direct_threshold(model: Any, dep: Deployment, recent: np.ndarray) -> float:
@@ -330,6 +353,7 @@ def _simulations(dep: Deployment, settings: Settings) -> dict[str, Any]:
     every = max(50, n // 20)
     lines = {
         "shadow 2%": simulate(dep, 0.02, every),
+        "shadow 2%, router learn gate": simulate(dep, 0.02, every, promote=True),
         "shadow 2%, unweighted": simulate(dep, 0.02, every, reweight=False),
         "shadow 10%, no escalations": simulate(dep, 0.10, every, escalations=False),
     }

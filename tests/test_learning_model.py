@@ -11,9 +11,14 @@ import pytest
 
 from router.classifier import Classifier, load_classifier
 from router.errors import ClassifierError
-from router.learning import LabelledExample, LearnedClassifier, hashed_features, load_learned
-from router.learning._examples import GRAM_COUNT, HASH_OFFSET
-from router.learning._fit import fit_candidate
+from router.learning import (
+    LabelledExample,
+    LearnedClassifier,
+    hashed_features,
+    load_learned,
+)
+from router.learning._examples import GRAM_COUNT, HASH_OFFSET, gram_bucket
+from router.learning._fit import FitParams, fit_candidate
 from router.learning._model import HashedPrior
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -109,3 +114,66 @@ def test_learned_classifier_scores_answers_with_the_priors_posthoc_model() -> No
     prior = load_classifier()
     clf = LearnedClassifier(prior)
     assert clf.score("Pick A or B.", "A") == prior.score("Pick A or B.", "A")
+
+
+# -- the scoring path from text (one precomputed bucket table) ------------------------------------
+
+COLLIDING = ("qdntve", "qpaaaa")  # two words whose grams hash to one bucket
+
+
+def test_the_two_colliding_words_share_a_bucket() -> None:
+    assert gram_bucket(COLLIDING[0]) == gram_bucket(COLLIDING[1])
+
+
+def test_scoring_text_equals_scoring_its_stored_features_exactly() -> None:
+    clf = fit_candidate(_examples(200))
+    assert clf.gain_model is not None
+    texts = [
+        "",
+        "hi",
+        "What is 2+2?",
+        "日本語で答えてください。東京はどこですか\uff1f",
+        MATHS.format("x") * 40,  # longer than the features' window
+        *(TRIVIA.format(c) for c in ("Paris", "Lima", "Oslo")),
+        *(MATHS.format(f"x^{i}") for i in range(20)),
+    ]
+    for text in texts:
+        assert clf.score(text) == clf.score_features(hashed_features(text)), text
+
+
+def test_two_grams_of_one_prompt_in_one_bucket_are_counted_together() -> None:
+    """`hashed_features` sums them into one bucket (count 2, which weighs differently in the
+    TF-IDF norm); the text path must agree."""
+    a, b = COLLIDING
+    traffic = _examples(100) + [
+        LabelledExample(hashed_features(f"{w} {MATHS.format(w)}"), 1.0, T0, "file")
+        for w in (a, a, b, b)
+    ]
+    clf = fit_candidate(traffic)
+    for text in (f"{a} alone", f"{a} and {b} together", f"{b} and {a}", f"{b} alone"):
+        assert clf.score(text) == clf.score_features(hashed_features(text)), text
+
+
+def test_the_gain_model_learns_from_the_dense_signals_too() -> None:
+    """Prompts with the same distinct n-grams that differ only in length: the TF-IDF part cannot
+    tell them apart, the dense signals (lengths) can. Long ones gain, short ones do not."""
+    traffic = [
+        LabelledExample(
+            hashed_features("alpha beta " * k),
+            1.0 if k > 20 else 0.0,
+            T0 + timedelta(minutes=k),
+            "file",
+        )
+        for k in range(1, 41)
+        for _ in range(3)
+    ]
+    with_dense = fit_candidate(traffic)
+    without = fit_candidate(traffic, params=FitParams(dense_weight=0.0))
+    assert with_dense.gain_model is not None and any(with_dense.gain_model.dense_coef)
+    long, short = "alpha beta " * 35, "alpha beta " * 3
+
+    def gap(clf: LearnedClassifier) -> float:
+        return clf.score(long) - clf.score(short)
+
+    assert gap(with_dense) > gap(without) + 0.1, (gap(with_dense), gap(without))
+    assert with_dense.score(long) == with_dense.score_features(hashed_features(long))

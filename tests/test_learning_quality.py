@@ -74,7 +74,7 @@ def test_the_simulation_curve_rises_with_traffic_at_a_2_percent_shadow_rate() ->
     curve = bench.simulate(dep, 0.02, 53)
     static = bench.static_on_future(dep)
     assert curve[0]["labels"] == 0 and curve[-1]["labels"] > 50
-    # Measured: 0.555 (the prior) -> 0.695 after 744 requests; heuristic_v2 0.642 on these rows.
+    # Measured: 0.555 (the prior) -> 0.688 after 744 requests; heuristic_v2 0.642 on these rows.
     assert curve[-1]["apgr"] >= curve[0]["apgr"] + 0.08, curve
     assert curve[-1]["apgr"] >= static["litellm-heuristic_v2"][0] + 0.02, (curve, static)
     assert 0 < float(curve[-1]["spend_usd"]) < 1

@@ -2,9 +2,11 @@
 
 The target is the gain, `quality(frontier) - quality(local)` for the deployment's own pair. The
 in-domain model is a ridge regression on TF-IDF of the hashed n-grams (the deployment's own
-vocabulary). It is blended with the prior's logit, both standardised:
-`b = (1 - w) * z(prior) + w * z(ridge)`, with `w = n / (n + 50)` for `n` labels: the in-domain
-part earns weight as labels accumulate (a third at 25 labels, 95% at 1,000). Fewer than 30
+vocabulary) and the prior's dense signals (length, structure, scripts, lexicon counts;
+standardised, at weight 0.05 next to the unit-norm TF-IDF rows). It is blended with the
+prior's logit, both standardised: `b = (1 - w) * z(prior) + w * z(ridge)`, with
+`w = n / (n + 50)` for `n` labels: the in-domain part earns weight as labels accumulate (a
+third at 25 labels, 95% at 1,000). Fewer than 30
 labels, or a ridge whose out-of-fold predictions (blocked 5-fold in time order) rank the
 held-out gains significantly worse than chance (Spearman t < -2), leave the prior alone. Finally
 the blend is calibrated to expected gain by least squares on the out-of-fold blend
@@ -31,7 +33,7 @@ from numpy.typing import NDArray
 from router._scoring import Classifier
 from router.classifier._model import DifficultyClassifier
 from router.errors import ClassifierError
-from router.learning._examples import DENSE_NAMES, FEATURES_VERSION, LabelledExample, split_features
+from router.learning._examples import FEATURES_VERSION, LabelledExample, split_features
 from router.learning._model import GainModel, HashedPrior, LearnedClassifier
 
 FloatArray = NDArray[np.float64]
@@ -52,16 +54,21 @@ class FitParams:
     folds: int = 5
     min_df: int = 2
     output_scale: float = 4.0  # score = sigmoid(4 * expected gain)
+    # The prior's dense signals (length, structure, scripts, lexicons), standardised, join the
+    # ridge at this scale next to the unit-norm TF-IDF rows (0: n-grams only).
+    dense_weight: float = 0.05
 
 
 @dataclass(frozen=True, slots=True)
 class _Design:
-    tfidf: sp.csr_matrix
+    x: sp.csr_matrix  # the TF-IDF columns, then the scaled, standardised dense signals
     gain: FloatArray
     weight: FloatArray
     prior_z: FloatArray
     idf: dict[int, float]
     columns: list[int]  # bucket of each TF-IDF column
+    dense_mean: FloatArray
+    dense_scale: FloatArray
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,13 +163,20 @@ def _design(ordered: Sequence[LabelledExample], hashed: HashedPrior, params: Fit
     columns = sorted(b for b, c in df.items() if c >= params.min_df)
     n = len(ordered)
     idf = {b: math.log((1 + n) / (1 + df[b])) + 1.0 for b in columns}
+    tfidf = _tfidf(grams, idf, {b: i for i, b in enumerate(columns)})
+    dense = np.array([split_features(e.features)[0] for e in ordered], dtype=np.float64)
+    dense_mean = np.array([_round(v) for v in dense.mean(axis=0)])
+    dense_scale = np.array([_round(v) if v >= 1e-6 else 1.0 for v in dense.std(axis=0)])
+    standard = (dense - dense_mean) / dense_scale
     return _Design(
-        tfidf=_tfidf(grams, idf, {b: i for i, b in enumerate(columns)}),
+        x=sp.hstack([tfidf, sp.csr_matrix(params.dense_weight * standard)], format="csr"),
         gain=np.array([e.gain for e in ordered], dtype=np.float64),
         weight=np.array([e.weight for e in ordered], dtype=np.float64),
         prior_z=np.array([hashed.logit(e.features) for e in ordered], dtype=np.float64),
         idf=idf,
         columns=columns,
+        dense_mean=dense_mean,
+        dense_scale=dense_scale,
     )
 
 
@@ -223,11 +237,9 @@ def _out_of_fold(design: _Design, params: FitParams) -> FloatArray:
     oof = np.zeros(n)
     for k in range(params.folds):
         train, test = fold != k, fold == k
-        b, coef = _ridge(
-            design.tfidf[train], design.gain[train], design.weight[train], params.alpha
-        )
-        pred = design.tfidf[test] @ coef + b
-        mean, scale = _standardise(design.tfidf[train] @ coef + b)
+        b, coef = _ridge(design.x[train], design.gain[train], design.weight[train], params.alpha)
+        pred = design.x[test] @ coef + b
+        mean, scale = _standardise(design.x[train] @ coef + b)
         oof[test] = (pred - mean) / scale  # each fold on its own model's scale
     return oof
 
@@ -260,8 +272,8 @@ def _choose_blend(design: _Design, params: FitParams) -> tuple[_Blend | None, di
     rounded = {k: round(v, 6) for k, v in table.items()}
     if table["ridge_oof_rank_t"] < params.min_signal_t:
         return None, rounded
-    b, coef = _ridge(design.tfidf, design.gain, design.weight, params.alpha)
-    fitted = design.tfidf @ coef + b
+    b, coef = _ridge(design.x, design.gain, design.weight, params.alpha)
+    fitted = design.x @ coef + b
     rm, rs = _standardise(fitted)
     slope, offset = np.polyfit(blended, design.gain, 1, w=np.sqrt(design.weight))
     if slope <= 0.0:  # out of fold too noisy to calibrate: calibrate in sample (over-confident)
@@ -276,7 +288,8 @@ def _gain_model(design: _Design, blend: _Blend, params: FitParams) -> GainModel:
     """u = k * (offset + slope * ((1 - w) * z(prior) + w * z(ridge))), folded into weights."""
     k = params.output_scale * blend.slope
     ridge_factor = k * blend.weight / blend.ridge_scale
-    n_dense = len(DENSE_NAMES)
+    n_grams = len(design.columns)
+    dense_coef = blend.ridge_coef[n_grams:] * (ridge_factor * params.dense_weight)
     return GainModel(
         intercept=_round(
             params.output_scale * blend.offset
@@ -285,13 +298,13 @@ def _gain_model(design: _Design, blend: _Blend, params: FitParams) -> GainModel:
         prior_coef=_round(k * (1 - blend.weight)),
         prior_mean=blend.prior_mean,
         prior_scale=blend.prior_scale,
-        dense_mean=(0.0,) * n_dense,
-        dense_scale=(1.0,) * n_dense,
-        dense_coef=(0.0,) * n_dense,
+        dense_mean=tuple(float(v) for v in design.dense_mean),
+        dense_scale=tuple(float(v) for v in design.dense_scale),
+        dense_coef=tuple(_round(float(c)) for c in dense_coef),
         idf={b: _round(v) for b, v in design.idf.items()},
         ngram_coef={
             b: _round(ridge_factor * float(c))
-            for b, c in zip(design.columns, blend.ridge_coef, strict=True)
+            for b, c in zip(design.columns, blend.ridge_coef[:n_grams], strict=True)
         },
     )
 

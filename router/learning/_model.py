@@ -22,7 +22,7 @@ import operator
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from router.learning._examples import (
     hashed_parts,
     split_features,
 )
+from router.learning._fastscore import TextSums, bucket_table
 
 LEARNED_FORMAT = "cost-router/learned-classifier"
 LEARNED_FORMAT_VERSION = 1
@@ -70,11 +71,21 @@ class HashedPrior:
         return self.logit_parts(*split_features(features))
 
     def logit_parts(self, dense: list[float], grams: Mapping[int, float], n_grams: int) -> float:
+        if not n_grams:
+            return self.logit_from_sum(dense, 0.0)
+        get = self._buckets.get
+        return self.logit_from_sum(
+            dense, sum([get(b, 0.0) * c for b, c in grams.items()]) / math.sqrt(n_grams)
+        )
+
+    def logit_from_sum(self, dense: list[float], gram_part: float) -> float:
+        """The logit given the n-gram block already summed (weights / sqrt(distinct grams))."""
         z: float = self._bias + sum(map(operator.mul, self._dense_w, dense))
-        if n_grams:
-            get = self._buckets.get
-            z += sum([get(b, 0.0) * c for b, c in grams.items()]) / math.sqrt(n_grams)
-        return z
+        return z + gram_part
+
+    @property
+    def bucket_weights(self) -> Mapping[int, float]:
+        return self._buckets
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +101,15 @@ class GainModel:
     dense_coef: tuple[float, ...]
     idf: Mapping[int, float]
     ngram_coef: Mapping[int, float]
+    # The dense part folded once: sum(c * (x - m) / s) = bias + sum((c / s) * x).
+    _dense_w: tuple[float, ...] = field(init=False, repr=False, compare=False)
+    _dense_bias: float | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        parts = tuple(zip(self.dense_coef, self.dense_mean, self.dense_scale, strict=True))
+        object.__setattr__(self, "_dense_w", tuple(c / s for c, _, s in parts))
+        bias = -sum(c * m / s for c, m, s in parts) if any(self.dense_coef) else None
+        object.__setattr__(self, "_dense_bias", bias)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -105,20 +125,22 @@ class GainModel:
         }
 
     def value(self, prior_logit: float, dense: list[float], grams: Mapping[int, float]) -> float:
-        u = self.intercept + self.prior_coef * (prior_logit - self.prior_mean) / self.prior_scale
-        if any(self.dense_coef):
-            u += sum(
-                c * (x - m) / s
-                for c, x, m, s in zip(
-                    self.dense_coef, dense, self.dense_mean, self.dense_scale, strict=True
-                )
-            )
+        """The gain model's logit from the prior's logit, the dense signals and hashed grams."""
         idf, coef = self.idf, self.ngram_coef
         tfidf = [(b, c * idf[b]) for b, c in grams.items() if b in idf]
-        norm = math.sqrt(sum([v * v for _, v in tfidf]))
-        if norm > 0.0:
-            u += sum([coef.get(b, 0.0) * v for b, v in tfidf]) / norm
-        return u
+        squares = sum([v * v for _, v in tfidf])
+        return self.value_from_sums(
+            prior_logit, dense, squares, sum([coef.get(b, 0.0) * v for b, v in tfidf])
+        )
+
+    def value_from_sums(
+        self, prior_logit: float, dense: list[float], squares: float, dot: float
+    ) -> float:
+        """`value` given the prompt's sum of squared TF-IDF values and its dot with the weights."""
+        u = self.intercept + self.prior_coef * (prior_logit - self.prior_mean) / self.prior_scale
+        if self._dense_bias is not None:
+            u += self._dense_bias + sum(map(operator.mul, self._dense_w, dense))
+        return u + dot / math.sqrt(squares) if squares > 0.0 else u
 
 
 class LearnedClassifier:
@@ -128,7 +150,7 @@ class LearnedClassifier:
     (`uses_response`), the score is the prior's after-the-answer score (the post-hoc verifier).
     """
 
-    __slots__ = ("_hashed", "gain_model", "prior", "training", "version")
+    __slots__ = ("_hashed", "_text_sums", "gain_model", "prior", "training", "version")
 
     def __init__(
         self,
@@ -140,6 +162,10 @@ class LearnedClassifier:
         self.gain_model = gain_model
         self.training: Mapping[str, Any] = dict(training or {})
         self._hashed = HashedPrior(prior)
+        self._text_sums = None
+        if gain_model is not None:
+            table = bucket_table(self._hashed.bucket_weights, gain_model.idf, gain_model.ngram_coef)
+            self._text_sums = TextSums(table)
         self.version = _checksum(self._content())[:16]
 
     @property
@@ -161,7 +187,16 @@ class LearnedClassifier:
             raise TypeError(f"prompt must be str, not {type(prompt).__name__}")
         if self.gain_model is None or (response is not None and self.uses_response):
             return self.prior.score(prompt, response)
-        return self._score_parts(*hashed_parts(prompt))
+        return self._score_text(prompt, self.gain_model)
+
+    def _score_text(self, prompt: str, model: GainModel) -> float:
+        """`score_features(hashed_features(prompt))`, through the precomputed table."""
+        sums = self._text_sums(prompt) if self._text_sums is not None else None
+        if sums is None:  # two grams share a bucket: count them together
+            return self._score_parts(*hashed_parts(prompt))
+        dense, prior_part, squares, dot = sums
+        z0 = self._hashed.logit_from_sum(dense, prior_part)
+        return _sigmoid(model.value_from_sums(z0, dense, squares, dot))
 
     def score_batch(
         self, prompts: Sequence[str], responses: Sequence[str | None] | None = None
