@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
+from router.cli._time_param import UTC_TIME
 from router.errors import LedgerError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -21,7 +22,6 @@ _LEDGER_HELP = (
     "Ledger database URL (sqlite:///PATH or postgresql://USER@HOST/DB). "
     "Default: $ROUTER_LEDGER_URL, else ledger.db in the user data directory."
 )
-_DATE = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
 
 
 def _ledger_option(fn: F) -> F:
@@ -158,8 +158,14 @@ def ledger_verify(url: str | None, outbox: Path | None) -> None:
 
 @click.command("report")
 @_ledger_option
-@click.option("--since", type=_DATE, help="First day (UTC, inclusive), e.g. 2025-01-01.")
-@click.option("--until", type=_DATE, help="End (UTC, exclusive), e.g. 2025-02-01.")
+@click.option(
+    "--since",
+    type=UTC_TIME,
+    help="Start (inclusive): ISO 8601 date or time, UTC unless it has an offset.",
+)
+@click.option(
+    "--until", type=UTC_TIME, help="End (exclusive), e.g. 2025-02-01 or 2025-01-31T18:00Z."
+)
 @click.option(
     "--group-by",
     type=click.Choice(["day", "week", "month", "team", "app", "model", "tier"]),
