@@ -156,6 +156,25 @@ def ledger_verify(url: str | None, outbox: Path | None) -> None:
         raise SystemExit(1)
 
 
+def _group_by(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from router.ledger._report import parse_group_by  # noqa: PLC0415
+
+    try:
+        return ",".join(parse_group_by(value)) or None
+    except LedgerError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from exc
+
+
+def _filter_option(name: str, example: str) -> Callable[[F], F]:
+    return click.option(
+        f"--{name}",
+        multiple=True,
+        metavar=name.upper(),
+        help=f"Only requests whose {name} is this (repeat for several), e.g. {example}; "
+        "'(none)' for those without one.",
+    )
+
+
 @click.command("report")
 @_ledger_option
 @click.option(
@@ -168,9 +187,15 @@ def ledger_verify(url: str | None, outbox: Path | None) -> None:
 )
 @click.option(
     "--group-by",
-    type=click.Choice(["day", "week", "month", "team", "app", "model", "tier"]),
-    help="One row per group.",
+    callback=_group_by,
+    metavar="FIELD[,FIELD]",
+    help="One row per group of one or two of day, week, month, team, app, tier, model "
+    "(e.g. month,tier).",
 )
+@_filter_option("team", "support")
+@_filter_option("app", "helpdesk")
+@_filter_option("tier", "frontier")
+@_filter_option("model", "gpt-5.4")
 @click.option(
     "--format",
     "fmt",
@@ -181,7 +206,7 @@ def ledger_verify(url: str | None, outbox: Path | None) -> None:
 @click.option(
     "--chart",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write a PNG of spend vs baseline over time.",
+    help="Also write a PNG: spend, baseline and savings per group (per day when ungrouped).",
 )
 @_friendly
 def report(
@@ -189,22 +214,28 @@ def report(
     url: str | None,
     since: datetime | None,
     until: datetime | None,
-    group_by: Any,
+    group_by: str | None,
+    team: tuple[str, ...],
+    app: tuple[str, ...],
+    tier: tuple[str, ...],
+    model: tuple[str, ...],
     fmt: str,
     chart: Path | None,
 ) -> None:
-    """Spend, baseline and savings from the ledger.
+    """Spend, baseline and savings from the ledger, filtered and grouped.
 
     \b
     Examples:
       router report --since 2025-01-01 --until 2025-02-01 --group-by team
-      router report --group-by day --format csv > january.csv
-      router report --group-by week --chart savings.png
+      router report --group-by month,tier --format csv > by-month-and-tier.csv
+      router report --team support --tier frontier --group-by month
+      router report --since 2026-12-06T07:18:29.194091+00:00 --group-by day --chart savings.png
     """
     from router.ledger._format import render  # noqa: PLC0415
     from router.ledger._report import summarize  # noqa: PLC0415
 
-    result = summarize(url, since, until, group_by)
+    chosen = {"team": team, "app": app, "tier": tier, "model": model}
+    result = summarize(url, since, until, group_by, **chosen)
     click.echo(render(result, fmt), nl=False)
     if chart is not None:
         _write_chart(url, result, chart)
@@ -212,11 +243,13 @@ def report(
 
 
 def _write_chart(url: str | None, result: Any, path: Path) -> None:
-    from router.ledger._chart import TIME_GROUPS, write_chart  # noqa: PLC0415
+    """Chart the report's own grouping; an ungrouped report is charted per day."""
+    from router.ledger._chart import write_chart  # noqa: PLC0415
     from router.ledger._report import summarize  # noqa: PLC0415
 
-    if result.group_by not in TIME_GROUPS:
-        result = summarize(url, result.since, result.until, "day")
+    if result.group_by is None:
+        kept = dict(result.filters)
+        result = summarize(url, result.since, result.until, "day", **kept)
     write_chart(result, path)
 
 
