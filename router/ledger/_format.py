@@ -159,9 +159,15 @@ def _filter_text(report: Report) -> str:
 
 
 def _learning_line(report: Report) -> str:
-    parts = ", ".join(f"{k} ${_money(v)}" for k, v in report.learning_spend.items())
-    total = _money(report.learning_spend_usd)
-    return f"learning spend: ${total} ({parts}); not in the spend or savings above"
+    parts = ", ".join(f"{k} {_dollars(v)}" for k, v in report.learning_spend.items())
+    total = _dollars(report.learning_spend_usd)
+    return f"learning spend: {total} ({parts}); not in the spend or savings above"
+
+
+def _dollars(amount: Decimal) -> str:
+    """`$1.23`, or `<$0.01` for a positive amount under a cent: `_money` with a dollar sign."""
+    text = _money(amount)
+    return f"{text[0]}${text[1:]}" if text[0] in "<>" else f"${text}"
 
 
 def as_csv(report: Report) -> str:
