@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 TIME_GROUPS = ("day", "week", "month")
 _MAX_LABELS = 16
+_MIN_SLOTS = 5
 SPEND, SAVINGS, OVER = "actual spend", "savings (up to the baseline)", "spend over the baseline"
 
 
@@ -58,7 +59,10 @@ def build_chart(report: Report) -> Figure:
     ax.set_ylabel("USD")
     ax.set_title(_title(report), parse_math=False)  # "$" is money here, not maths
     ax.grid(axis="y", alpha=0.3)
-    ax.legend()
+    ax.margins(y=0.2)  # room above the tallest bar for the legend
+    middle, half = (len(rows) - 1) / 2, max(len(rows), _MIN_SLOTS) / 2
+    ax.set_xlim(middle - half, middle + half)  # one or two bars stay bar-wide, centred
+    ax.legend(loc="upper right", ncols=3)
     return fig
 
 
