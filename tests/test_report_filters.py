@@ -10,7 +10,6 @@ import itertools
 import re
 from collections import Counter
 from dataclasses import asdict
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,16 +21,20 @@ from router.cli import main
 from router.errors import LedgerError
 from router.learning import LearningStore
 from router.learning._store import Batch
-from router.ledger import ReportRow, open_ledger, summarize
+from router.ledger import ReportRow, summarize
 from router.ledger._format import as_csv, as_html, as_table
 from router.ledger._report import GROUP_BY_CHOICES
-from tests.ledger_helpers.builders import attempt, escalated, make_record
+from tests.ledger_helpers.report_data import FEB, JAN, write_mixed
 from tests.test_learning_store import attempt_row
 
 pytest_plugins = ["tests.ledger_helpers.fixtures"]
 
-JAN, FEB = datetime(2025, 1, 5, 9, tzinfo=UTC), datetime(2025, 2, 2, 9, tzinfo=UTC)
-FREE = (attempt("local", price_in="0", price_out="0"),)
+
+@pytest.fixture
+def mixed(ledger_url: str, outbox_dir: Path) -> str:
+    return write_mixed(ledger_url, outbox_dir)
+
+
 FIGURES = (
     "requests",
     "local_requests",
@@ -44,37 +47,6 @@ FIGURES = (
     "savings_usd",
     "local_cost_usd",
 )
-
-
-@pytest.fixture
-def mixed(ledger_url: str, outbox_dir: Path) -> str:
-    """Two months, teams a/b/c and none, apps x/y, both tiers, an error, sub-cent baselines."""
-    records = [
-        make_record("j1", created_at=JAN, team="a", app="x", baseline="0.004"),
-        escalated("j2", created_at=JAN.replace(day=6), team="a", app="y", baseline="0.0125"),
-        escalated("j3", created_at=JAN.replace(day=20), team="b", app="x", verification="failed"),
-        make_record(
-            "f1",
-            attempts=(),
-            status="error",
-            tier=None,
-            model=None,
-            team=None,
-            created_at=FEB,
-            baseline="0",
-            baseline_estimated=False,
-        ),
-        make_record("f2", created_at=FEB.replace(day=3), team="b", app="y", baseline="0.0151"),
-        escalated("f3", created_at=FEB.replace(day=4), team="a", app="x", baseline="0.0105"),
-        *(
-            make_record(f"c{i}", created_at=FEB.replace(day=10), team="c", baseline="0.0049")
-            for i in range(3)
-        ),
-    ]
-    with open_ledger(ledger_url, outbox_dir=outbox_dir) as ledger:
-        for record in records:
-            ledger.record(record)
-    return ledger_url
 
 
 def figures(row: ReportRow) -> dict[str, Any]:

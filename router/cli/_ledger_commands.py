@@ -6,6 +6,7 @@ Nothing here imports litellm: finance reports run where no model client is insta
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -97,6 +98,7 @@ def ledger() -> None:
     Examples:
       router ledger verify --ledger postgresql://router@db.internal/ledger
       router ledger flush
+      router ledger export --since 2025-01-01 --until 2025-02-01 -o january.csv
     """
 
 
@@ -175,16 +177,74 @@ def _filter_option(name: str, example: str) -> Callable[[F], F]:
     )
 
 
+_OPTIONS_THAT_FILTER = (
+    click.option(
+        "--since",
+        type=UTC_TIME,
+        help="Start (inclusive): ISO 8601 date or time, UTC unless it has an offset.",
+    ),
+    click.option(
+        "--until", type=UTC_TIME, help="End (exclusive), e.g. 2025-02-01 or 2025-01-31T18:00Z."
+    ),
+    _filter_option("team", "support"),
+    _filter_option("app", "helpdesk"),
+    _filter_option("tier", "frontier"),
+    _filter_option("model", "gpt-5.4"),
+)
+
+
+def _filter_options(fn: F) -> F:
+    """--since/--until and --team/--app/--tier/--model, as `report` and `export` take them."""
+    for option in reversed(_OPTIONS_THAT_FILTER):
+        fn = option(fn)
+    return fn
+
+
+@ledger.command("export")
+@_ledger_option
+@_filter_options
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the CSV here (default: standard output).",
+)
+@_friendly
+def ledger_export(
+    *,
+    url: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    team: tuple[str, ...],
+    app: tuple[str, ...],
+    tier: tuple[str, ...],
+    model: tuple[str, ...],
+    output: Path | None,
+) -> None:
+    """The request rows behind a report, as CSV: one line per request, exact amounts.
+
+    Takes the filters `router report` takes, so the rows add up to its figures exactly.
+    User ids, prompt hashes and tags are not exported.
+
+    \b
+    Examples:
+      router ledger export --since 2025-01-01 --until 2025-02-01 -o january.csv
+      router ledger export --team support --tier frontier > support-frontier.csv
+    """
+    from router.ledger._export import export_csv  # noqa: PLC0415
+
+    chosen = {"team": team, "app": app, "tier": tier, "model": model}
+    if output is None:
+        count = export_csv(sys.stdout, url, since, until, **chosen)
+    else:
+        with output.open("w", encoding="utf-8", newline="") as out:
+            count = export_csv(out, url, since, until, **chosen)
+    click.echo(f"exported {count:,} request(s)", err=True)
+
+
 @click.command("report")
 @_ledger_option
-@click.option(
-    "--since",
-    type=UTC_TIME,
-    help="Start (inclusive): ISO 8601 date or time, UTC unless it has an offset.",
-)
-@click.option(
-    "--until", type=UTC_TIME, help="End (exclusive), e.g. 2025-02-01 or 2025-01-31T18:00Z."
-)
+@_filter_options
 @click.option(
     "--group-by",
     callback=_group_by,
@@ -192,10 +252,6 @@ def _filter_option(name: str, example: str) -> Callable[[F], F]:
     help="One row per group of one or two of day, week, month, team, app, tier, model "
     "(e.g. month,tier).",
 )
-@_filter_option("team", "support")
-@_filter_option("app", "helpdesk")
-@_filter_option("tier", "frontier")
-@_filter_option("model", "gpt-5.4")
 @click.option(
     "--format",
     "fmt",

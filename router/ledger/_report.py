@@ -130,9 +130,7 @@ def summarize(
     month, team, app, tier and model (`"month,tier"`), keeping only the requests whose team,
     app, tier and model are among those given (`"(none)"` keeps requests without one)."""
     dimensions = parse_group_by(group_by)
-    chosen = {"team": team, "app": app, "tier": tier, "model": model}
-    kept = {name: _values(v) for name, v in chosen.items() if _values(v)}
-    filters = q.Filters(as_utc(since), as_utc(until), **kept)
+    filters = make_filters(since, until, team=team, app=app, tier=tier, model=model)
     with reading(engine_or_url) as engine:
         try:
             with engine.connect() as conn:
@@ -143,7 +141,18 @@ def summarize(
             raise read_error(engine, exc) from exc
     total = totals[0] if totals else ReportRow(q.TOTAL)
     grouping = ",".join(dimensions) or None
+    kept = {name: values for name in q.DIMENSIONS if (values := getattr(filters, name))}
     return Report(grouping, filters.since, filters.until, rows, total, learning, kept)
+
+
+def make_filters(
+    since: date | datetime | None,
+    until: date | datetime | None,
+    **dimensions: Values,
+) -> q.Filters:
+    """The report's filters: a period in UTC and the values kept per dimension."""
+    kept = {name: _values(v) for name, v in dimensions.items() if _values(v)}
+    return q.Filters(as_utc(since), as_utc(until), **kept)
 
 
 def parse_group_by(group_by: str | Sequence[str] | None) -> tuple[str, ...]:
