@@ -24,6 +24,7 @@ from router.learning._store import Batch
 from router.ledger import ReportRow, summarize
 from router.ledger._format import as_csv, as_html, as_table
 from router.ledger._report import GROUP_BY_CHOICES
+from router.ledger._types import cents
 from tests.ledger_helpers.report_data import FEB, JAN, write_mixed
 from tests.test_learning_store import attempt_row
 
@@ -183,3 +184,18 @@ def test_cli_filters_and_two_level_grouping(mixed: str) -> None:
     assert table.exit_code == 0 and "only requests with app y; model gpt-5.4" in table.stdout
     bad = runner.invoke(main, ["report", "--ledger", mixed, "--group-by", "month,tier,team"])
     assert bad.exit_code == 2 and "one or two" in bad.stderr
+
+
+def test_two_level_table_subtotals_each_first_level_group(mixed: str) -> None:
+    report = summarize(mixed, group_by="month,tier")
+    lines = as_table(report).splitlines()
+    subtotals = [ln.split() for ln in lines if " subtotal " in ln]
+    assert [s[:3] for s in subtotals] == [
+        ["2025-01", "subtotal", "3"],
+        ["2025-02", "subtotal", "6"],
+    ]
+    feb = summarize(mixed, since=FEB.replace(day=1), until=FEB.replace(month=3, day=1)).total
+    money = (feb.cost_usd, feb.baseline_cost_usd, feb.savings_usd)
+    assert subtotals[1][6:9] == [str(cents(m)) for m in money]  # spend, baseline, savings
+    assert "subtotal" not in as_csv(report) and "subtotal" in as_html(report)
+    assert "subtotal" not in as_table(summarize(mixed, group_by="month"))

@@ -13,7 +13,9 @@ import csv
 import functools
 import html
 import io
+import itertools
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -107,16 +109,55 @@ _COLUMNS: tuple[tuple[str, Callable[[ReportRow], str]], ...] = (
 
 
 def _cells(report: Report) -> tuple[list[str], list[list[str]]]:
-    """Header and lines: one leading column per grouping dimension, the total last."""
+    """Header and lines: one leading column per grouping dimension, the total last. With two
+    dimensions, each first-level group of several rows ends with its subtotal."""
     dims = report.dimensions or ("period",)
     header = [*dims, *(name for name, _ in _COLUMNS)]
-    names = [list(row.keys) for row in report.rows]
-    names.append(["total", *([""] * (len(dims) - 1))])
-    body = [
-        [*name, *(fn(row) for _, fn in _COLUMNS)]
-        for name, row in zip(names, (*report.rows, report.total), strict=True)
-    ]
+    body = []
+    for first, block in itertools.groupby(report.rows, key=lambda r: r.keys[0]):
+        rows = list(block)
+        body += [[*row.keys, *_figures(row)] for row in rows]
+        if len(dims) == 2 and len(rows) > 1:
+            figures = _figures(subtotal(rows))[: -len(TIERS)] + [""] * len(TIERS)
+            body.append([first, SUBTOTAL, *figures])
+    body.append(["total", *([""] * (len(dims) - 1)), *_figures(report.total)])
     return header, body
+
+
+def _figures(row: ReportRow) -> list[str]:
+    return [fn(row) for _, fn in _COLUMNS]
+
+
+SUBTOTAL = "subtotal"
+
+
+def subtotal(rows: list[ReportRow]) -> ReportRow:
+    """The exact sums of some rows (no latency: percentiles do not add up)."""
+    from router.ledger._report import ReportRow  # noqa: PLC0415 - _report imports us
+
+    def count(name: str) -> int:
+        return sum(getattr(r, name) for r in rows)
+
+    def money(name: str) -> Decimal:
+        return sum((getattr(r, name) for r in rows), Decimal(0))
+
+    reasons: Counter[str] = Counter()
+    for row in rows:
+        reasons.update(row.escalation_reasons)
+    return ReportRow(
+        SUBTOTAL,
+        requests=count("requests"),
+        local_requests=count("local_requests"),
+        escalated=count("escalated"),
+        verification_failures=count("verification_failures"),
+        errors=count("errors"),
+        baseline_estimated=count("baseline_estimated"),
+        cost_usd=money("cost_usd"),
+        baseline_cost_usd=money("baseline_cost_usd"),
+        savings_usd=money("savings_usd"),
+        local_cost_usd=money("local_cost_usd"),
+        escalation_reasons=dict(sorted(reasons.items())),
+    )
 
 
 def as_table(report: Report) -> str:
@@ -130,7 +171,7 @@ def as_table(report: Report) -> str:
         return "  ".join(
             c.ljust(w) if i < left else c.rjust(w)
             for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        )
+        ).rstrip()
 
     lines = [fmt(header), "  ".join("-" * w for w in widths)]
     lines += [fmt(cells) for cells in body[:-1]]
