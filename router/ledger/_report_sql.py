@@ -219,10 +219,8 @@ def learning_spend(conn: Connection, filters: Filters) -> dict[str, Decimal]:
         query = query.where(a.created_at >= filters.since)
     if filters.until is not None:
         query = query.where(a.created_at < filters.until)
-    if filters.by_dimension:
-        kept = select(R.request_id).where(
-            *_one_of_each(filters)
-        )  # any time: a label may come later
+    if filters.by_dimension:  # the request may predate the period: a shadow can come later
+        kept = select(R.request_id).where(*_one_of_each(filters))
         query = query.where(a.request_id.in_(kept))
     return {purpose: as_decimal(total) for purpose, total in conn.execute(query)}
 
