@@ -119,7 +119,7 @@ def test_eval_prints_metrics_text_json_and_plot(cli: click.Group, tmp_path: Path
     plot = tmp_path / "c.png"
     as_json = runner.invoke(cli, ["eval", str(data), "--json", "--plot", str(plot)])
     assert as_json.exit_code == 0, as_json.output
-    doc = json.loads(as_json.output)
+    doc = json.loads(as_json.stdout)
     metrics = doc["scorers"]["cost-router"]
     expected = _prompt_only_metrics(data)
     assert {k: metrics[k] for k in expected} == expected  # the shipped classifier, on this pair
@@ -131,6 +131,7 @@ def test_eval_prints_metrics_text_json_and_plot(cli: click.Group, tmp_path: Path
     assert f"cost saved {metrics['cost_saved_at_95']:.1%}" in text.output
     assert (doc["local_model"], doc["frontier_model"]) == ("small", "big")
     assert plot.read_bytes().startswith(b"\x89PNG")
+    assert f"plot written to {plot}" in as_json.stderr
 
 
 def _prompt_only_metrics(data: Path) -> dict[str, object]:

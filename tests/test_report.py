@@ -147,8 +147,8 @@ def test_chart_is_a_png(filled: str, tmp_path: Path) -> None:
     path = tmp_path / "chart.png"
     write_chart(summarize(filled, group_by="day"), path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    with pytest.raises(ValueError, match="grouped by day"):
-        write_chart(summarize(filled, group_by="team"), path)
+    with pytest.raises(ValueError, match="grouped report"):
+        write_chart(summarize(filled), path)
 
 
 def test_bad_group_and_missing_ledger(tmp_path: Path) -> None:
@@ -167,8 +167,9 @@ def test_report_to_dict_is_json_ready(filled: str) -> None:
     (week,) = data["rows"]
     total = data["total"]
     assert week["key"] == "2024-12-30"
-    assert {k: v for k, v in week.items() if k != "key"} == {
-        k: v for k, v in total.items() if k != "key"
+    assert (week["keys"], total["keys"]) == (["2024-12-30"], [])
+    assert {k: v for k, v in week.items() if k not in ("key", "keys")} == {
+        k: v for k, v in total.items() if k not in ("key", "keys")
     }  # one week holds all ten requests
     assert (total["requests"], total["local_requests"], total["escalated"]) == (10, 6, 3)
     assert (total["errors"], total["verification_failures"]) == (1, 1)

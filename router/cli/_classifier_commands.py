@@ -13,6 +13,7 @@ from router.classifier._peers import LiteLLMPeer, PeerKind
 from router.errors import RouterError
 from router.evaluation import calibrate as pick_threshold
 from router.evaluation import evaluate_file, load_outcomes, pick_pair, policy_fragment
+from router.evaluation._pairs import choose_pair
 
 _PEERS: dict[str, PeerKind] = {
     "litellm-heuristic": "heuristic",
@@ -26,8 +27,14 @@ _classifier_option = click.option(
     type=click.Path(exists=True, path_type=Path),
     help="Artefact file or `router train` output DIR (default: the shipped classifier).",
 )
-_local_option = click.option("--local-model", help="Model kept local (default: the file's).")
-_frontier_option = click.option("--frontier-model", help="Escalation model (default: the file's).")
+_local_option = click.option(
+    "--local-model",
+    help="Model kept local (default: qwen3.5:9b if the file scores it, else the file's own).",
+)
+_frontier_option = click.option(
+    "--frontier-model",
+    help="Escalation model (default: gpt-5.4 if the file scores it, else the file's own).",
+)
 
 
 class InputError(click.ClickException):
@@ -141,6 +148,11 @@ def score(*, input_path: Path, output_path: Path, classifier_path: Path | None) 
     show_default=True,
     help="Also evaluate after the answer, on files that keep the local model's answers.",
 )
+@click.option(
+    "--list-models",
+    is_flag=True,
+    help="List the file's models (prompts, mean quality, default pairs) and exit.",
+)
 @_local_option
 @_frontier_option
 @_classifier_option
@@ -154,8 +166,13 @@ def eval_command(
     frontier_model: str | None,
     classifier_path: Path | None,
     cascade: bool,
+    list_models: bool,
 ) -> None:
     """APGR, CPT(20/50/80%) and cost saved at 95% of frontier quality on a labelled file.
+
+    The pair evaluated is the one named by --local-model / --frontier-model, else the pair this
+    product routes (Qwen 3.5 9B vs GPT-5.4) when the file scores both, else the file's own
+    default pair; the output says which and why (--list-models shows what the file has).
 
     When the file keeps the local model's answers (`responses`), also prints the metrics before
     the answer (prompt-only score) and after it (the cascade: structural/format verifiers, then
@@ -164,11 +181,15 @@ def eval_command(
     \b
     Examples:
       router eval mmlu-pro.jsonl
+      router eval mmlu-pro.jsonl --list-models
       router eval mmlu-pro.jsonl --peer litellm-heuristic --plot curve.png
       router eval m-ifeval.jsonl --json --no-cascade
       router eval m-ifeval.jsonl --local-model Qwen/Qwen2.5-7B-Instruct-GPTQ-Int4 \\
           --frontier-model o1-preview-2024-09-12
     """
+    if list_models:
+        _list_models(data_file)
+        return
     try:
         clf = load_classifier(classifier_path)
         scorers = {"cost-router": clf.score_batch}
@@ -185,6 +206,17 @@ def eval_command(
     except RouterError as exc:
         raise _fail(exc, _SCHEMA_HINT) from exc
     click.echo(json.dumps(result.to_json(), indent=1) if as_json else result.to_text())
+    if plot is not None:
+        click.echo(f"plot written to {plot}", err=as_json)
+
+
+def _list_models(data_file: Path) -> None:
+    from router.evaluation._pairs import list_models  # noqa: PLC0415
+
+    try:
+        click.echo(list_models(load_outcomes(data_file)))
+    except RouterError as exc:
+        raise _fail(exc, _SCHEMA_HINT) from exc
 
 
 @click.command()
@@ -242,7 +274,9 @@ def calibrate(
         return
     assert data_file is not None
     try:
-        pair = pick_pair(load_outcomes(data_file), local_model, frontier_model)
+        rows = load_outcomes(data_file)
+        choice = choose_pair(rows, local_model, frontier_model)
+        pair = pick_pair(rows, choice.local, choice.frontier)
         scores = load_classifier(classifier_path).score_batch([r.prompt for r in pair.rows])
     except RouterError as exc:
         raise _fail(exc, _SCHEMA_HINT) from exc

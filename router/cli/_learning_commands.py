@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING
 
 import click
 
+from router.cli._time_param import UTC_TIME
+
 if TYPE_CHECKING:
     from router.learning import ArtefactDir, LearningStore
     from router.policy import Policy
 
-_DATE = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"])
 _policy_option = click.option(
     "--policy", default=None, help="Policy file or shipped name (its learning: section)."
 )
@@ -90,7 +91,7 @@ def learn(
 @learn.command("purge")
 @_policy_option
 @_ledger_option
-@click.option("--before", type=_DATE, help="Delete what was observed before this UTC date.")
+@click.option("--before", type=UTC_TIME, help="Delete what was observed before this UTC date.")
 @click.option("--all", "everything", is_flag=True, help="Delete every stored label and request.")
 def purge(
     *, policy: str | None, url: str | None, before: datetime | None, everything: bool

@@ -6,6 +6,7 @@ Nothing here imports litellm: finance reports run where no model client is insta
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
+from router.cli._time_param import UTC_TIME
 from router.errors import LedgerError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -21,7 +23,6 @@ _LEDGER_HELP = (
     "Ledger database URL (sqlite:///PATH or postgresql://USER@HOST/DB). "
     "Default: $ROUTER_LEDGER_URL, else ledger.db in the user data directory."
 )
-_DATE = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
 
 
 def _ledger_option(fn: F) -> F:
@@ -97,6 +98,7 @@ def ledger() -> None:
     Examples:
       router ledger verify --ledger postgresql://router@db.internal/ledger
       router ledger flush
+      router ledger export --since 2025-01-01 --until 2025-02-01 -o january.csv
     """
 
 
@@ -156,14 +158,99 @@ def ledger_verify(url: str | None, outbox: Path | None) -> None:
         raise SystemExit(1)
 
 
+def _group_by(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from router.ledger._report import parse_group_by  # noqa: PLC0415
+
+    try:
+        return ",".join(parse_group_by(value)) or None
+    except LedgerError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from exc
+
+
+def _filter_option(name: str, example: str) -> Callable[[F], F]:
+    return click.option(
+        f"--{name}",
+        multiple=True,
+        metavar=name.upper(),
+        help=f"Only requests whose {name} is this (repeat for several), e.g. {example}; "
+        "'(none)' for those without one.",
+    )
+
+
+_OPTIONS_THAT_FILTER = (
+    click.option(
+        "--since",
+        type=UTC_TIME,
+        help="Start (inclusive): ISO 8601 date or time, UTC unless it has an offset.",
+    ),
+    click.option(
+        "--until", type=UTC_TIME, help="End (exclusive), e.g. 2025-02-01 or 2025-01-31T18:00Z."
+    ),
+    _filter_option("team", "support"),
+    _filter_option("app", "helpdesk"),
+    _filter_option("tier", "frontier"),
+    _filter_option("model", "gpt-5.4"),
+)
+
+
+def _filter_options(fn: F) -> F:
+    """--since/--until and --team/--app/--tier/--model, as `report` and `export` take them."""
+    for option in reversed(_OPTIONS_THAT_FILTER):
+        fn = option(fn)
+    return fn
+
+
+@ledger.command("export")
+@_ledger_option
+@_filter_options
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the CSV here (default: standard output).",
+)
+@_friendly
+def ledger_export(
+    *,
+    url: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    team: tuple[str, ...],
+    app: tuple[str, ...],
+    tier: tuple[str, ...],
+    model: tuple[str, ...],
+    output: Path | None,
+) -> None:
+    """The request rows behind a report, as CSV: one line per request, exact amounts.
+
+    Takes the filters `router report` takes, so the rows add up to its figures exactly.
+    User ids, prompt hashes and tags are not exported.
+
+    \b
+    Examples:
+      router ledger export --since 2025-01-01 --until 2025-02-01 -o january.csv
+      router ledger export --team support --tier frontier > support-frontier.csv
+    """
+    from router.ledger._export import export_csv  # noqa: PLC0415
+
+    chosen = {"team": team, "app": app, "tier": tier, "model": model}
+    if output is None:
+        count = export_csv(sys.stdout, url, since, until, **chosen)
+    else:
+        with output.open("w", encoding="utf-8", newline="") as out:
+            count = export_csv(out, url, since, until, **chosen)
+    click.echo(f"exported {count:,} request(s)", err=True)
+
+
 @click.command("report")
 @_ledger_option
-@click.option("--since", type=_DATE, help="First day (UTC, inclusive), e.g. 2025-01-01.")
-@click.option("--until", type=_DATE, help="End (UTC, exclusive), e.g. 2025-02-01.")
+@_filter_options
 @click.option(
     "--group-by",
-    type=click.Choice(["day", "week", "month", "team", "app", "model", "tier"]),
-    help="One row per group.",
+    callback=_group_by,
+    metavar="FIELD[,FIELD]",
+    help="One row per group of one or two of day, week, month, team, app, tier, model "
+    "(e.g. month,tier).",
 )
 @click.option(
     "--format",
@@ -175,7 +262,7 @@ def ledger_verify(url: str | None, outbox: Path | None) -> None:
 @click.option(
     "--chart",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write a PNG of spend vs baseline over time.",
+    help="Also write a PNG: spend, baseline and savings per group (per day when ungrouped).",
 )
 @_friendly
 def report(
@@ -183,22 +270,28 @@ def report(
     url: str | None,
     since: datetime | None,
     until: datetime | None,
-    group_by: Any,
+    group_by: str | None,
+    team: tuple[str, ...],
+    app: tuple[str, ...],
+    tier: tuple[str, ...],
+    model: tuple[str, ...],
     fmt: str,
     chart: Path | None,
 ) -> None:
-    """Spend, baseline and savings from the ledger.
+    """Spend, baseline and savings from the ledger, filtered and grouped.
 
     \b
     Examples:
       router report --since 2025-01-01 --until 2025-02-01 --group-by team
-      router report --group-by day --format csv > january.csv
-      router report --group-by week --chart savings.png
+      router report --group-by month,tier --format csv > by-month-and-tier.csv
+      router report --team support --tier frontier --group-by month
+      router report --since 2026-12-06T07:18:29.194091+00:00 --group-by day --chart savings.png
     """
     from router.ledger._format import render  # noqa: PLC0415
     from router.ledger._report import summarize  # noqa: PLC0415
 
-    result = summarize(url, since, until, group_by)
+    chosen = {"team": team, "app": app, "tier": tier, "model": model}
+    result = summarize(url, since, until, group_by, **chosen)
     click.echo(render(result, fmt), nl=False)
     if chart is not None:
         _write_chart(url, result, chart)
@@ -206,11 +299,13 @@ def report(
 
 
 def _write_chart(url: str | None, result: Any, path: Path) -> None:
-    from router.ledger._chart import TIME_GROUPS, write_chart  # noqa: PLC0415
+    """Chart the report's own grouping; an ungrouped report is charted per day."""
+    from router.ledger._chart import write_chart  # noqa: PLC0415
     from router.ledger._report import summarize  # noqa: PLC0415
 
-    if result.group_by not in TIME_GROUPS:
-        result = summarize(url, result.since, result.until, "day")
+    if result.group_by is None:
+        kept = dict(result.filters)
+        result = summarize(url, result.since, result.until, "day", **kept)
     write_chart(result, path)
 
 

@@ -7,11 +7,11 @@ from datetime import datetime
 
 import click
 
+from router.cli._time_param import UTC_TIME
 from router.errors import ConfigError, LedgerError, PolicyError
 from router.policy import check_policy
 
 PROBLEMS_EXIT = 2
-_DATE = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
 
 
 @click.command("simulate")
@@ -29,7 +29,7 @@ _DATE = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
     help="Ledger to replay (sqlite:///PATH or postgresql://USER@HOST/DB). "
     "Default: $ROUTER_LEDGER_URL, else ledger.db in the user data directory.",
 )
-@click.option("--since", type=_DATE, help="Replay requests from this moment (UTC, inclusive).")
+@click.option("--since", type=UTC_TIME, help="Replay requests from this moment (UTC, inclusive).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def simulate_command(
     policy_file: str, url: str | None, since: datetime | None, as_json: bool

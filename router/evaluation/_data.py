@@ -118,8 +118,8 @@ def pick_pair(
     rows: Sequence[OutcomeRow], local_model: str | None = None, frontier_model: str | None = None
 ) -> PairOutcomes:
     """Rows scored for both models; defaults to the file's own `local_model` / `frontier_model`."""
-    local_name = local_model or _default(rows, "local_model")
-    frontier_name = frontier_model or _default(rows, "frontier_model")
+    local_name = local_model or default_model(rows, "local_model")
+    frontier_name = frontier_model or default_model(rows, "frontier_model")
     kept = [r for r in rows if local_name in r.scores and frontier_name in r.scores]
     if not kept:
         known = sorted({m for r in rows for m in r.scores})
@@ -137,7 +137,8 @@ def pick_pair(
     )
 
 
-def _default(rows: Sequence[OutcomeRow], attr: str) -> str:
+def default_model(rows: Sequence[OutcomeRow], attr: str) -> str:
+    """The one model the file's rows name in `attr` (`local_model` or `frontier_model`)."""
     names = {getattr(r, attr) for r in rows} - {None}
     if len(names) != 1:
         hint = "--local-model" if attr == "local_model" else "--frontier-model"

@@ -11,6 +11,7 @@ from typing import Any
 from router.evaluation._cascade import AfterFn, CascadeResult, evaluate_cascade
 from router.evaluation._data import PairOutcomes, load_outcomes, pick_pair
 from router.evaluation._metrics import RoutingCurve, routing_curve
+from router.evaluation._pairs import choose_pair
 from router.evaluation._plot import plot_curves
 from router.evaluation._report import PairMetrics, format_metrics, multi_pair, pair_metrics
 
@@ -32,12 +33,15 @@ class EvalResult:
     pair: PairOutcomes
     scorers: Mapping[str, ScorerResult]
     cascade: CascadeResult | None = None
+    pair_reason: str = ""
+    """Why this pair was evaluated (see `router.evaluation._pairs.choose_pair`)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "file": str(self.path),
             "local_model": self.pair.local_model,
             "frontier_model": self.pair.frontier_model,
+            "pair_chosen_by": self.pair_reason,
             "n": len(self.pair.rows),
             "skipped": self.pair.skipped,
             "scorers": {
@@ -55,7 +59,9 @@ class EvalResult:
         }
 
     def to_text(self) -> str:
-        blocks = [format_metrics(r.metrics, name) for name, r in self.scorers.items()]
+        pair = f"{self.pair.local_model} (local) vs {self.pair.frontier_model} (frontier)"
+        blocks = [f"evaluated pair: {pair}", f"  chosen as {self.pair_reason}"]
+        blocks += [format_metrics(r.metrics, name) for name, r in self.scorers.items()]
         for name, r in self.scorers.items():
             if r.multi_pairs:
                 blocks.append(
@@ -80,14 +86,16 @@ def evaluate_file(
     plot: Path | None = None,
     after: AfterFn | None = None,
 ) -> EvalResult:
-    """Score every prompt with each scorer and compute the metrics on the chosen pair.
+    """Score every prompt with each scorer and compute the metrics on the chosen pair: the
+    models named, else the product's own pair when the file scores it, else the file's default.
 
     With `after` (a `(prompts, answers) -> scores` post-hoc scorer) and recorded answers of the
     local model in the file, also compare the first scorer (before the answer) with the cascade
     (after it) side by side; see `router.evaluation._cascade`.
     """
     rows = load_outcomes(path)
-    pair = pick_pair(rows, local_model, frontier_model)
+    choice = choose_pair(rows, local_model, frontier_model)
+    pair = pick_pair(rows, choice.local, choice.frontier)
     prompts = [r.prompt for r in rows]
     position = {id(r): i for i, r in enumerate(rows)}
     results: dict[str, ScorerResult] = {}
@@ -107,4 +115,4 @@ def evaluate_file(
     if plot is not None:
         plot_curves({n: r.curve for n, r in results.items()}, pair, plot, path.name)
     cascade = evaluate_cascade(rows, pair, first, after) if after and first else None
-    return EvalResult(path, pair, results, cascade)
+    return EvalResult(path, pair, results, cascade, choice.reason)

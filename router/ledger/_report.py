@@ -6,7 +6,7 @@ for display (ROUND_HALF_EVEN), while `Report.to_dict()` also carries the exact s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,6 +21,8 @@ from router.ledger._access import as_utc, read_error, reading
 
 GroupBy = Literal["day", "week", "month", "team", "app", "model", "tier"]
 GROUP_BY_CHOICES: tuple[str, ...] = get_args(GroupBy)
+MAX_LEVELS = 2
+KEY_SEPARATOR = " | "
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +37,13 @@ class LatencyStats:
 
 @dataclass(frozen=True, slots=True)
 class ReportRow:
-    """The figures of one group (or of the whole period, with `key == "total"`)."""
+    """The figures of one group (or of the whole period, with `key == "total"`).
+
+    `keys` holds the group's value for each grouping dimension (`("2025-01", "local")` for
+    `group_by="month,tier"`); `key` is them joined with " | " (the total: `"total"`, `()`)."""
 
     key: str
+    keys: tuple[str, ...] = ()
     requests: int = 0
     local_requests: int = 0
     escalated: int = 0
@@ -76,9 +82,11 @@ class ReportRow:
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """Per-group rows (empty when not grouped) and the total over [since, until)."""
+    """Per-group rows (empty when not grouped) and the total over [since, until) of the
+    requests the filters keep."""
 
-    group_by: GroupBy | None
+    group_by: str | None
+    """The grouping as given, normalised: `"team"`, `"month,tier"`; None for the total only."""
     since: datetime | None
     until: datetime | None
     rows: tuple[ReportRow, ...]
@@ -86,6 +94,12 @@ class Report:
     learning_spend: Mapping[str, Decimal] = field(default_factory=dict)
     """Shadow comparisons and judging (purpose -> USD): paid to learn, not to answer, so it
     is in none of the rows' spend or savings."""
+    filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Dimension -> the values kept (`{"team": ("support",)}`); empty when all are kept."""
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        return tuple(self.group_by.split(",")) if self.group_by else ()
 
     @property
     def learning_spend_usd(self) -> Decimal:
@@ -98,41 +112,87 @@ class Report:
         return report_dict(self)
 
 
+Values = str | Sequence[str] | None
+
+
 def summarize(
     engine_or_url: Engine | str | None = None,
     since: date | datetime | None = None,
     until: date | datetime | None = None,
-    group_by: GroupBy | None = None,
+    group_by: str | Sequence[str] | None = None,
+    *,
+    team: Values = None,
+    app: Values = None,
+    tier: Values = None,
+    model: Values = None,
 ) -> Report:
-    """Summarise the ledger over [since, until), optionally grouped by time or a dimension."""
-    if group_by is not None and group_by not in GROUP_BY_CHOICES:
-        raise LedgerError(f"cannot group by {group_by!r}; use one of {', '.join(GROUP_BY_CHOICES)}")
-    window = q.Window(as_utc(since), as_utc(until))
+    """Summarise the ledger over [since, until), optionally grouped by one or two of day, week,
+    month, team, app, tier and model (`"month,tier"`), keeping only the requests whose team,
+    app, tier and model are among those given (`"(none)"` keeps requests without one)."""
+    dimensions = parse_group_by(group_by)
+    filters = make_filters(since, until, team=team, app=app, tier=tier, model=model)
     with reading(engine_or_url) as engine:
         try:
             with engine.connect() as conn:
-                rows = _rows(conn, group_by, window) if group_by else ()
-                totals = _rows(conn, None, window)
-                learning = q.learning_spend(conn, window)
+                rows = _rows(conn, dimensions, filters) if dimensions else ()
+                totals = _rows(conn, (), filters)
+                learning = q.learning_spend(conn, filters)
         except SQLAlchemyError as exc:
             raise read_error(engine, exc) from exc
     total = totals[0] if totals else ReportRow(q.TOTAL)
-    return Report(group_by, window.since, window.until, rows, total, learning)
+    grouping = ",".join(dimensions) or None
+    kept = {name: values for name in q.DIMENSIONS if (values := getattr(filters, name))}
+    return Report(grouping, filters.since, filters.until, rows, total, learning, kept)
 
 
-def _rows(conn: Connection, group_by: str | None, window: q.Window) -> tuple[ReportRow, ...]:
-    key = q.group_key(group_by, conn.dialect.name)
-    reasons = q.reasons(conn, key, window)
-    latencies = q.latencies(conn, key, window)
+def make_filters(
+    since: date | datetime | None,
+    until: date | datetime | None,
+    **dimensions: Values,
+) -> q.Filters:
+    """The report's filters: a period in UTC and the values kept per dimension."""
+    kept = {name: _values(v) for name, v in dimensions.items() if _values(v)}
+    return q.Filters(as_utc(since), as_utc(until), **kept)
+
+
+def parse_group_by(group_by: str | Sequence[str] | None) -> tuple[str, ...]:
+    """`"month,tier"` or `("month", "tier")` as a checked tuple; `()` for no grouping."""
+    if not group_by:
+        return ()
+    names = group_by.split(",") if isinstance(group_by, str) else list(group_by)
+    dims = tuple(name.strip() for name in names)
+    choices = ", ".join(GROUP_BY_CHOICES)
+    bad = [d for d in dims if d not in GROUP_BY_CHOICES]
+    if bad:
+        raise LedgerError(f"cannot group by {bad[0]!r}; use one or two of {choices}")
+    if len(dims) > MAX_LEVELS or len(set(dims)) != len(dims):
+        raise LedgerError(f"group by one or two different fields of {choices}, e.g. month,tier")
+    return dims
+
+
+def _values(value: Values) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _rows(
+    conn: Connection, dimensions: tuple[str, ...], filters: q.Filters
+) -> tuple[ReportRow, ...]:
+    keys = q.group_keys(dimensions, conn.dialect.name)
+    reasons = q.reasons(conn, keys, filters)
+    latencies = q.latencies(conn, keys, filters)
+    n = q.width(keys)
     out = []
-    for r in conn.execute(q.totals_query(key, window)).mappings():
-        group = r["key"]
+    for r in conn.execute(q.totals_query(keys, filters)).mappings():
+        group = tuple(r[f"k{i}"] for i in range(n))
         stats = tuple(
             LatencyStats(tier, *latencies[group][tier]) for tier in sorted(latencies.get(group, {}))
         )
         out.append(
             ReportRow(
-                key=group,
+                key=KEY_SEPARATOR.join(group),
+                keys=group if dimensions else (),
                 requests=int(r["requests"]),
                 local_requests=int(r["local_requests"]),
                 escalated=int(r["escalated"]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -18,6 +18,7 @@ from sqlalchemy import (
     case,
     func,
     literal_column,
+    or_,
     select,
 )
 
@@ -33,12 +34,22 @@ _TIME_FORMATS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
-    """Which rows a query covers: `since` inclusive, `until` exclusive."""
+DIMENSIONS = ("team", "app", "tier", "model")
 
-    since: datetime | None
-    until: datetime | None
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Which requests a report covers: `since` inclusive, `until` exclusive, and for each
+    dimension the values kept (empty: all; `(none)` selects rows without a value).
+
+    Every query of the report applies `where()`, so a filter narrows each figure alike."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    team: tuple[str, ...] = ()
+    app: tuple[str, ...] = ()
+    tier: tuple[str, ...] = ()
+    model: tuple[str, ...] = ()
 
     def where(self) -> list[ColumnElement[bool]]:
         conds = []
@@ -46,17 +57,37 @@ class Window:
             conds.append(R.created_at >= self.since)
         if self.until is not None:
             conds.append(R.created_at < self.until)
-        return conds
+        return conds + _one_of_each(self)
+
+    @property
+    def by_dimension(self) -> bool:
+        """True when a dimension (not only the period) is filtered."""
+        return any(getattr(self, name) for name in DIMENSIONS)
 
 
-Key = ColumnElement[Any] | None
+Window = Filters  # the name the report's queries had before filters
 
 
-def group_key(group_by: str | None, dialect: str) -> Key:
-    """The SQL expression whose value names a row's group; None for the overall total."""
-    if group_by is None:
-        return None
-    if group_by in ("team", "app", "model", "tier"):
+def _one_of(column: Any, values: tuple[str, ...]) -> ColumnElement[bool]:
+    named = [v for v in values if v != NONE_LABEL]
+    conds = [column.in_(named)] if named else []
+    if NONE_LABEL in values:
+        conds.append(column.is_(None))
+    return or_(*conds)
+
+
+Keys = tuple[ColumnElement[Any], ...]
+Group = tuple[str, ...]
+"""A group's name: one value per grouping dimension, `("total",)` for the ungrouped total."""
+
+
+def group_keys(dimensions: Sequence[str], dialect: str) -> Keys:
+    """The SQL expressions whose values name a row's group; `()` for the overall total."""
+    return tuple(_group_key(name, dialect) for name in dimensions)
+
+
+def _group_key(group_by: str, dialect: str) -> ColumnElement[Any]:
+    if group_by in DIMENSIONS:
         return func.coalesce(getattr(R, group_by), NONE_LABEL)
     if dialect == "postgresql":
         utc = func.timezone("UTC", R.created_at)
@@ -70,18 +101,25 @@ def _count_if(cond: ColumnElement[bool]) -> ColumnElement[Any]:
     return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
 
-def _label(key: Key) -> ColumnElement[Any]:
-    return (literal_column(f"'{TOTAL}'") if key is None else key).label("key")
+def _labels(keys: Keys) -> list[ColumnElement[Any]]:
+    if not keys:
+        return [literal_column(f"'{TOTAL}'").label("k0")]
+    return [key.label(f"k{i}") for i, key in enumerate(keys)]
 
 
-def _by(key: Key, *more: Any) -> list[Any]:
-    return [*([] if key is None else [key]), *more]
+def width(keys: Keys) -> int:
+    """How many leading columns of a result row name its group."""
+    return max(1, len(keys))
 
 
-def totals_query(key: Key, window: Window) -> Select[Any]:
+def _by(keys: Keys, *more: Any) -> list[Any]:
+    return [*keys, *more]
+
+
+def totals_query(keys: Keys, filters: Filters) -> Select[Any]:
     return (
         select(
-            _label(key),
+            *_labels(keys),
             func.count().label("requests"),
             _count_if(R.tier == "local").label("local_requests"),
             func.count(R.escalation_reason).label("escalated"),
@@ -93,64 +131,70 @@ def totals_query(key: Key, window: Window) -> Select[Any]:
             func.sum(R.savings_usd).label("savings_usd"),
             func.sum(R.local_cost_usd).label("local_cost_usd"),
         )
-        .where(*window.where())
-        .group_by(*_by(key))
-        .order_by(*_by(key))
+        .where(*filters.where())
+        .group_by(*_by(keys))
+        .order_by(*_by(keys))
     )
 
 
-def reasons(conn: Connection, key: Key, window: Window) -> dict[str, dict[str, int]]:
+def reasons(conn: Connection, keys: Keys, filters: Filters) -> dict[Group, dict[str, int]]:
     stmt = (
-        select(_label(key), R.escalation_reason, func.count())
-        .where(R.escalation_reason.is_not(None), *window.where())
-        .group_by(*_by(key, R.escalation_reason))
+        select(*_labels(keys), R.escalation_reason, func.count())
+        .where(R.escalation_reason.is_not(None), *filters.where())
+        .group_by(*_by(keys, R.escalation_reason))
     )
-    out: dict[str, dict[str, int]] = defaultdict(dict)
-    for group, reason, count in conn.execute(stmt):
-        out[group][reason] = count
+    n = width(keys)
+    out: dict[Group, dict[str, int]] = defaultdict(dict)
+    for row in conn.execute(stmt):
+        out[tuple(row[:n])][row[n]] = row[n + 1]
     return out
 
 
-LatencyMap = Mapping[str, Mapping[str, tuple[int, float, float]]]
+LatencyMap = Mapping[Group, Mapping[str, tuple[int, float, float]]]
 
 
-def latencies(conn: Connection, key: Key, window: Window) -> LatencyMap:
+def latencies(conn: Connection, keys: Keys, filters: Filters) -> LatencyMap:
     """{group: {tier: (count, p50_ms, p95_ms)}}, interpolated like SQL's percentile_cont."""
     if conn.dialect.name == "postgresql":
-        return _latencies_postgres(conn, key, window)
-    return _latencies_scan(conn, key, window)
+        return _latencies_postgres(conn, keys, filters)
+    return _latencies_scan(conn, keys, filters)
 
 
-def _latencies_postgres(conn: Connection, key: Key, window: Window) -> LatencyMap:
+def _latencies_postgres(conn: Connection, keys: Keys, filters: Filters) -> LatencyMap:
     p50, p95 = (func.percentile_cont(p).within_group(R.latency_ms) for p in PERCENTILES)
     stmt = (
-        select(_label(key), R.tier, func.count(), p50, p95)
-        .where(R.tier.is_not(None), *window.where())
-        .group_by(*_by(key, R.tier))
+        select(*_labels(keys), R.tier, func.count(), p50, p95)
+        .where(R.tier.is_not(None), *filters.where())
+        .group_by(*_by(keys, R.tier))
     )
-    out: dict[str, dict[str, tuple[int, float, float]]] = defaultdict(dict)
-    for group, tier, count, v50, v95 in conn.execute(stmt):
-        out[group][tier] = (count, float(v50), float(v95))
+    n = width(keys)
+    out: dict[Group, dict[str, tuple[int, float, float]]] = defaultdict(dict)
+    for row in conn.execute(stmt):
+        tier, count, v50, v95 = row[n:]
+        out[tuple(row[:n])][tier] = (count, float(v50), float(v95))
     return out
 
 
-def _latencies_scan(conn: Connection, key: Key, window: Window) -> LatencyMap:
+def _latencies_scan(conn: Connection, keys: Keys, filters: Filters) -> LatencyMap:
     """SQLite has no percentile function: count each (group, tier), then read its latencies in
     order (an index-only scan of ix_requests_tier_latency for the total) and keep the values
     at the ranks the percentiles need."""
-    part = _by(key, R.tier)
-    where = (R.tier.is_not(None), *window.where())
-    counts = select(_label(key), R.tier, func.count()).where(*where).group_by(*part)
-    sizes = {(group, tier): n for group, tier, n in conn.execute(counts)}
-    ordered = select(_label(key), R.tier, R.latency_ms).where(*where).order_by(*part, R.latency_ms)
-    out: dict[str, dict[str, tuple[int, float, float]]] = defaultdict(dict)
+    part = _by(keys, R.tier)
+    where = (R.tier.is_not(None), *filters.where())
+    n = width(keys)
+    counts = select(*_labels(keys), R.tier, func.count()).where(*where).group_by(*part)
+    sizes = {tuple(row[: n + 1]): row[n + 1] for row in conn.execute(counts)}
+    ordered = (
+        select(*_labels(keys), R.tier, R.latency_ms).where(*where).order_by(*part, R.latency_ms)
+    )
+    out: dict[Group, dict[str, tuple[int, float, float]]] = defaultdict(dict)
     rows = conn.execute(ordered)
-    for (group, tier), items in itertools.groupby(rows, key=lambda r: (r[0], r[1])):
-        n = sizes[(group, tier)]
-        ranks = {int(p * (n - 1)) + step for p in PERCENTILES for step in (0, 1)}
-        values = {i: row[2] for i, row in enumerate(items) if i in ranks}
-        v50, v95 = (_interpolate(values, n, p) for p in PERCENTILES)
-        out[group][tier] = (n, v50, v95)
+    for group_tier, items in itertools.groupby(rows, key=lambda r: tuple(r[: n + 1])):
+        size = sizes[group_tier]
+        ranks = {int(p * (size - 1)) + step for p in PERCENTILES for step in (0, 1)}
+        values = {i: row[n + 1] for i, row in enumerate(items) if i in ranks}
+        v50, v95 = (_interpolate(values, size, p) for p in PERCENTILES)
+        out[group_tier[:n]][group_tier[n]] = (size, v50, v95)
     return out
 
 
@@ -166,12 +210,24 @@ def as_decimal(value: Decimal | None) -> Decimal:
     return Decimal(0) if value is None else value
 
 
-def learning_spend(conn: Connection, window: Window) -> dict[str, Decimal]:
-    """Learning spend per purpose (shadow, judge) made in the window (router/learning)."""
+def learning_spend(conn: Connection, filters: Filters) -> dict[str, Decimal]:
+    """Learning spend per purpose (shadow, judge) made in the period (router/learning); with a
+    dimension filter, only that spent on learning from the requests the filter keeps."""
     a = LearningAttemptRow
     query = select(a.purpose, func.sum(a.cost_usd)).group_by(a.purpose).order_by(a.purpose)
-    if window.since is not None:
-        query = query.where(a.created_at >= window.since)
-    if window.until is not None:
-        query = query.where(a.created_at < window.until)
+    if filters.since is not None:
+        query = query.where(a.created_at >= filters.since)
+    if filters.until is not None:
+        query = query.where(a.created_at < filters.until)
+    if filters.by_dimension:  # the request may predate the period: a shadow can come later
+        kept = select(R.request_id).where(*_one_of_each(filters))
+        query = query.where(a.request_id.in_(kept))
     return {purpose: as_decimal(total) for purpose, total in conn.execute(query)}
+
+
+def _one_of_each(filters: Filters) -> list[ColumnElement[bool]]:
+    return [
+        _one_of(getattr(R, name), values)
+        for name in DIMENSIONS
+        if (values := getattr(filters, name))
+    ]
