@@ -28,7 +28,7 @@ _MAX_METADATA_VALUE = 256
 _FORMATS = frozenset({"text", "json_object", "json_schema"})
 _PER_MESSAGE = 4  # role and separators, as OpenAI's chat format counts them
 _KNOWN_PARTS = frozenset({"text", "image_url", "input_audio", "file", "str", "dict", "list"})
-_CANONICAL_JSON = json.JSONEncoder(sort_keys=True)  # what json.dumps(sort_keys=True) builds per call
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True)  # json.dumps(sort_keys=True) builds one per call
 
 
 @dataclass(frozen=True, slots=True)
