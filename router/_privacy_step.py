@@ -49,8 +49,9 @@ def check_privacy(
 
     texts = outgoing_texts(messages, tools, stop)
     others = "\n".join(strings_in(other_fields or {}))
-    decision = classify_request(policy, [*texts, others])
-    if decision.action == "redact" and decision.findings[-1]:
+    scanned = [*texts, others] if others else texts  # an empty text holds nothing to find
+    decision = classify_request(policy, scanned)
+    if decision.action == "redact" and others and decision.findings[-1]:
         local_only = True  # found outside what can be redacted: it stays local
     if decision.action == "refuse":
         raise SensitiveDataError(
@@ -61,8 +62,8 @@ def check_privacy(
         return PrivacyOutcome(True, decision.classes)
     if decision.action != "redact":
         return PrivacyOutcome(False, decision.classes)
-    redacted, mapping = decision.redact([*texts, others])
-    rebuilt = rebuild_outgoing(messages, tools, stop, redacted[:-1])
+    redacted, mapping = decision.redact(scanned)
+    rebuilt = rebuild_outgoing(messages, tools, stop, redacted[: len(texts)])
     if rebuilt is None:  # a redaction broke the tool definitions' JSON: keep it on the machine
         return PrivacyOutcome(True, decision.classes)
     frontier_messages, frontier_tools, frontier_stop = rebuilt

@@ -28,6 +28,7 @@ _MAX_METADATA_VALUE = 256
 _FORMATS = frozenset({"text", "json_object", "json_schema"})
 _PER_MESSAGE = 4  # role and separators, as OpenAI's chat format counts them
 _KNOWN_PARTS = frozenset({"text", "image_url", "input_audio", "file", "str", "dict", "list"})
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True)  # json.dumps(sort_keys=True) builds one per call
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,7 @@ class RoutedRequest:
 
     @property
     def prompt_hash(self) -> str:
-        canonical = json.dumps([dict(m) for m in self.messages], sort_keys=True)
+        canonical = _CANONICAL_JSON.encode([dict(m) for m in self.messages])
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -50,6 +50,8 @@ def check_text(where: str, value: str, *, stored: bool = False) -> str:
 def check_json(where: str, value: Any) -> None:
     """Refuse anything but a plain JSON value within `MAX_JSON_DEPTH` levels, `MAX_JSON_NODES`
     values and `MAX_JSON_CHARS` characters of text. Walked with a stack, not recursion."""
+    if value is None:  # an argument not given: most of them, on every request
+        return
     stack: list[tuple[Any, int]] = [(value, 1)]
     nodes = chars = 0
     while stack:

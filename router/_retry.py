@@ -106,14 +106,14 @@ class stop_over_budget(stop_base):
 def _retrying(
     retries: Retries, deadline: Deadline, clock: Clock, budget: RetryBudget | None
 ) -> AsyncRetrying:
-    """The retry rules, shared by calls (`call_with_retries`) and streams (`StreamRetries`)."""
+    """The retry rules, shared by calls (`call_with_retries`) and streams (`StreamRetries`).
+    Building them does not touch the retry budget: each request deposits its share itself."""
     stop = (
         stop_after_attempt(retries.max_attempts)
         | stop_retry_after_over(retries.retry_after_cap_s)
         | stop_at_deadline(deadline)
     )
     if budget is not None:
-        budget.on_request()
         stop = stop | stop_over_budget(budget)  # stop_any short-circuits: spent only to retry
     return AsyncRetrying(
         stop=stop,
@@ -139,11 +139,27 @@ async def call_with_retries(
     budget: RetryBudget | None = None,
 ) -> T:
     """Run `attempt(timeout_s)` until it succeeds, fails permanently, or retries run out:
-    `max_attempts`, the deadline, or (when given) the backend's retry `budget`."""
-    async for try_ in _retrying(retries, deadline, clock, budget):
-        with try_:
+    `max_attempts`, the deadline, or (when given) the backend's retry `budget`.
+
+    The rules are tenacity's, applied after each failure as `StreamRetries` applies them. They
+    are built only once an attempt has failed: tenacity's loop costs about 18 us and leaves
+    about 46 objects in reference cycles per call (only the garbage collector frees them),
+    which the answered-first-time request, nearly every one, need not pay.
+    """
+    rules: StreamRetries | None = None
+    if budget is not None:
+        budget.on_request()  # every request earns its share of a retry, retried or not
+    number = 1
+    while True:
+        try:
             return await attempt(deadline.check())
-    raise AssertionError("unreachable: tenacity either returns or reraises")  # pragma: no cover
+        except TransientBackendError as exc:
+            rules = rules or StreamRetries(retries, deadline, clock, budget, deposit=False)
+            wait = rules.wait_after(exc, number)
+            if wait is None:
+                raise
+        await clock.sleep(wait)
+        number += 1
 
 
 class StreamRetries:
@@ -157,8 +173,16 @@ class StreamRetries:
     """
 
     def __init__(
-        self, retries: Retries, deadline: Deadline, clock: Clock, budget: RetryBudget | None
+        self,
+        retries: Retries,
+        deadline: Deadline,
+        clock: Clock,
+        budget: RetryBudget | None,
+        *,
+        deposit: bool = True,
     ) -> None:
+        if budget is not None and deposit:
+            budget.on_request()
         self._rules = _retrying(retries, deadline, clock, budget)
 
     def wait_after(self, exc: BaseException, attempt_number: int) -> float | None:
