@@ -1,7 +1,9 @@
 """Ledger benchmark: durable inserts per second, and report time on large ledgers.
 
 Not a test. Measures, on SQLite and (if a URL is given) PostgreSQL:
-  * durable `record()` calls per second with 1 and 8 writer processes (each call commits);
+  * durable `record()` calls per second with 1 and 8 writer processes (each call commits), and
+    rows per second of 8 processes x 32 concurrent requests through the group commit, with the
+    previous PostgreSQL writers in the same rounds (`WRITERS`);
   * `summarize()` time (total only, and grouped by day) on 100,000 and 1,000,000 synthetic
     requests, bulk-loaded with executemany (SQLite) or COPY (PostgreSQL).
 

@@ -1,7 +1,10 @@
-"""5. Ledger: durable inserts per second with 1 and 8 writer processes, and report time by size.
+"""5. Ledger: committed rows per second with 1 and 8 writer processes, and report time by size.
 
 Reuses `bench_ledger.run` on SQLite and, when reachable, PostgreSQL (`--postgres` or
-$ROUTER_TEST_POSTGRES_URL, in a throwaway schema). Report sizes: 10,000 and 100,000 rows
+$ROUTER_TEST_POSTGRES_URL, in a throwaway schema). Inserts: `record()` per row with 1 and 8
+writer processes, and 8 processes x 32 concurrent requests through the router's group commit
+(issue 21's targets), in interleaved rounds (3; 1 with --quick), medians; on PostgreSQL the
+previous writers run in the same rounds for before/after. Report sizes: 10,000 and 100,000 rows
 (10,000 with --quick); --full adds 1,000,000. "Growth" is report time per 10x more rows.
 """
 
