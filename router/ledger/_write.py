@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import operator
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -87,15 +88,16 @@ class _DriverInsert:
         types = {c.name: c.type for c in table.columns}
         self.sql = str(compiled)
         self.columns = list(compiled.positiontup)
-        self.processors: list[Callable[[Any], Any] | None] = [
-            types[c].dialect_impl(dialect).bind_processor(dialect) for c in self.columns
-        ]
+        processors = [types[c].dialect_impl(dialect).bind_processor(dialect) for c in self.columns]
+        # Values taken in C (itemgetter); only the columns with a processor are touched in Python.
+        self._values = _getter(self.columns)
+        self._processed = [(i, p) for i, p in enumerate(processors) if p is not None]
 
-    def params(self, row: dict[str, Any]) -> tuple[Any, ...]:
-        return tuple(
-            row[c] if p is None else p(row[c])
-            for c, p in zip(self.columns, self.processors, strict=True)
-        )
+    def params(self, row: dict[str, Any]) -> list[Any]:
+        values = list(self._values(row))
+        for i, process in self._processed:
+            values[i] = process(values[i])
+        return values
 
 
 @functools.lru_cache(maxsize=8)
@@ -152,6 +154,7 @@ class _RecordsetColumns:
         self.types = [c.type.compile(dialect=dialect) for c in table.columns]
         converters = {c.name: _json_converter(c.type, dialect) for c in table.columns}
         self.plain = [c for c, f in converters.items() if f is None]
+        self._plain_values = _getter(self.plain)
         self.converted = [(c, f) for c, f in converters.items() if f is not None]
 
     def insert(self, alias: str, only_new: bool) -> str:
@@ -169,11 +172,19 @@ class _RecordsetColumns:
         )
 
     def _values(self, row: dict[str, Any]) -> dict[str, Any]:
-        values = {c: row[c] for c in self.plain}
+        values = dict(zip(self.plain, self._plain_values(row), strict=True))
         for c, convert in self.converted:
             value = row[c]
             values[c] = None if value is None else convert(value)
         return values
+
+
+def _getter(names: Sequence[str]) -> Callable[[dict[str, Any]], Sequence[Any]]:
+    """The values of `names` from a row, as a sequence (itemgetter of one name returns a value)."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda row: (row[name],)
+    return operator.itemgetter(*names)
 
 
 _AS_GIVEN = (sqltypes.String, sqltypes.Integer, sqltypes.JSON)
