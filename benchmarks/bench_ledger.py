@@ -1,7 +1,9 @@
 """Ledger benchmark: durable inserts per second, and report time on large ledgers.
 
 Not a test. Measures, on SQLite and (if a URL is given) PostgreSQL:
-  * durable `record()` calls per second with 1 and 8 writer processes (each call commits);
+  * durable `record()` calls per second with 1 and 8 writer processes (each call commits), and
+    rows per second of 8 processes x 32 concurrent requests through the group commit, with the
+    previous PostgreSQL writers in the same rounds (`WRITERS`);
   * `summarize()` time (total only, and grouped by day) on 100,000 and 1,000,000 synthetic
     requests, bulk-loaded with executemany (SQLite) or COPY (PostgreSQL).
 
@@ -13,10 +15,12 @@ PostgreSQL runs in a throwaway schema that is dropped afterwards.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import multiprocessing as mp
 import os
 import random
+import statistics
 import tempfile
 import time
 import uuid
@@ -33,6 +37,7 @@ from router._records import AttemptRecord, RequestRecord
 from router.ledger import open_ledger, summarize
 from router.ledger._admin import upgrade_ledger
 from router.ledger._engine import create_ledger_engine, resolve_url
+from router.ledger._group import GroupCommit
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 COLUMNS = (
@@ -119,21 +124,78 @@ def record(rid: str, i: int) -> RequestRecord:
 # -- durable inserts -------------------------------------------------------------------------
 
 
-def _writer(url: str, outbox: str, prefix: str, n: int, start: Any, done: Any) -> None:
+# How the PostgreSQL writer changed (issue 21), each measured against the others in one run:
+# "core": SQLAlchemy Core's executemany (insertmanyvalues) for the requests, then the attempts,
+# in a BEGIN/COMMIT transaction (the writer before); "one statement": the whole batch in one
+# statement (json_to_recordset + data-modifying CTEs), still in BEGIN/COMMIT; "autocommit": that
+# statement on an autocommit connection, one round trip per batch (the writer now).
+WRITERS = ("core", "one statement", "autocommit")
+CURRENT = "autocommit"  # on SQLite: the writer as it is (the variants are PostgreSQL's)
+
+
+def _use_writer(variant: str) -> None:
+    """In a writer process: put back an earlier PostgreSQL writer, for before/after figures."""
+    from router.ledger import _engine, _write  # noqa: PLC0415 - benchmark-only switch
+
+    if variant in ("core", "one statement"):
+        _engine.record_engine = _engine.write_engine  # type: ignore[assignment]
+    if variant == "core":
+        _write._insert_via_recordset = _write._insert_via_core  # type: ignore[assignment]
+
+
+def _writer(
+    url: str,
+    outbox: str,
+    prefix: str,
+    n: int,
+    concurrency: int,
+    variant: str,
+    start: Any,
+    done: Any,
+) -> None:
+    _use_writer(variant)
     ledger = open_ledger(url, outbox_dir=Path(outbox))
     start.wait()
-    for i in range(n):
-        ledger.record(record(f"{prefix}-{i}", i))
+    if concurrency:
+        asyncio.run(_concurrent_writes(ledger, prefix, n, concurrency))
+    else:
+        for i in range(n):
+            ledger.record(record(f"{prefix}-{i}", i))
     ledger.close()
     done.put(prefix)
 
 
-def inserts_per_second(url: str, writers: int, per_writer: int, outbox: str) -> float:
+async def _concurrent_writes(ledger: Any, prefix: str, n: int, concurrency: int) -> None:
+    """`concurrency` requests at a time finishing through the router's group commit, as in
+    `Router.acomplete`: each awaits its own row before taking the next."""
+    group = GroupCommit(ledger)
+
+    async def requester(first: int) -> None:
+        for i in range(first, n, concurrency):
+            await group.record(record(f"{prefix}-{i}", i))
+
+    await asyncio.gather(*(requester(c) for c in range(concurrency)))
+
+
+def inserts_per_second(
+    url: str,
+    writers: int,
+    per_writer: int,
+    outbox: str,
+    concurrency: int = 0,
+    variant: str = CURRENT,
+) -> float:
+    """Committed rows per second over `writers` processes. `concurrency` 0: each process calls
+    `record()` in a loop (one transaction per row); N: N concurrent requests per process
+    through the group commit (`router serve`, `acomplete`)."""
     ctx = mp.get_context("fork")
     start, done = ctx.Event(), ctx.Queue()
     prefix = uuid.uuid4().hex[:6]
     procs = [
-        ctx.Process(target=_writer, args=(url, outbox, f"{prefix}{w}", per_writer, start, done))
+        ctx.Process(
+            target=_writer,
+            args=(url, outbox, f"{prefix}{w}", per_writer, concurrency, variant, start, done),
+        )
         for w in range(writers)
     ]
     for p in procs:
@@ -271,13 +333,48 @@ class Database:
                 conn.execute(text(f'DROP SCHEMA "{self.schema}" CASCADE'))
 
 
-def run(kind: str, base: str, rows: list[int], inserts: int, workdir: Path) -> dict[str, Any]:
+GROUP_CONCURRENCY = 32  # concurrent requests per writer process, as in the latency benchmark
+
+
+def insert_rates(
+    kind: str, base: str, inserts: int, rounds: int, workdir: Path
+) -> dict[str, dict[str, list[float]]]:
+    """Rows/s of 8 writer processes, one row per transaction (`record()`) and through the group
+    commit, for each PostgreSQL writer variant; interleaved, `rounds` times each."""
+    variants = WRITERS if kind == "postgres" else (CURRENT,)
+    modes = {"record": (0, inserts), "group": (GROUP_CONCURRENCY, 8 * inserts)}
+    rates: dict[str, dict[str, list[float]]] = {m: {v: [] for v in variants} for m in modes}
+    for r in range(rounds):
+        for mode, (concurrency, n) in modes.items():
+            for variant in variants:
+                with Database(kind, base, workdir) as url:
+                    outbox = str(workdir / "outbox")
+                    rate = inserts_per_second(url, 8, n // 8, outbox, concurrency, variant)
+                rates[mode][variant].append(round(rate, 1))
+                print(
+                    f"{kind:8} round {r} {mode:6} {variant:13} 8 writers: {rate:8.1f} rows/s "
+                    f"(load {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
+    return rates
+
+
+def run(
+    kind: str, base: str, rows: list[int], inserts: int, workdir: Path, rounds: int = 3
+) -> dict[str, Any]:
     result: dict[str, Any] = {"inserts_per_s": {}, "report_s": {}, "load_s": {}}
-    for writers in (1, 8):
-        with Database(kind, base, workdir) as url:
-            rate = inserts_per_second(url, writers, inserts // writers, str(workdir / "outbox"))
-            result["inserts_per_s"][writers] = round(rate, 1)
-            print(f"{kind:8} {writers} writer(s): {rate:8.1f} durable inserts/s", flush=True)
+    with Database(kind, base, workdir) as url:
+        rate = inserts_per_second(url, 1, inserts, str(workdir / "outbox"))
+        result["inserts_per_s"][1] = round(rate, 1)
+        print(f"{kind:8} 1 writer: {rate:8.1f} durable inserts/s", flush=True)
+    result["load_before"] = os.getloadavg()
+    result["rates_8"] = insert_rates(kind, base, inserts, rounds, workdir)
+    result["load_after"] = os.getloadavg()
+    result["inserts_per_s"][8] = statistics.median(result["rates_8"]["record"][CURRENT])
+    result["group_per_s"] = {v: statistics.median(r) for v, r in result["rates_8"]["group"].items()}
+    result["record_per_s"] = {
+        v: statistics.median(r) for v, r in result["rates_8"]["record"].items()
+    }
     for n in rows:
         with Database(kind, base, workdir) as url:
             result["load_s"][n] = round(bulk_load(url, n), 1)

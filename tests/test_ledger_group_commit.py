@@ -19,15 +19,22 @@ from router import Router
 from router._records import CapturedContent, RequestRecord
 from router.errors import LedgerError
 from router.ledger import open_ledger
+from router.ledger._admin import upgrade_ledger
 from router.ledger._engine import create_ledger_engine, resolve_url
 from router.ledger._group import GroupCommit
 from router.ledger._outbox import PENDING, REJECTED
 from router.ledger._schema import RequestRow
-from router.ledger._write import _insert_via_core, _insert_via_driver
+from router.ledger._write import _insert_via_core, _insert_via_driver, _insert_via_recordset
 from router.policy import Policy
 from router.policy._model import Ledger as LedgerSection
 from router.testing import AnthropicServer, OllamaServer, OpenAIServer
-from tests.ledger_helpers.builders import attempt, make_record, table_rows
+from tests.ledger_helpers.builders import (
+    attempt,
+    fresh_pg_schema,
+    make_record,
+    pg_base_url,
+    table_rows,
+)
 from tests.support import LONG_PROMPT, SHORT_PROMPT, loopback_policy
 
 NORMAL, FULL = 1, 2  # PRAGMA synchronous values
@@ -269,6 +276,14 @@ def _varied_records() -> list[RequestRecord]:
         make_record("nulls", attempts=(), user=None, team=None, decision_score=None, tags={}),
         make_record("plain", attempts=(local, local)),  # a repeat: the first write wins
         make_record("naive", created_at=datetime(2026, 1, 2, 3, 4, 5)),
+        make_record(
+            "awkward",
+            attempts=(attempt("frontier", latency_ms=1e-7), attempt("local", latency_ms=3)),
+            decision_score=1,  # an int where a float is expected
+            latency_ms=0.1 + 0.2,  # a float with no short decimal form
+            tags={"q": 'say "hi" \\ \u00e9\U0001f600', "n": "\n\t"},
+            content=CapturedContent(prompt='{"json": [1, "two"]} \\u0041 \u2400', answer=""),
+        ),
     ]
 
 
@@ -298,9 +313,27 @@ def test_the_sqlite_driver_path_stores_exactly_what_core_would(tmp_path: Path) -
             with led.engine.begin() as conn:
                 counts.append(insert(conn, _varied_records()[4:], now, "outbox"))
         dumps.append(_dump(url))
-    assert counts == [4, 1, 4, 1]
+    assert counts == [4, 2, 4, 2]
     assert dumps[0] == dumps[1]
-    assert len(dumps[0]["attempts"]) == 6 and len(dumps[0]["request_content"]) == 1
+    assert len(dumps[0]["attempts"]) == 8 and len(dumps[0]["request_content"]) == 2
+
+
+@pytest.mark.postgres
+def test_the_postgres_one_statement_path_stores_exactly_what_core_would(tmp_path: Path) -> None:
+    dumps, counts = [], []
+    for name, insert in (("core", _insert_via_core), ("recordset", _insert_via_recordset)):
+        for url in fresh_pg_schema(pg_base_url()):
+            upgrade_ledger(url)
+            with open_ledger(url, outbox_dir=tmp_path / name) as led:
+                now = datetime.now(UTC)
+                with led.engine.begin() as conn:
+                    counts.append(insert(conn, _varied_records()[:4], now, "direct"))
+                with led.engine.begin() as conn:
+                    counts.append(insert(conn, _varied_records()[4:], now, "outbox"))
+            dumps.append(_dump(url))
+    assert counts == [4, 2, 4, 2]
+    assert dumps[0] == dumps[1]
+    assert len(dumps[0]["attempts"]) == 8 and len(dumps[0]["request_content"]) == 2
 
 
 def test_the_demo_writes_its_ledger_with_the_policys_durability(tmp_path: Path) -> None:

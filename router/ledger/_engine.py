@@ -164,3 +164,13 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int, synchronous: str
 def write_engine(engine: Engine) -> Engine:
     """The same pool, but transactions take SQLite's write lock up front (no-op elsewhere)."""
     return engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
+
+
+def record_engine(engine: Engine) -> Engine:
+    """The engine `SQLLedger` writes records with. On SQLite, `write_engine`. On PostgreSQL,
+    autocommit: a batch of records is written by one statement (`_write.insert_records`),
+    which is atomic on its own and durable when it returns, so BEGIN and COMMIT would only add
+    two round trips per batch."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return write_engine(engine)

@@ -61,7 +61,7 @@ class SQLLedger:
     ) -> None:
         self.engine = engine
         self.outbox = outbox
-        self._writer = _engine.write_engine(engine)
+        self._writer = _engine.record_engine(engine)
         self._gate = WriteGate(_engine.sqlite_path(engine.url), lock_timeout_s)
         self._retry_after_s = retry_after_s
         self._outbox_check_s = outbox_check_s

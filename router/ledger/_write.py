@@ -5,19 +5,35 @@ per table, generated from the table metadata, with each value converted by the c
 bind processor (what SQLAlchemy would send), and the driver's row count instead of `RETURNING`
 to tell a new request from a repeat. That halves the cost of a ledger write on the request path
 (about 0.25 to 0.13 ms per record here); `tests/test_ledger_group_commit.py` checks the stored
-rows are identical to SQLAlchemy Core's. PostgreSQL keeps the Core statements.
+rows are identical to SQLAlchemy Core's.
+
+On PostgreSQL a whole batch (a group commit) is one statement: each table's rows go as one JSON
+parameter, `json_to_recordset` turns them back into typed rows, and data-modifying CTEs insert
+the requests, then the attempts and content of the requests that were new (`RETURNING`), so a
+repeat adds nothing. The statement's text is fixed, so psycopg parses it once and prepares it on
+the server; being one statement it is atomic by itself, so the ledger runs it in autocommit
+(`_engine.record_engine`): one round trip per batch. It replaced Core's `executemany`, whose
+multi-row `VALUES` text changes with the batch size (psycopg re-parsed it on every batch) and
+which wrote the attempts with one more statement inside BEGIN/COMMIT; docs/performance.md has
+the profile and the figures. `_insert_via_core` stays as the reference both fast paths are
+tested against.
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import math
+import operator
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
 from sqlalchemy import Connection, Dialect, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import sqltypes
 
 from router._records import RequestRecord
 from router.ledger._convert import attempt_rows, content_row, request_row
@@ -42,13 +58,14 @@ def insert_records(conn: Connection, records: Sequence[RequestRecord], *, ingest
     """
     records = list({r.request_id: r for r in reversed(records)}.values())[::-1]
     now = datetime.now(UTC)
-    insert = _insert_via_driver if conn.dialect.name == "sqlite" else _insert_via_core
+    insert = _insert_via_driver if conn.dialect.name == "sqlite" else _insert_via_recordset
     return insert(conn, records, now, ingest)
 
 
 def _insert_via_core(
     conn: Connection, records: Sequence[RequestRecord], now: datetime, ingest: str
 ) -> int:
+    """SQLAlchemy Core's statements: the reference the fast paths must store exactly."""
     requests, attempts, contents = _TABLES
     stmt = _insert_ignoring_duplicates(conn.dialect.name, requests)
     new_rows = [request_row(r, recorded_at=now, ingest=ingest) for r in records]
@@ -71,15 +88,16 @@ class _DriverInsert:
         types = {c.name: c.type for c in table.columns}
         self.sql = str(compiled)
         self.columns = list(compiled.positiontup)
-        self.processors: list[Callable[[Any], Any] | None] = [
-            types[c].dialect_impl(dialect).bind_processor(dialect) for c in self.columns
-        ]
+        processors = [types[c].dialect_impl(dialect).bind_processor(dialect) for c in self.columns]
+        # Values taken in C (itemgetter); only the columns with a processor are touched in Python.
+        self._values = _getter(self.columns)
+        self._processed = [(i, p) for i, p in enumerate(processors) if p is not None]
 
-    def params(self, row: dict[str, Any]) -> tuple[Any, ...]:
-        return tuple(
-            row[c] if p is None else p(row[c])
-            for c, p in zip(self.columns, self.processors, strict=True)
-        )
+    def params(self, row: dict[str, Any]) -> list[Any]:
+        values = list(self._values(row))
+        for i, process in self._processed:
+            values[i] = process(values[i])
+        return values
 
 
 @functools.lru_cache(maxsize=8)
@@ -120,3 +138,131 @@ def _insert_via_driver(
         raise DBAPIError.instance(statement, None, exc, dbapi_error) from exc
     finally:
         cursor.close()
+
+
+class _RecordsetColumns:
+    """One table's rows as a JSON array, turned back into typed rows by `json_to_recordset`.
+
+    Each value is converted by its column type's own bind processor first (what SQLAlchemy
+    would send), then written as JSON text the column type's input function reads exactly:
+    money and times as strings, floats as their shortest exact `repr`. Strings, integers and
+    JSON values go as they are."""
+
+    def __init__(self, table: Table, dialect: Dialect) -> None:
+        self.table = table.name
+        self.columns = [c.name for c in table.columns]
+        self.types = [c.type.compile(dialect=dialect) for c in table.columns]
+        converters = {c.name: _json_converter(c.type, dialect) for c in table.columns}
+        self.plain = [c for c, f in converters.items() if f is None]
+        self._plain_values = _getter(self.plain)
+        self.converted = [(c, f) for c, f in converters.items() if f is not None]
+
+    def insert(self, alias: str, only_new: bool) -> str:
+        names = ", ".join(self.columns)
+        typed = ", ".join(f"{c} {t}" for c, t in zip(self.columns, self.types, strict=True))
+        # Identifiers and types come from the table metadata; every value is a parameter.
+        new = " WHERE {alias}.request_id IN (SELECT request_id FROM new)" if only_new else ""
+        where = new.format(alias=alias)
+        source = f"json_to_recordset(%s::json) AS {alias}({typed}){where}"
+        return f"INSERT INTO {self.table} ({names}) SELECT {names} FROM {source} ON CONFLICT DO NOTHING"  # noqa: S608, E501
+
+    def json(self, rows: Sequence[dict[str, Any]]) -> str:
+        return json.dumps(
+            [self._values(r) for r in rows], ensure_ascii=False, separators=(",", ":")
+        )
+
+    def _values(self, row: dict[str, Any]) -> dict[str, Any]:
+        values = dict(zip(self.plain, self._plain_values(row), strict=True))
+        for c, convert in self.converted:
+            value = row[c]
+            values[c] = None if value is None else convert(value)
+        return values
+
+
+def _getter(names: Sequence[str]) -> Callable[[dict[str, Any]], Sequence[Any]]:
+    """The values of `names` from a row, as a sequence (itemgetter of one name returns a value)."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda row: (row[name],)
+    return operator.itemgetter(*names)
+
+
+_AS_GIVEN = (sqltypes.String, sqltypes.Integer, sqltypes.JSON)
+
+
+def _json_converter(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """None when JSON carries the value as it is; else bind processor, then JSON text."""
+    impl = type_.dialect_impl(dialect)
+    bind = impl.bind_processor(dialect)
+    if isinstance(impl, _AS_GIVEN) and (bind is None or isinstance(impl, sqltypes.JSON)):
+        return None  # a JSON column's own processor would serialise it: here it is nested
+    if isinstance(impl, sqltypes.Float):
+        return _float_text if bind is None else lambda v: _float_text(bind(v))
+    if bind is None:
+        return _as_json_text
+    return lambda v: _as_json_text(bind(v))
+
+
+def _as_json_text(value: Any) -> Any:
+    """Decimals and datetimes as the text PostgreSQL reads them from; other values as given."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _float_text(value: Any) -> Any:
+    number = float(value)  # JSON has no NaN or infinity; float8 reads them from strings
+    return number if math.isfinite(number) else str(number)
+
+
+class _RecordsetInsert:
+    """Requests, attempts and content of a batch in one statement; returns how many were new.
+
+    The attempts and content go in only for the requests that were new (`RETURNING`), so a
+    request already in the ledger keeps exactly what it had."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        requests, attempts, contents = (_RecordsetColumns(t, dialect) for t in _TABLES)
+        self.tables = (requests, attempts, contents)
+        ctes = (
+            f"new AS ({requests.insert('r', only_new=False)} RETURNING request_id)",
+            f"a AS ({attempts.insert('a', only_new=True)})",
+            f"c AS ({contents.insert('c', only_new=True)})",
+        )
+        self.sql = f"WITH {', '.join(ctes)} SELECT count(*) FROM new"  # noqa: S608 - as above
+
+    def params(self, *rows: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+        return tuple(table.json(r) for table, r in zip(self.tables, rows, strict=True))
+
+
+@functools.lru_cache(maxsize=8)
+def _recordset_insert(dialect: Dialect) -> _RecordsetInsert:
+    return _RecordsetInsert(dialect)
+
+
+def _insert_via_recordset(
+    conn: Connection, records: Sequence[RequestRecord], now: datetime, ingest: str
+) -> int:
+    """The PostgreSQL path: the whole batch in one statement, so one round trip, and atomic
+    even on an autocommit connection (the ledger's, which then needs no BEGIN or COMMIT).
+    Driver errors are raised as SQLAlchemy's, and a lost connection is invalidated, as the
+    Core path would."""
+    insert = _recordset_insert(conn.dialect)
+    params = insert.params(
+        [request_row(r, recorded_at=now, ingest=ingest) for r in records],
+        [row for r in records for row in attempt_rows(r)],
+        [row for r in records if (row := content_row(r)) is not None],
+    )
+    driver: Any = conn.connection.driver_connection
+    dbapi_error: type[Exception] = conn.dialect.loaded_dbapi.Error
+    try:
+        with driver.cursor() as cursor:
+            cursor.execute(insert.sql, params)
+            row = cursor.fetchone()
+    except dbapi_error as exc:
+        if conn.dialect.is_disconnect(cast(Any, exc), driver, None):
+            conn.invalidate(exc)
+        raise DBAPIError.instance(insert.sql, None, exc, dbapi_error) from exc
+    return int(row[0])
