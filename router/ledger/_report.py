@@ -25,12 +25,14 @@ GROUP_BY_CHOICES: tuple[str, ...] = get_args(GroupBy)
 
 @dataclass(frozen=True, slots=True)
 class LatencyStats:
-    """Request latency of one tier: p50/p95 interpolated as SQL's `percentile_cont` does."""
+    """Request latency of one tier: p50/p95 interpolated as SQL's `percentile_cont` does;
+    `estimated` when read from the rollup's histogram (within 1%, router/ledger/_rollup.py)."""
 
     tier: str
     count: int
     p50_ms: float
     p95_ms: float
+    estimated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +123,10 @@ def summarize(
 
 
 def _rows(conn: Connection, group_by: str | None, window: q.Window) -> tuple[ReportRow, ...]:
+    from router.ledger._rollup import report_rows  # noqa: PLC0415 - it imports this module
+
+    if (rolled_up := report_rows(conn, group_by, window)) is not None:
+        return rolled_up
     key = q.group_key(group_by, conn.dialect.name)
     reasons = q.reasons(conn, key, window)
     latencies = q.latencies(conn, key, window)

@@ -1,5 +1,6 @@
 """The ledger's tables: `requests` (one row per request), `attempts`, `request_content`,
-`budget_windows` (budget burn per team/app and period), and the learning store
+`budget_windows` (budget burn per team/app and period), the report rollup (`report_rollup`,
+`report_latency`, kept by triggers; see router/ledger/_rollup.py), and the learning store
 (`learning_requests`, `learning_labels`, `learning_attempts`, `learning_artefacts`; see
 router/learning).
 
@@ -11,11 +12,11 @@ fails when the two disagree.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, false
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, false, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -219,6 +220,77 @@ class LearningArtefactRow(Base):
     champion_value: Mapped[float | None]
     champion_version: Mapped[str | None] = mapped_column(String)
     reason: Mapped[str] = mapped_column(Text)
+
+
+def _rollup_indexes(table: str, *key: str) -> tuple[Index, Index]:
+    """One compacted row per key (the readers' upsert target), and the rows still to fold."""
+    compacted, fresh = text("compacted"), text("NOT compacted")
+    return (
+        Index(
+            f"ux_{table}_key", *key, unique=True, postgresql_where=compacted, sqlite_where=compacted
+        ),
+        Index(f"ix_{table}_fresh", "day", postgresql_where=fresh, sqlite_where=fresh),
+    )
+
+
+class RollupRow(Base):
+    """Sums of `requests` per day and dimensions, kept by a trigger in the rows' transaction
+    (migration 0006, router/ledger/_rollup.py). NULL dimensions are stored as ''.
+
+    On PostgreSQL each insert statement appends its batch's sums with `compacted` false, and
+    readers fold them into the one compacted row per key; on SQLite rows are compacted at once.
+    The report adds up both kinds, so a batch is counted from the moment it commits.
+    """
+
+    __tablename__ = "report_rollup"
+
+    compacted: Mapped[bool]
+    day: Mapped[date]
+    team: Mapped[str] = mapped_column(String)
+    app: Mapped[str] = mapped_column(String)
+    tier: Mapped[str] = mapped_column(String)
+    model: Mapped[str] = mapped_column(String)
+    reason: Mapped[str] = mapped_column(String)  # escalation reason
+    requests: Mapped[int] = mapped_column(BigInteger)
+    errors: Mapped[int] = mapped_column(BigInteger)
+    verification_failures: Mapped[int] = mapped_column(BigInteger)
+    baseline_estimated: Mapped[int] = mapped_column(BigInteger)
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger)
+    cost_usd: Mapped[Decimal] = mapped_column(Money)
+    baseline_cost_usd: Mapped[Decimal] = mapped_column(Money)
+    savings_usd: Mapped[Decimal] = mapped_column(Money)
+    local_cost_usd: Mapped[Decimal] = mapped_column(Money)
+
+    __table_args__ = _rollup_indexes(
+        "report_rollup", "day", "team", "app", "tier", "model", "reason"
+    )
+    # No primary key in the table (a key may have appended rows besides its compacted one);
+    # the ORM only needs one to map the class.
+    __mapper_args__ = {"primary_key": ("day", "team", "app", "tier", "model", "reason")}  # noqa: RUF012
+
+
+class LatencyRow(Base):
+    """Request latencies per day and dimensions as a histogram: bucket b counts latencies in
+    [1.02^b, 1.02^(b+1)) ms, so a percentile read from it is within 1% (router/ledger/_rollup.py).
+    """
+
+    __tablename__ = "report_latency"
+
+    compacted: Mapped[bool]
+    day: Mapped[date]
+    team: Mapped[str] = mapped_column(String)
+    app: Mapped[str] = mapped_column(String)
+    tier: Mapped[str] = mapped_column(String)
+    model: Mapped[str] = mapped_column(String)
+    bucket: Mapped[int]
+    requests: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = _rollup_indexes(
+        "report_latency", "day", "team", "app", "tier", "model", "bucket"
+    )
+    # No primary key in the table (a key may have appended rows besides its compacted one);
+    # the ORM only needs one to map the class.
+    __mapper_args__ = {"primary_key": ("day", "team", "app", "tier", "model", "bucket")}  # noqa: RUF012
 
 
 metadata = Base.metadata

@@ -1,0 +1,167 @@
+"""Reports from the rollup: per-day sums kept by triggers in the same transaction as the rows.
+
+`report_rollup` and `report_latency` (migration 0006) hold, per UTC day, team, app, tier and
+model, the counts and exact money sums of `requests` and a latency histogram. A report whose
+grouping is none, a time period or one of those dimensions, whose filters are on those
+dimensions and whose bounds are whole UTC days reads them instead of the rows: the same money
+to the 1e-10 USD, in time that grows with days x dimensions, not with requests. Anything else
+(a mid-day bound, another filter) returns None and the caller reads the rows.
+
+Latency p50/p95: read from the rows, as before, while the window holds at most
+`EXACT_LATENCY_UP_TO` requests; above that, estimated from the histogram, within 1% (bucket
+width 2%, the middle of a bucket is at most 0.995% from any value in it), and flagged
+`LatencyStats.estimated`.
+
+On PostgreSQL the trigger appends one row of sums per key and insert statement; a report first
+folds those into the compacted rows (one transaction, one folder at a time, skipped if this
+user may not write). Reads add up both kinds, so folding is only for speed.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from router.ledger import _report_sql as q
+from router.ledger import _rollup_sql as s
+from router.ledger._report import LatencyStats, ReportRow
+
+logger = logging.getLogger("router")
+
+EXACT_LATENCY_UP_TO = 100_000
+"""Up to this many requests in the window, p50/p95 are computed from the rows (exact)."""
+
+_COUNTS = (
+    "requests",
+    "local_requests",
+    "escalated",
+    "verification_failures",
+    "errors",
+    "baseline_estimated",
+)
+Sums = dict[str, Any]
+Latencies = Mapping[str, Mapping[str, tuple[int, float, float, bool]]]
+
+
+def report_rows(
+    conn: Connection,
+    group_by: str | None,
+    window: q.Window,
+    filters: Mapping[str, str | None] | None = None,
+) -> tuple[ReportRow, ...] | None:
+    """The report's rows from the rollup, or None when the rollup cannot answer exactly."""
+    plan = s.plan_for(group_by, window, filters or {})
+    if plan is None:
+        return None
+    fold(conn)
+    sums = _sums(conn, plan)
+    reasons = _reasons(conn, plan)
+    requests = sum(r["requests"] for r in sums.values())
+    latencies = _latencies(conn, plan, window, requests)
+    return tuple(
+        _row(key, amounts, reasons.get(key, {}), latencies.get(key, {}))
+        for key, amounts in sums.items()
+        if amounts["requests"]  # every row of the group was deleted since
+    )
+
+
+def fold(conn: Connection) -> None:
+    """PostgreSQL: fold appended batch sums into the compacted rows, in a transaction of its
+    own; skipped when another report is folding or this user may not delete (reads are exact
+    either way)."""
+    if conn.dialect.name != "postgresql":
+        return
+    try:
+        with conn.engine.begin() as folding:
+            if folding.execute(s.TRY_FOLD_LOCK).scalar():
+                for statement in s.FOLDS:
+                    folding.execute(statement)
+    except SQLAlchemyError as exc:
+        logger.debug("report rollup not folded: %s", type(exc).__name__)
+
+
+def _label(plan: s.Plan, key: Any) -> str:
+    if plan.group_by not in s.TIME_GROUPS:
+        return str(key)
+    day = key if isinstance(key, date) else date.fromisoformat(str(key))
+    if plan.group_by == "week":  # ISO weeks, keyed by their Monday
+        return (day - timedelta(days=day.weekday())).isoformat()
+    return day.isoformat()[: 7 if plan.group_by == "month" else 10]
+
+
+def _sums(conn: Connection, plan: s.Plan) -> dict[str, Sums]:
+    out: dict[str, Sums] = {}
+    for r in conn.execute(s.totals(plan)).mappings():
+        if r["requests"] is None:  # no group: one row of NULLs when nothing matched
+            continue
+        acc = out.setdefault(_label(plan, r["key"]), defaultdict(int))
+        for name in _COUNTS:
+            acc[name] += int(r[name])
+        for name in s.MONEY:
+            acc[name] = acc.get(name, Decimal(0)) + q.as_decimal(r[name])
+    return out
+
+
+def _reasons(conn: Connection, plan: s.Plan) -> dict[str, Counter[str]]:
+    out: dict[str, Counter[str]] = defaultdict(Counter)
+    for key, reason, count in conn.execute(s.reasons(plan)):
+        out[_label(plan, key)][reason] += int(count)
+    return out
+
+
+def _latencies(conn: Connection, plan: s.Plan, window: q.Window, requests: int) -> Latencies:
+    if requests <= EXACT_LATENCY_UP_TO and not plan.filters:
+        exact = q.latencies(conn, q.group_key(plan.group_by, conn.dialect.name), window)
+        return {g: {t: (*v, False) for t, v in tiers.items()} for g, tiers in exact.items()}
+    buckets: dict[str, dict[str, Counter[int]]] = defaultdict(lambda: defaultdict(Counter))
+    for key, tier, bucket, count in conn.execute(s.histogram(plan)):
+        if count:
+            buckets[_label(plan, key)][tier][int(bucket)] += int(count)
+    return {
+        group: {
+            tier: (*estimate(counts), True)
+            for tier, counts in tiers.items()
+            if any(counts.values())
+        }
+        for group, tiers in buckets.items()
+    }
+
+
+def estimate(counts: Mapping[int, int]) -> tuple[int, float, float]:
+    """(count, p50, p95) from a histogram, interpolated as `percentile_cont` interpolates."""
+    ordered = sorted((b, n) for b, n in counts.items() if n)
+    ends = list(itertools.accumulate(n for _, n in ordered))
+    n = ends[-1]
+
+    def value(index: int) -> float:
+        bucket = ordered[bisect.bisect_right(ends, index)][0]
+        return float(s.BUCKET_RATIO ** (bucket + 0.5))
+
+    def percentile(p: float) -> float:
+        rank = p * (n - 1)
+        low = int(rank)
+        high = value(low + 1) if low + 1 < n else value(low)
+        return value(low) + (high - value(low)) * (rank - low)
+
+    return n, percentile(0.5), percentile(0.95)
+
+
+def _row(
+    key: str, sums: Sums, reasons: Mapping[str, int], latencies: Mapping[str, Any]
+) -> ReportRow:
+    stats = tuple(LatencyStats(t, *latencies[t]) for t in sorted(latencies))
+    return ReportRow(
+        key=key,
+        **{name: sums[name] for name in (*_COUNTS, *s.MONEY)},
+        escalation_reasons=dict(sorted(reasons.items())),
+        latency=stats,
+    )
