@@ -2,8 +2,9 @@
 
 `report_rollup` holds, per (day, team, app, tier, model, escalation reason), the request count,
 the error / verification-failure / estimated-baseline counts, prompt tokens and the four money
-sums; `report_latency` holds a latency histogram per (day, team, app, tier, model) in fixed
-log buckets (bucket b covers [1.02^b, 1.02^(b+1)) ms). NULL dimensions are stored as ''.
+sums; `report_latency` holds latency histograms in fixed log buckets (bucket b covers
+[1.02^b, 1.02^(b+1)) ms) per (day, tier) and one of team, app or model (`dim` names which,
+`value` is its value): a request counts once under each. NULL dimensions are stored as ''.
 
 PostgreSQL: an AFTER INSERT statement trigger appends the batch's sums (`compacted` false);
 appending never waits on another writer. Readers fold those rows into the `compacted` ones.
@@ -40,28 +41,34 @@ DIMS = ("team", "app", "tier", "model")
 SUMS = ("cost_usd", "baseline_cost_usd", "savings_usd", "local_cost_usd")
 COUNTS = ("requests", "errors", "verification_failures", "baseline_estimated", "prompt_tokens")
 ROLLUP_KEY = ("day", *DIMS, "reason")
-LATENCY_KEY = ("day", *DIMS, "bucket")
+LATENCY_KEY = ("dim", "day", "value", "tier", "bucket")
+LATENCY_DIMS = "(SELECT 'team' AS dim UNION ALL SELECT 'app' UNION ALL SELECT 'model') AS d"
 
 
-def _key_columns(last: sa.Column[object]) -> list[sa.Column[object]]:
-    return [
-        sa.Column("compacted", sa.Boolean(), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
-        *(sa.Column(d, sa.String(), nullable=False) for d in DIMS),
-        last,
-    ]
+def _latency_value(p: str, ifnull: str) -> str:
+    return (
+        f"CASE d.dim WHEN 'team' THEN {ifnull}({p}team, '') "
+        f"WHEN 'app' THEN {ifnull}({p}app, '') ELSE {ifnull}({p}model, '') END"
+    )
 
 
 def _create_tables() -> None:
     op.create_table(
         "report_rollup",
-        *_key_columns(sa.Column("reason", sa.String(), nullable=False)),
+        sa.Column("compacted", sa.Boolean(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        *(sa.Column(d, sa.String(), nullable=False) for d in (*DIMS, "reason")),
         *(sa.Column(c, sa.BigInteger(), nullable=False) for c in COUNTS),
         *(sa.Column(c, MONEY, nullable=False) for c in SUMS),
     )
     op.create_table(
         "report_latency",
-        *_key_columns(sa.Column("bucket", sa.Integer(), nullable=False)),
+        sa.Column("compacted", sa.Boolean(), nullable=False),
+        sa.Column("dim", sa.String(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("value", sa.String(), nullable=False),
+        sa.Column("tier", sa.String(), nullable=False),
+        sa.Column("bucket", sa.Integer(), nullable=False),
         sa.Column("requests", sa.BigInteger(), nullable=False),
     )
     for table, key in (("report_rollup", ROLLUP_KEY), ("report_latency", LATENCY_KEY)):
@@ -103,8 +110,9 @@ def _pg_sums(compacted: str, source: str, sign: str = "") -> str:
            {sign}sum(local_cost_usd)
     FROM {source} GROUP BY 2, 3, 4, 5, 6, 7;
     INSERT INTO report_latency (compacted, {", ".join(LATENCY_KEY)}, requests)
-    SELECT {compacted}, {_PG_DAY}, {_PG_DIMS}, {_PG_BUCKET}, {sign}count(*)
-    FROM {source} WHERE tier IS NOT NULL GROUP BY 2, 3, 4, 5, 6, 7;
+    SELECT {compacted}, d.dim, {_PG_DAY}, {_latency_value("", "coalesce")}, tier, {_PG_BUCKET},
+           {sign}count(*)
+    FROM {source} CROSS JOIN {LATENCY_DIMS} WHERE tier IS NOT NULL GROUP BY 2, 3, 4, 5, 6;
     """  # noqa: S608
 
 
@@ -167,13 +175,22 @@ def _sqlite_row(p: str, sign: str) -> str:
         f"{sign}{p}prompt_tokens_estimate",
         *(f"{sign}{p}{c}" for c in SUMS),
     ]
-    latency = [_sqlite_key(p), _SQLITE_BUCKET.format(p=p), f"{sign}1"]
     return (
         _sqlite_upsert("report_rollup", ROLLUP_KEY, rollup, "WHERE true")
         + "; "
-        + _sqlite_upsert("report_latency", LATENCY_KEY, latency, f"WHERE {p}tier IS NOT NULL")
+        + _sqlite_upsert(
+            "report_latency",
+            LATENCY_KEY,
+            _sqlite_latency(p, f"{sign}1"),
+            f"FROM {LATENCY_DIMS} WHERE {p}tier IS NOT NULL",
+        )
         + "; "
     )
+
+
+def _sqlite_latency(p: str, count: str) -> list[str]:
+    value = _latency_value(p, "ifnull")
+    return ["d.dim", f"date({p}created_at)", value, f"{p}tier", _SQLITE_BUCKET.format(p=p), count]
 
 
 def _sqlite_triggers() -> list[str]:
@@ -201,11 +218,14 @@ def _sqlite_backfill() -> list[str]:
         "sum(prompt_tokens_estimate)",
         *(f"sum({c})" for c in SUMS),
     ]
-    latency = [_sqlite_key(""), _SQLITE_BUCKET.format(p=""), "count(*)"]
     return [
         _sqlite_upsert("report_rollup", ROLLUP_KEY, rollup, f"FROM requests WHERE true {group}"),
         _sqlite_upsert(
-            "report_latency", LATENCY_KEY, latency, f"FROM requests WHERE tier IS NOT NULL {group}"
+            "report_latency",
+            LATENCY_KEY,
+            _sqlite_latency("", "count(*)"),
+            f"FROM requests CROSS JOIN {LATENCY_DIMS} WHERE tier IS NOT NULL "
+            "GROUP BY 2, 3, 4, 5, 6",
         ),
     ]
 

@@ -36,6 +36,9 @@ MONEY = ("cost_usd", "baseline_cost_usd", "savings_usd", "local_cost_usd")
 Table = type[U] | type[L]
 
 
+LATENCY_DIMS = ("team", "app", "model")  # report_latency.dim; tier is a column of its own
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """What one rollup read covers: a grouping, whole UTC days, and equality filters."""
@@ -45,12 +48,18 @@ class Plan:
     end_day: date | None  # exclusive
     filters: Mapping[str, str | None]
 
+    @property
+    def latency_dim(self) -> str:
+        """The `report_latency.dim` this report reads (its grouping or filter, else model)."""
+        wanted = {d for d in (self.group_by, *self.filters) if d in LATENCY_DIMS}
+        return wanted.pop() if wanted else "model"
+
     def key(self, table: Table) -> ColumnElement[Any]:
         if self.group_by is None:
             return literal_column(f"'{TOTAL}'")
         if self.group_by in TIME_GROUPS:
             return table.day.expression
-        return func.coalesce(func.nullif(getattr(table, self.group_by), ""), NONE_LABEL)
+        return func.coalesce(func.nullif(_column(table, self.group_by), ""), NONE_LABEL)
 
     def by(self, key: ColumnElement[Any], *more: Any) -> list[Any]:
         """GROUP BY terms: the same `key` object as selected, so PostgreSQL sees one
@@ -58,12 +67,19 @@ class Plan:
         return [*([] if self.group_by is None else [key]), *more]
 
     def where(self, table: Table) -> list[ColumnElement[bool]]:
-        conds = [getattr(table, d) == (v or "") for d, v in self.filters.items()]
+        conds = [_column(table, d) == (v or "") for d, v in self.filters.items()]
+        if table is L:
+            conds.append(L.dim == self.latency_dim)
         if self.first_day is not None:
             conds.append(table.day >= self.first_day)
         if self.end_day is not None:
             conds.append(table.day < self.end_day)
         return conds
+
+
+def _column(table: Table, dim: str) -> Any:
+    """A dimension's column; in report_latency team, app and model are all `value`."""
+    return L.value if table is L and dim != "tier" else getattr(table, dim)
 
 
 def whole_day(moment: datetime | None) -> date | bool | None:
@@ -76,11 +92,15 @@ def whole_day(moment: datetime | None) -> date | bool | None:
 def plan_for(
     group_by: str | None, window: Window, filters: Mapping[str, str | None]
 ) -> Plan | None:
-    """A Plan when the rollup answers this report exactly, else None (read the rows)."""
+    """A Plan when the rollup answers this report, else None (read the rows): whole-day
+    bounds, a grouping and filters on its dimensions, and at most one of team, app and model
+    among them (the latency histograms are kept per one of those)."""
     first, end = whole_day(window.since), whole_day(window.until)
     if first is False or end is False or not set(filters) <= set(DIMENSIONS):
         return None
     if group_by is not None and group_by not in (*TIME_GROUPS, *DIMENSIONS):
+        return None
+    if len({d for d in (group_by, *filters) if d in LATENCY_DIMS}) > 1:
         return None
     assert not isinstance(first, bool) and not isinstance(end, bool)
     return Plan(group_by, first, end, dict(filters))
@@ -124,7 +144,7 @@ def histogram(plan: Plan) -> Select[Any]:
 # -- PostgreSQL: fold appended batch sums into the compacted rows ----------------------------
 
 _ROLLUP_KEY = ("day", *DIMENSIONS, "reason")
-_LATENCY_KEY = ("day", *DIMENSIONS, "bucket")
+_LATENCY_KEY = ("dim", "day", "value", "tier", "bucket")
 FOLD_LOCK_KEY = 0x726F6C6C7570  # "rollup": one folder at a time; the others just read
 
 
@@ -177,17 +197,17 @@ def rollup_sums() -> Select[Any]:
     return select(*key, *(func.sum(getattr(U, c)) for c in COUNTS + MONEY)).group_by(*key)
 
 
-def raw_histogram(dialect: str) -> Select[Any]:
-    """Per latency key and bucket, the count `report_latency` must hold (the triggers' SQL)."""
+def raw_histogram(dialect: str, dim: str) -> Select[Any]:
+    """Per (day, value of `dim`, tier, bucket), the count `report_latency` must hold, spelled
+    as the triggers spell it so the database rounds the logarithms the same way."""
     biggest = func.greatest if dialect == "postgresql" else func.max
-    # Spelled as the triggers spell it, so the database rounds the logarithms the same way.
     smallest: ColumnElement[float] = literal_column(str(SMALLEST_MS))
     ratio: ColumnElement[float] = literal_column(str(BUCKET_RATIO))
-    log = func.ln(biggest(R.latency_ms, smallest)) / func.ln(ratio)
-    key = [_raw_day(dialect), *_raw_dims(), cast(func.floor(log), Integer)]
+    bucket = cast(func.floor(func.ln(biggest(R.latency_ms, smallest)) / func.ln(ratio)), Integer)
+    key = [_raw_day(dialect), func.coalesce(getattr(R, dim), ""), R.tier, bucket]
     return select(*key, func.count()).where(R.tier.is_not(None)).group_by(*key)
 
 
-def rollup_histogram() -> Select[Any]:
-    key = [getattr(L, k) for k in _LATENCY_KEY]
-    return select(*key, func.sum(L.requests)).group_by(*key)
+def rollup_histogram(dim: str) -> Select[Any]:
+    key: list[Any] = [L.day, L.value, L.tier, L.bucket]
+    return select(*key, func.sum(L.requests)).where(L.dim == dim).group_by(*key)

@@ -270,27 +270,22 @@ class RollupRow(Base):
 
 
 class LatencyRow(Base):
-    """Request latencies per day and dimensions as a histogram: bucket b counts latencies in
-    [1.02^b, 1.02^(b+1)) ms, so a percentile read from it is within 1% (router/ledger/_rollup.py).
-    """
+    """Request latencies as histograms per day, tier and one of team, app or model (`dim` says
+    which, `value` is its value; each request counts once under each): bucket b counts latencies
+    in [1.02^b, 1.02^(b+1)) ms, so a percentile read from it is within 1%."""
 
     __tablename__ = "report_latency"
 
     compacted: Mapped[bool]
+    dim: Mapped[str] = mapped_column(String)
     day: Mapped[date]
-    team: Mapped[str] = mapped_column(String)
-    app: Mapped[str] = mapped_column(String)
+    value: Mapped[str] = mapped_column(String)
     tier: Mapped[str] = mapped_column(String)
-    model: Mapped[str] = mapped_column(String)
     bucket: Mapped[int]
     requests: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = _rollup_indexes(
-        "report_latency", "day", "team", "app", "tier", "model", "bucket"
-    )
-    # No primary key in the table (a key may have appended rows besides its compacted one);
-    # the ORM only needs one to map the class.
-    __mapper_args__ = {"primary_key": ("day", "team", "app", "tier", "model", "bucket")}  # noqa: RUF012
+    __table_args__ = _rollup_indexes("report_latency", "dim", "day", "value", "tier", "bucket")
+    __mapper_args__ = {"primary_key": ("dim", "day", "value", "tier", "bucket")}  # noqa: RUF012
 
 
 metadata = Base.metadata
