@@ -156,6 +156,23 @@ def ledger_verify(url: str | None, outbox: Path | None) -> None:
         raise SystemExit(1)
 
 
+@ledger.command("rebuild-rollup")
+@_ledger_option
+@_friendly
+def ledger_rebuild_rollup(url: str | None) -> None:
+    """Recompute the report rollup from the rows (when `router ledger verify` says it differs).
+
+    Writers wait while it runs: seconds per million rows.
+
+    \b
+    Examples:
+      router ledger rebuild-rollup --ledger postgresql://router@db.internal/ledger
+    """
+    from router.ledger._admin import rebuild_rollup  # noqa: PLC0415
+
+    click.echo(f"report rollup of {rebuild_rollup(url)} rebuilt from its rows")
+
+
 @click.command("report")
 @_ledger_option
 @click.option("--since", type=_DATE, help="First day (UTC, inclusive), e.g. 2025-01-01.")

@@ -28,11 +28,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from router.ledger import _report_sql as q
 from router.ledger import _rollup_sql as s
+from router.ledger._engine import write_engine
 from router.ledger._report import LatencyStats, ReportRow
 
 logger = logging.getLogger("router")
@@ -162,6 +163,46 @@ def _row(
     return ReportRow(
         key=key,
         **{name: sums[name] for name in (*_COUNTS, *s.MONEY)},
-        escalation_reasons=dict(sorted(reasons.items())),
+        escalation_reasons={r: n for r, n in sorted(reasons.items()) if n},
         latency=stats,
     )
+
+
+# -- verification -----------------------------------------------------------------------------
+
+REBUILD_HINT = "rebuild it from the rows with: router ledger rebuild-rollup"
+
+
+def rebuild(engine: Engine) -> None:
+    """Recompute the rollup from the rows, in one transaction that keeps writers out
+    (PostgreSQL: a SHARE lock on `requests`; SQLite: the write lock)."""
+    with write_engine(engine).begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("LOCK TABLE requests IN SHARE MODE"))
+        for statement in s.rebuild_statements(conn.dialect.name):
+            conn.execute(statement)
+
+
+def problems(conn: Connection) -> list[str]:
+    """How the rollup differs from the rows, per table and key (empty when it matches)."""
+    dialect = conn.dialect.name
+    out = _differences(conn, s.raw_sums(dialect), s.rollup_sums(), 6, "report_rollup")
+    for dim in s.LATENCY_DIMS:
+        raw, rolled = s.raw_histogram(dialect, dim), s.rollup_histogram(dim)
+        out += _differences(conn, raw, rolled, 4, f"report_latency ({dim})")
+    return out
+
+
+def _differences(conn: Connection, raw: Any, rolled: Any, width: int, table: str) -> list[str]:
+    def read(stmt: Any) -> dict[tuple[str, ...], tuple[Any, ...]]:
+        rows = ((tuple(map(str, r[:width])), tuple(r[width:])) for r in conn.execute(stmt))
+        return {key: values for key, values in rows if any(values)}
+
+    want, have = read(raw), read(rolled)
+    wrong = sorted(k for k in want.keys() | have.keys() if want.get(k) != have.get(k))
+    if not wrong:
+        return []
+    return [
+        f"{table} differs from the rows for {len(wrong)} key(s), first {'/'.join(wrong[0])}: "
+        f"rows {want.get(wrong[0])}, rollup {have.get(wrong[0])}; {REBUILD_HINT}"
+    ]

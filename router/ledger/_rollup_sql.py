@@ -15,7 +15,9 @@ from sqlalchemy import (
     Select,
     case,
     cast,
+    delete,
     func,
+    insert,
     literal_column,
     select,
     text,
@@ -179,11 +181,13 @@ def _raw_dims() -> list[ColumnElement[Any]]:
     return [func.coalesce(getattr(R, d), "") for d in DIMENSIONS]
 
 
-def raw_sums(dialect: str) -> Select[Any]:
-    """Per rollup key, what `report_rollup` must hold, summed from `requests`."""
+def raw_sums(dialect: str, *lead: Any) -> Select[Any]:
+    """Per rollup key, what `report_rollup` must hold, summed from `requests` (after `lead`
+    columns, for an INSERT ... SELECT)."""
     key = [_raw_day(dialect), *_raw_dims(), func.coalesce(R.escalation_reason, "")]
     flags = (R.status == "error", R.verification == "failed", R.baseline_estimated.is_(True))
     return select(
+        *lead,
         *key,
         func.count(),
         *(func.sum(case((f, 1), else_=0)) for f in flags),
@@ -197,7 +201,7 @@ def rollup_sums() -> Select[Any]:
     return select(*key, *(func.sum(getattr(U, c)) for c in COUNTS + MONEY)).group_by(*key)
 
 
-def raw_histogram(dialect: str, dim: str) -> Select[Any]:
+def raw_histogram(dialect: str, dim: str, *lead: Any) -> Select[Any]:
     """Per (day, value of `dim`, tier, bucket), the count `report_latency` must hold, spelled
     as the triggers spell it so the database rounds the logarithms the same way."""
     biggest = func.greatest if dialect == "postgresql" else func.max
@@ -205,9 +209,22 @@ def raw_histogram(dialect: str, dim: str) -> Select[Any]:
     ratio: ColumnElement[float] = literal_column(str(BUCKET_RATIO))
     bucket = cast(func.floor(func.ln(biggest(R.latency_ms, smallest)) / func.ln(ratio)), Integer)
     key = [_raw_day(dialect), func.coalesce(getattr(R, dim), ""), R.tier, bucket]
-    return select(*key, func.count()).where(R.tier.is_not(None)).group_by(*key)
+    return select(*lead, *key, func.count()).where(R.tier.is_not(None)).group_by(*key)
 
 
 def rollup_histogram(dim: str) -> Select[Any]:
     key: list[Any] = [L.day, L.value, L.tier, L.bucket]
     return select(*key, func.sum(L.requests)).where(L.dim == dim).group_by(*key)
+
+
+def rebuild_statements(dialect: str) -> list[Any]:
+    """Empty the rollup and sum every row into it again (run with writers locked out)."""
+    yes: ColumnElement[Any] = literal_column("true" if dialect == "postgresql" else "1")
+    statements: list[Any] = [delete(U), delete(L)]
+    rollup = [c.name for c in U.__table__.columns]
+    statements.append(insert(U).from_select(rollup, raw_sums(dialect, yes)))
+    latency = [c.name for c in L.__table__.columns]
+    for dim in LATENCY_DIMS:
+        lead: tuple[Any, ...] = (yes, literal_column(f"'{dim}'"))
+        statements.append(insert(L).from_select(latency, raw_histogram(dialect, dim, *lead)))
+    return statements
