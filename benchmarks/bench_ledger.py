@@ -1,9 +1,12 @@
 """Ledger benchmark: durable inserts per second, and report time on large ledgers.
 
 Not a test. Measures, on SQLite and (if a URL is given) PostgreSQL:
-  * durable `record()` calls per second with 1 and 8 writer processes (each call commits);
-  * `summarize()` time (total only, and grouped by day) on 100,000 and 1,000,000 synthetic
-    requests, bulk-loaded with executemany (SQLite) or COPY (PostgreSQL).
+  * durable `record()` calls per second with 1 and 8 writer processes (each call commits), on
+    a ledger with the report rollup's triggers and on one without them, same run;
+  * `summarize()` time (total, by day, by team; median of 3) on synthetic requests,
+    bulk-loaded with executemany (SQLite), COPY (PostgreSQL) or, from 2,000,000 rows on
+    PostgreSQL, generated in the database; next to the same reports read from the rows
+    (bounds off a whole day), as every report was before the rollup.
 
     python benchmarks/bench_ledger.py [--postgres URL] [--rows 100000,1000000] [--json out.json]
 
@@ -257,7 +260,7 @@ FROM (
         FROM generate_series(:start, :stop - 1) AS i
     ) AS drawn
 ) AS rows
-"""  # noqa: S608 - only constant column names are formatted in
+"""
 
 
 def generate_pg(url: str, n: int, chunk: int = 1_000_000) -> float:
@@ -325,22 +328,51 @@ class Database:
                 conn.execute(text(f'DROP SCHEMA "{self.schema}" CASCADE'))
 
 
+def without_rollup_triggers(url: str) -> None:
+    """Take the report rollup's triggers off a throwaway ledger: the write cost they add is
+    the difference between its insert rate and a ledger's with them (same run)."""
+    engine = create_ledger_engine(resolve_url(url))
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE requests DISABLE TRIGGER USER"))
+        else:
+            for event in ("insert", "update", "delete"):
+                conn.execute(text(f"DROP TRIGGER requests_report_rollup_{event}"))
+    engine.dispose()
+
+
+GENERATE_FROM = 2_000_000
+"""PostgreSQL ledgers this big are generated in the database rather than copied from Python."""
+
+
+def _load(url: str, kind: str, n: int) -> float:
+    return generate_pg(url, n) if kind == "postgres" and n >= GENERATE_FROM else bulk_load(url, n)
+
+
 def run(kind: str, base: str, rows: list[int], inserts: int, workdir: Path) -> dict[str, Any]:
-    result: dict[str, Any] = {"inserts_per_s": {}, "report_s": {}, "load_s": {}}
+    result: dict[str, Any] = {
+        "inserts_per_s": {},
+        "inserts_per_s_without_rollup": {},
+        "report_s": {},
+        "row_scan_s": {},
+        "load_s": {},
+    }
     for writers in (1, 8):
-        with Database(kind, base, workdir) as url:
-            rate = inserts_per_second(url, writers, inserts // writers, str(workdir / "outbox"))
-            result["inserts_per_s"][writers] = round(rate, 1)
-            print(f"{kind:8} {writers} writer(s): {rate:8.1f} durable inserts/s", flush=True)
+        for name, rollup in (("inserts_per_s", True), ("inserts_per_s_without_rollup", False)):
+            with Database(kind, base, workdir) as url:
+                if not rollup:
+                    without_rollup_triggers(url)
+                rate = inserts_per_second(url, writers, inserts // writers, str(workdir / "outbox"))
+                result[name][writers] = round(rate, 1)
+                what = "with" if rollup else "without"
+                print(f"{kind:8} {writers} writer(s): {rate:8.1f} inserts/s ({what} rollup)")
     for n in rows:
         with Database(kind, base, workdir) as url:
-            result["load_s"][n] = round(bulk_load(url, n), 1)
-            result["report_s"][n] = report_seconds(url)
-            print(
-                f"{kind:8} {n:>9,} rows: load {result['load_s'][n]}s, "
-                f"report {result['report_s'][n]}",
-                flush=True,
-            )
+            result["load_s"][n] = round(_load(url, kind, n), 1)
+            result["report_s"][n] = report_seconds(url, rounds=3)
+            result["row_scan_s"][n] = report_seconds(url, 1 if n > 100_000 else 3, ROW_SCAN_SINCE)
+            loaded, fast, slow = (result[k][n] for k in ("load_s", "report_s", "row_scan_s"))
+            print(f"{kind:8} {n:>10,} rows: load {loaded}s, report {fast}, rows {slow}", flush=True)
     return result
 
 
