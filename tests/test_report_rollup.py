@@ -19,6 +19,7 @@ from router._records import RequestRecord
 from router.ledger import Report, ReportRow, _rollup, open_ledger, summarize, verify
 from router.ledger._admin import rebuild_rollup
 from router.ledger._engine import create_ledger_engine, resolve_url
+from router.ledger._format import ESTIMATED_NOTE, as_table
 from router.ledger._migrate import upgrade
 from router.ledger._write import insert_records
 from tests.ledger_helpers.builders import T0, attempt, make_record
@@ -135,7 +136,10 @@ def test_estimated_percentiles_are_within_one_percent(
     monkeypatch.setattr(_rollup, "EXACT_LATENCY_UP_TO", 0)
     for group_by in ("day", "team", "tier", None):
         both(ledger_url, group_by)
-    assert summarize(ledger_url, ROLLUP).total.latency[0].estimated
+    report = summarize(ledger_url, ROLLUP)
+    assert report.total.latency[0].estimated
+    assert ESTIMATED_NOTE in as_table(report)
+    assert report.to_dict()["total"]["latency_ms"]["local"]["estimated"] is True
 
 
 def test_rows_committed_after_a_report_are_counted(ledger_url: str, outbox_dir: Path) -> None:

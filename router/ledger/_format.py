@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 TIERS = ("local", "frontier")
 FORMATS = ("table", "csv", "json", "html")
+ESTIMATED_NOTE = "latency p50/p95 estimated from the report rollup's histograms (within 1%)"
 
 
 def _money(amount: Decimal) -> str:
@@ -67,7 +68,9 @@ def row_dict(row: ReportRow) -> dict[str, Any]:
     out["savings_pct"] = None if pct is None else f"{pct:.2f}"
     out["cost_per_1k_requests_usd"] = None if per_1k is None else exact(cents(per_1k))
     out["latency_ms"] = {
-        s.tier: {"count": s.count, "p50": s.p50_ms, "p95": s.p95_ms} for s in row.latency
+        s.tier: {"count": s.count, "p50": s.p50_ms, "p95": s.p95_ms}
+        | ({"estimated": True} if s.estimated else {})
+        for s in row.latency
     }
     return out
 
@@ -124,6 +127,8 @@ def as_table(report: Report) -> str:
         lines.append(f"escalation reasons: {_reasons(report.total)}")
     if report.total.baseline_estimated:
         lines.append(f"baseline estimated for {report.total.baseline_estimated:,} request(s)")
+    if any(s.estimated for s in report.total.latency):
+        lines.append(ESTIMATED_NOTE)
     if report.learning_spend:
         lines.append(_learning_line(report))
     return "\n".join(lines) + "\n"
