@@ -1,4 +1,4 @@
-"""Report rollup: per-day sums of `requests`, kept by triggers in the rows' own transaction.
+"""Report rollup: per-day sums of `requests`, and the ids of rows not summed in yet.
 
 `report_rollup` holds, per (day, team, app, tier, model, escalation reason), the request count,
 the error / verification-failure / estimated-baseline counts, prompt tokens and the four money
@@ -6,14 +6,13 @@ sums; `report_latency` holds latency histograms in fixed log buckets (bucket b c
 [1.02^b, 1.02^(b+1)) ms) per (day, tier) and one of team, app or model (`dim` names which,
 `value` is its value): a request counts once under each. NULL dimensions are stored as ''.
 
-PostgreSQL: an AFTER INSERT statement trigger appends the batch's sums (`compacted` false);
-appending never waits on another writer. Readers fold those rows into the `compacted` ones.
-SQLite (one writer at a time): a row trigger adds each request to its compacted row directly
-(it needs SQLite's math functions, built in since 3.35 by default).
-Either way a row and its sums commit together, and an `INSERT ... ON CONFLICT DO NOTHING`
-that skips a duplicate adds nothing. UPDATE and DELETE triggers take the old rows' sums away
-(and add the new ones), so a row edited or removed by hand leaves the rollup exact too.
-Existing rows are summed in by this migration.
+Writers pay one narrow insert: a trigger adds each new request's id to `report_pending` in the
+rows' own transaction (PostgreSQL: one statement per insert statement; SQLite: per row), so a
+row and its "not summed yet" mark commit together, and a replay skipped by `ON CONFLICT DO
+NOTHING` marks nothing. Readers fold pending rows into the sums (router/ledger/_rollup.py) and
+add up sums + pending rows in one statement, so a report is exact whether or not a fold ran.
+UPDATE and DELETE triggers take already-summed old rows out of the sums (and add the new ones),
+so hand edits keep the rollup exact. Existing rows are summed in by this migration.
 
 Revision ID: 0006
 Revises: 0005
@@ -43,6 +42,30 @@ COUNTS = ("requests", "errors", "verification_failures", "baseline_estimated", "
 ROLLUP_KEY = ("day", *DIMS, "reason")
 LATENCY_KEY = ("dim", "day", "value", "tier", "bucket")
 LATENCY_DIMS = "(SELECT 'team' AS dim UNION ALL SELECT 'app' UNION ALL SELECT 'model') AS d"
+NOT_PENDING = "NOT EXISTS (SELECT 1 FROM report_pending p WHERE p.request_id = {p}request_id)"
+
+
+def _create_tables() -> None:
+    op.create_table(
+        "report_rollup",
+        sa.Column("day", sa.Date(), nullable=False),
+        *(sa.Column(d, sa.String(), nullable=False) for d in (*DIMS, "reason")),
+        *(sa.Column(c, sa.BigInteger(), nullable=False) for c in COUNTS),
+        *(sa.Column(c, MONEY, nullable=False) for c in SUMS),
+        sa.PrimaryKeyConstraint(*ROLLUP_KEY),
+    )
+    op.create_table(
+        "report_latency",
+        sa.Column("dim", sa.String(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("value", sa.String(), nullable=False),
+        sa.Column("tier", sa.String(), nullable=False),
+        sa.Column("bucket", sa.Integer(), nullable=False),
+        sa.Column("requests", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint(*LATENCY_KEY),
+    )
+    # no key: appending must cost a writer as little as possible
+    op.create_table("report_pending", sa.Column("request_id", sa.String(), nullable=False))
 
 
 def _latency_value(p: str, ifnull: str) -> str:
@@ -52,208 +75,154 @@ def _latency_value(p: str, ifnull: str) -> str:
     )
 
 
-def _create_tables() -> None:
-    op.create_table(
-        "report_rollup",
-        sa.Column("compacted", sa.Boolean(), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
-        *(sa.Column(d, sa.String(), nullable=False) for d in (*DIMS, "reason")),
-        *(sa.Column(c, sa.BigInteger(), nullable=False) for c in COUNTS),
-        *(sa.Column(c, MONEY, nullable=False) for c in SUMS),
+def _upsert(table: str, key: Sequence[str], values: Sequence[str], tail: str) -> str:
+    """`INSERT ... SELECT <values> <tail> ON CONFLICT DO UPDATE` adding the amounts."""
+    names = ", ".join(key)
+    columns = COUNTS + SUMS if table == "report_rollup" else ("requests",)
+    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in columns)
+    return (
+        f"INSERT INTO {table} ({names}, {', '.join(columns)}) "
+        f"SELECT {', '.join(values)} {tail} "
+        f"ON CONFLICT ({names}) DO UPDATE SET {updates}"
     )
-    op.create_table(
-        "report_latency",
-        sa.Column("compacted", sa.Boolean(), nullable=False),
-        sa.Column("dim", sa.String(), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("value", sa.String(), nullable=False),
-        sa.Column("tier", sa.String(), nullable=False),
-        sa.Column("bucket", sa.Integer(), nullable=False),
-        sa.Column("requests", sa.BigInteger(), nullable=False),
-    )
-    for table, key in (("report_rollup", ROLLUP_KEY), ("report_latency", LATENCY_KEY)):
-        op.create_index(
-            f"ux_{table}_key",
-            table,
-            list(key),
-            unique=True,
-            postgresql_where=sa.text("compacted"),
-            sqlite_where=sa.text("compacted"),
-        )
-        op.create_index(
-            f"ix_{table}_fresh",
-            table,
-            ["day"],
-            postgresql_where=sa.text("NOT compacted"),
-            sqlite_where=sa.text("NOT compacted"),
-        )
 
 
-# -- PostgreSQL: one statement trigger, batch sums appended -----------------------------------
+class _Dialect:
+    """The few spellings that differ between PostgreSQL and SQLite."""
 
-_PG_DAY = "(created_at AT TIME ZONE 'UTC')::date"
-_PG_DIMS = "coalesce(team, ''), coalesce(app, ''), coalesce(tier, ''), coalesce(model, '')"
-_PG_BUCKET = "floor(ln(greatest(latency_ms, 0.001)) / ln(1.02))::integer"
+    def __init__(self, name: str) -> None:
+        self.pg = name == "postgresql"
+        self.ifnull = "coalesce" if self.pg else "ifnull"
+
+    def day(self, p: str) -> str:
+        return f"({p}created_at AT TIME ZONE 'UTC')::date" if self.pg else f"date({p}created_at)"
+
+    def bucket(self, p: str) -> str:
+        if self.pg:
+            return f"floor(ln(greatest({p}latency_ms, 0.001)) / ln(1.02))::integer"
+        return f"CAST(floor(ln(max({p}latency_ms, 0.001)) / ln(1.02)) AS INTEGER)"
+
+    def sums(self, source: str, sign: str = "", where: str = "true", p: str = "") -> list[str]:
+        """Add (or, with sign "-", take away) the rows of `source` in both tables; `p`
+        prefixes column names ("NEW." / "OLD." in a SQLite row trigger)."""
+        dims = ", ".join(f"{self.ifnull}({p}{d}, '')" for d in DIMS)
+        rollup = [
+            f"{self.day(p)}, {dims}, {self.ifnull}({p}escalation_reason, '')",
+            f"{sign}count(*)",
+            f"{sign}sum(CASE WHEN {p}status = 'error' THEN 1 ELSE 0 END)",
+            f"{sign}sum(CASE WHEN {p}verification = 'failed' THEN 1 ELSE 0 END)",
+            f"{sign}sum(CASE WHEN {p}baseline_estimated THEN 1 ELSE 0 END)",
+            f"{sign}sum({p}prompt_tokens_estimate)",
+            *(f"{sign}sum({p}{c})" for c in SUMS),
+        ]
+        latency = [
+            "d.dim",
+            self.day(p),
+            _latency_value(p, self.ifnull),
+            f"{p}tier",
+            self.bucket(p),
+            f"{sign}count(*)",
+        ]
+        return [
+            _upsert(
+                "report_rollup",
+                ROLLUP_KEY,
+                rollup,
+                f"FROM {source} WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6",
+            ),
+            _upsert(
+                "report_latency",
+                LATENCY_KEY,
+                latency,
+                f"FROM {source} CROSS JOIN {LATENCY_DIMS} WHERE {p}tier IS NOT NULL AND {where} "
+                "GROUP BY 1, 2, 3, 4, 5",
+            ),
+        ]
 
 
-def _pg_sums(compacted: str, source: str, sign: str = "") -> str:
-    """Append (or, with sign "-", take away) the sums of the rows in `source`."""
-    # every name below is a constant of this file
-    return f"""
-    INSERT INTO report_rollup (compacted, {", ".join(ROLLUP_KEY)}, {", ".join(COUNTS)},
-                               {", ".join(SUMS)})
-    SELECT {compacted}, {_PG_DAY}, {_PG_DIMS}, coalesce(escalation_reason, ''),
-           {sign}count(*), {sign}count(*) FILTER (WHERE status = 'error'),
-           {sign}count(*) FILTER (WHERE verification = 'failed'),
-           {sign}count(*) FILTER (WHERE baseline_estimated), {sign}sum(prompt_tokens_estimate),
-           {sign}sum(cost_usd), {sign}sum(baseline_cost_usd), {sign}sum(savings_usd),
-           {sign}sum(local_cost_usd)
-    FROM {source} GROUP BY 2, 3, 4, 5, 6, 7;
-    INSERT INTO report_latency (compacted, {", ".join(LATENCY_KEY)}, requests)
-    SELECT {compacted}, d.dim, {_PG_DAY}, {_latency_value("", "coalesce")}, tier, {_PG_BUCKET},
-           {sign}count(*)
-    FROM {source} CROSS JOIN {LATENCY_DIMS} WHERE tier IS NOT NULL GROUP BY 2, 3, 4, 5, 6;
-    """  # noqa: S608
+# -- PostgreSQL: statement triggers over transition tables ------------------------------------
 
 
 def _pg_upgrade() -> None:
-    # plpgsql plans a statement when it first runs it, so the branch naming the transition
-    # table an event lacks is never planned.
-    op.execute(
-        "CREATE FUNCTION report_rollup_apply() RETURNS trigger LANGUAGE plpgsql "
-        "SECURITY DEFINER SET search_path FROM CURRENT AS $$ BEGIN "
-        "IF TG_OP IN ('DELETE', 'UPDATE') THEN "
-        + _pg_sums("false", "report_old_rows", "-")
-        + " END IF; IF TG_OP IN ('INSERT', 'UPDATE') THEN "
-        + _pg_sums("false", "report_new_rows")
-        + " END IF; RETURN NULL; END $$"
-    )
-    tables = {
-        "INSERT": "NEW TABLE AS report_new_rows",
-        "DELETE": "OLD TABLE AS report_old_rows",
-        "UPDATE": "OLD TABLE AS report_old_rows NEW TABLE AS report_new_rows",
+    pg = _Dialect("postgresql")
+    old = "report_old_rows"
+    summed = NOT_PENDING.format(p=f"{old}.")
+    changed = NOT_PENDING.format(p="report_new_rows.")
+    functions = {
+        # plpgsql plans a statement when it first runs it, so a function may name a transition
+        # table only its own event has
+        "report_pending_add": "INSERT INTO report_pending SELECT request_id FROM report_new_rows;",
+        "report_rollup_remove": "; ".join(pg.sums(old, "-", summed))  # noqa: S608
+        + f"; DELETE FROM report_pending WHERE request_id IN (SELECT request_id FROM {old});",  # noqa: S608
+        "report_rollup_change": "; ".join(pg.sums(old, "-", summed))
+        + "; "
+        + "; ".join(pg.sums("report_new_rows", "", changed))
+        + ";",
     }
-    for event, referencing in tables.items():
+    for name, body in functions.items():
         op.execute(
-            f"CREATE TRIGGER requests_report_rollup_{event.lower()} AFTER {event} ON requests "
-            f"REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION report_rollup_apply()"
+            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
+            f"SET search_path FROM CURRENT AS $$ BEGIN {body} RETURN NULL; END $$"
         )
-    op.execute(_pg_sums("true", "requests"))
+    triggers = {
+        "insert": ("NEW TABLE AS report_new_rows", "report_pending_add"),
+        "delete": ("OLD TABLE AS report_old_rows", "report_rollup_remove"),
+        "update": (
+            "OLD TABLE AS report_old_rows NEW TABLE AS report_new_rows",
+            "report_rollup_change",
+        ),
+    }
+    for event, (referencing, function) in triggers.items():
+        op.execute(
+            f"CREATE TRIGGER requests_report_rollup_{event} AFTER {event.upper()} ON requests "
+            f"REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+        )
 
 
-# -- SQLite: row triggers, upserted into the compacted row ------------------------------------
-
-_SQLITE_BUCKET = "CAST(floor(ln(max({p}latency_ms, 0.001)) / ln(1.02)) AS INTEGER)"
-
-
-def _sqlite_key(p: str) -> str:
-    dims = ", ".join(f"ifnull({p}{d}, '')" for d in DIMS)
-    return f"date({p}created_at), {dims}"
-
-
-def _sqlite_upsert(table: str, key: Sequence[str], values: Sequence[str], tail: str) -> str:
-    """`INSERT ... SELECT <values> <tail> ON CONFLICT DO UPDATE` adding the new amounts."""
-    names = ", ".join(key)
-    columns = COUNTS + SUMS if table == "report_rollup" else ("requests",)
-    updates = ", ".join(f"{c} = {c} + excluded.{c}" for c in columns)
-    return (
-        f"INSERT INTO {table} (compacted, {names}, {', '.join(columns)}) "
-        f"SELECT 1, {', '.join(values)} {tail} "
-        f"ON CONFLICT ({names}) WHERE compacted DO UPDATE SET {updates}"
-    )
+# -- SQLite: row triggers ----------------------------------------------------------------------
 
 
 def _sqlite_row(p: str, sign: str) -> str:
-    """Add (sign "") or take away (sign "-") one row, `p` being "NEW." or "OLD."."""
-    rollup = [
-        _sqlite_key(p),
-        f"ifnull({p}escalation_reason, '')",
-        f"{sign}1",
-        f"{sign}({p}status = 'error')",
-        f"{sign}({p}verification IS 'failed')",
-        f"{sign}{p}baseline_estimated",
-        f"{sign}{p}prompt_tokens_estimate",
-        *(f"{sign}{p}{c}" for c in SUMS),
-    ]
-    return (
-        _sqlite_upsert("report_rollup", ROLLUP_KEY, rollup, "WHERE true")
-        + "; "
-        + _sqlite_upsert(
-            "report_latency",
-            LATENCY_KEY,
-            _sqlite_latency(p, f"{sign}1"),
-            f"FROM {LATENCY_DIMS} WHERE {p}tier IS NOT NULL",
-        )
-        + "; "
-    )
-
-
-def _sqlite_latency(p: str, count: str) -> list[str]:
-    value = _latency_value(p, "ifnull")
-    return ["d.dim", f"date({p}created_at)", value, f"{p}tier", _SQLITE_BUCKET.format(p=p), count]
-
-
-def _sqlite_triggers() -> list[str]:
-    body = {
-        "INSERT": _sqlite_row("NEW.", ""),
-        "DELETE": _sqlite_row("OLD.", "-"),
-        "UPDATE": _sqlite_row("OLD.", "-") + _sqlite_row("NEW.", ""),
-    }
-    return [
-        f"CREATE TRIGGER requests_report_rollup_{event.lower()} AFTER {event} ON requests "
-        f"BEGIN {statements} END"
-        for event, statements in body.items()
-    ]
-
-
-def _sqlite_backfill() -> list[str]:
-    group = "GROUP BY 2, 3, 4, 5, 6, 7"
-    rollup = [
-        _sqlite_key(""),
-        "ifnull(escalation_reason, '')",
-        "count(*)",
-        "sum(status = 'error')",
-        "sum(verification IS 'failed')",
-        "sum(baseline_estimated)",
-        "sum(prompt_tokens_estimate)",
-        *(f"sum({c})" for c in SUMS),
-    ]
-    return [
-        _sqlite_upsert("report_rollup", ROLLUP_KEY, rollup, f"FROM requests WHERE true {group}"),
-        _sqlite_upsert(
-            "report_latency",
-            LATENCY_KEY,
-            _sqlite_latency("", "count(*)"),
-            f"FROM requests CROSS JOIN {LATENCY_DIMS} WHERE tier IS NOT NULL "
-            "GROUP BY 2, 3, 4, 5, 6",
-        ),
-    ]
+    """Add (or take away) one row, `p` being "NEW." or "OLD.", unless it is still pending."""
+    statements = _Dialect("sqlite").sums("(SELECT 1) AS one", sign, NOT_PENDING.format(p=p), p)
+    return "; ".join(statements) + "; "
 
 
 def _sqlite_upgrade() -> None:
-    # A SQLite built without math functions fails here, on `ln`, not later on a write.
-    for statement in (*_sqlite_triggers(), *_sqlite_backfill()):
-        op.execute(statement)
+    op.execute(
+        "CREATE TRIGGER requests_report_rollup_insert AFTER INSERT ON requests BEGIN "
+        "INSERT INTO report_pending (request_id) VALUES (NEW.request_id); END"
+    )
+    op.execute(
+        "CREATE TRIGGER requests_report_rollup_delete AFTER DELETE ON requests BEGIN "  # noqa: S608
+        + _sqlite_row("OLD.", "-")
+        + "DELETE FROM report_pending WHERE request_id = OLD.request_id; END"
+    )
+    op.execute(
+        "CREATE TRIGGER requests_report_rollup_update AFTER UPDATE ON requests BEGIN "
+        + _sqlite_row("OLD.", "-")
+        + _sqlite_row("NEW.", "")
+        + "END"
+    )
 
 
 def upgrade() -> None:
     _create_tables()
-    if op.get_bind().dialect.name == "postgresql":
+    dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
         _pg_upgrade()
     else:
-        _sqlite_upgrade()
+        _sqlite_upgrade()  # SQLite without math functions (ln) fails below, not on a write
+    for statement in _Dialect(dialect).sums("requests"):
+        op.execute(statement)
 
 
 def downgrade() -> None:
+    on = " ON requests" if op.get_bind().dialect.name == "postgresql" else ""
     for event in ("insert", "delete", "update"):
-        op.execute(f"DROP TRIGGER IF EXISTS requests_report_rollup_{event}" + _on_requests())
+        op.execute(f"DROP TRIGGER IF EXISTS requests_report_rollup_{event}{on}")
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP FUNCTION IF EXISTS report_rollup_apply()")
-    for table in ("report_latency", "report_rollup"):
-        op.drop_index(f"ix_{table}_fresh", table_name=table)
-        op.drop_index(f"ux_{table}_key", table_name=table)
+        for name in ("report_pending_add", "report_rollup_remove", "report_rollup_change"):
+            op.execute(f"DROP FUNCTION IF EXISTS {name}()")
+    for table in ("report_pending", "report_latency", "report_rollup"):
         op.drop_table(table)
-
-
-def _on_requests() -> str:
-    return " ON requests" if op.get_bind().dialect.name == "postgresql" else ""

@@ -12,9 +12,10 @@ Latency p50/p95: read from the rows, as before, while the window holds at most
 width 2%, the middle of a bucket is at most 0.995% from any value in it), and flagged
 `LatencyStats.estimated`.
 
-On PostgreSQL the trigger appends one row of sums per key and insert statement; a report first
-folds those into the compacted rows (one transaction, one folder at a time, skipped if this
-user may not write). Reads add up both kinds, so folding is only for speed.
+Writers only add the new requests' ids to `report_pending` (a trigger, in the rows' own
+transaction). A report first folds the pending rows into the sums (one transaction that keeps
+writers out for its length, at most one folder at a time, skipped when the lock is busy or
+this user may not write), then reads sums + pending rows in one statement: exact either way.
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from router.ledger import _report_sql as q
 from router.ledger import _rollup_sql as s
 from router.ledger._engine import write_engine
 from router.ledger._report import LatencyStats, ReportRow
+from router.ledger._schema import PendingRow
 
 logger = logging.getLogger("router")
 
@@ -63,7 +65,7 @@ def report_rows(
     plan = s.plan_for(group_by, window, filters or {})
     if plan is None:
         return None
-    fold(conn)
+    fold(conn.engine)
     sums = _sums(conn, plan)
     reasons = _reasons(conn, plan)
     requests = sum(r["requests"] for r in sums.values())
@@ -75,17 +77,22 @@ def report_rows(
     )
 
 
-def fold(conn: Connection) -> None:
-    """PostgreSQL: fold appended batch sums into the compacted rows, in a transaction of its
-    own; skipped when another report is folding or this user may not delete (reads are exact
-    either way)."""
-    if conn.dialect.name != "postgresql":
-        return
+def fold(engine: Engine) -> None:
+    """Sum the pending rows into the rollup, in a transaction of its own; skipped when another
+    report is folding, writers hold the lock over a second, or this user may not write (reads
+    add the pending rows themselves, so they are exact either way)."""
+    dialect = engine.dialect.name
     try:
-        with conn.engine.begin() as folding:
-            if folding.execute(s.TRY_FOLD_LOCK).scalar():
-                for statement in s.FOLDS:
-                    folding.execute(statement)
+        with write_engine(engine).begin() as conn:
+            if dialect == "postgresql":
+                if not conn.execute(s.TRY_FOLD_LOCK).scalar():
+                    return
+                for statement in s.LOCK_PENDING:
+                    conn.execute(statement)
+            if conn.execute(select(PendingRow.request_id).limit(1)).first() is None:
+                return
+            for statement in s.fold_statements(dialect):
+                conn.execute(statement)
     except SQLAlchemyError as exc:
         logger.debug("report rollup not folded: %s", type(exc).__name__)
 
@@ -101,7 +108,7 @@ def _label(plan: s.Plan, key: Any) -> str:
 
 def _sums(conn: Connection, plan: s.Plan) -> dict[str, Sums]:
     out: dict[str, Sums] = {}
-    for r in conn.execute(s.totals(plan)).mappings():
+    for r in conn.execute(s.totals(plan, s.money_source(conn.dialect.name))).mappings():
         if r["requests"] is None:  # no group: one row of NULLs when nothing matched
             continue
         acc = out.setdefault(_label(plan, r["key"]), defaultdict(int))
@@ -114,7 +121,7 @@ def _sums(conn: Connection, plan: s.Plan) -> dict[str, Sums]:
 
 def _reasons(conn: Connection, plan: s.Plan) -> dict[str, Counter[str]]:
     out: dict[str, Counter[str]] = defaultdict(Counter)
-    for key, reason, count in conn.execute(s.reasons(plan)):
+    for key, reason, count in conn.execute(s.reasons(plan, s.money_source(conn.dialect.name))):
         out[_label(plan, key)][reason] += int(count)
     return out
 
@@ -124,7 +131,9 @@ def _latencies(conn: Connection, plan: s.Plan, window: q.Window, requests: int) 
         exact = q.latencies(conn, q.group_key(plan.group_by, conn.dialect.name), window)
         return {g: {t: (*v, False) for t, v in tiers.items()} for g, tiers in exact.items()}
     buckets: dict[str, dict[str, Counter[int]]] = defaultdict(lambda: defaultdict(Counter))
-    for key, tier, bucket, count in conn.execute(s.histogram(plan)):
+    for key, tier, bucket, count in conn.execute(
+        s.histogram(plan, s.latency_source(conn.dialect.name))
+    ):
         if count:
             buckets[_label(plan, key)][tier][int(bucket)] += int(count)
     return {
@@ -184,24 +193,34 @@ def rebuild(engine: Engine) -> None:
 
 
 def problems(conn: Connection) -> list[str]:
-    """How the rollup differs from the rows, per table and key (empty when it matches)."""
+    """How the rollup (sums + pending rows) differs from the rows, per table and key."""
     dialect = conn.dialect.name
-    out = _differences(conn, s.raw_sums(dialect), s.rollup_sums(), 6, "report_rollup")
-    for dim in s.LATENCY_DIMS:
-        raw, rolled = s.raw_histogram(dialect, dim), s.rollup_histogram(dim)
-        out += _differences(conn, raw, rolled, 4, f"report_latency ({dim})")
-    return out
+    return _differences(
+        conn, s.raw_sums(dialect), s.rollup_sums(), s.raw_sums(dialect, pending_only=True), 6
+    ) + _differences(
+        conn,
+        s.raw_histogram(dialect),
+        s.rollup_histogram(),
+        s.raw_histogram(dialect, pending_only=True),
+        5,
+    )
 
 
-def _differences(conn: Connection, raw: Any, rolled: Any, width: int, table: str) -> list[str]:
-    def read(stmt: Any) -> dict[tuple[str, ...], tuple[Any, ...]]:
-        rows = ((tuple(map(str, r[:width])), tuple(r[width:])) for r in conn.execute(stmt))
-        return {key: values for key, values in rows if any(values)}
+def _differences(conn: Connection, raw: Any, summed: Any, pending: Any, width: int) -> list[str]:
+    def read(*statements: Any) -> dict[tuple[str, ...], tuple[Any, ...]]:
+        out: dict[tuple[str, ...], tuple[Any, ...]] = {}
+        for stmt in statements:
+            for r in conn.execute(stmt):
+                key, values = tuple(map(str, r[:width])), tuple(r[width:])
+                old = out.get(key, (0,) * len(values))
+                out[key] = tuple(a + b for a, b in zip(old, values, strict=True))
+        return {k: v for k, v in out.items() if any(v)}
 
-    want, have = read(raw), read(rolled)
+    want, have = read(raw), read(summed, pending)
     wrong = sorted(k for k in want.keys() | have.keys() if want.get(k) != have.get(k))
     if not wrong:
         return []
+    table = "report_rollup" if width == 6 else f"report_latency ({wrong[0][0]})"
     return [
         f"{table} differs from the rows for {len(wrong)} key(s), first {'/'.join(wrong[0])}: "
         f"rows {want.get(wrong[0])}, rollup {have.get(wrong[0])}; {REBUILD_HINT}"

@@ -1,6 +1,6 @@
 """The ledger's tables: `requests` (one row per request), `attempts`, `request_content`,
 `budget_windows` (budget burn per team/app and period), the report rollup (`report_rollup`,
-`report_latency`, kept by triggers; see router/ledger/_rollup.py), and the learning store
+`report_latency`, `report_pending`; see router/ledger/_rollup.py), and the learning store
 (`learning_requests`, `learning_labels`, `learning_attempts`, `learning_artefacts`; see
 router/learning).
 
@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, false, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, false
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -222,35 +222,19 @@ class LearningArtefactRow(Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
-def _rollup_indexes(table: str, *key: str) -> tuple[Index, Index]:
-    """One compacted row per key (the readers' upsert target), and the rows still to fold."""
-    compacted, fresh = text("compacted"), text("NOT compacted")
-    return (
-        Index(
-            f"ux_{table}_key", *key, unique=True, postgresql_where=compacted, sqlite_where=compacted
-        ),
-        Index(f"ix_{table}_fresh", "day", postgresql_where=fresh, sqlite_where=fresh),
-    )
-
-
 class RollupRow(Base):
-    """Sums of `requests` per day and dimensions, kept by a trigger in the rows' transaction
-    (migration 0006, router/ledger/_rollup.py). NULL dimensions are stored as ''.
-
-    On PostgreSQL each insert statement appends its batch's sums with `compacted` false, and
-    readers fold them into the one compacted row per key; on SQLite rows are compacted at once.
-    The report adds up both kinds, so a batch is counted from the moment it commits.
-    """
+    """Sums of `requests` per UTC day and dimensions, for reports (migration 0006,
+    router/ledger/_rollup.py). NULL dimensions are stored as ''. Rows not summed in yet are
+    listed in `report_pending`."""
 
     __tablename__ = "report_rollup"
 
-    compacted: Mapped[bool]
-    day: Mapped[date]
-    team: Mapped[str] = mapped_column(String)
-    app: Mapped[str] = mapped_column(String)
-    tier: Mapped[str] = mapped_column(String)
-    model: Mapped[str] = mapped_column(String)
-    reason: Mapped[str] = mapped_column(String)  # escalation reason
+    day: Mapped[date] = mapped_column(primary_key=True)
+    team: Mapped[str] = mapped_column(String, primary_key=True)
+    app: Mapped[str] = mapped_column(String, primary_key=True)
+    tier: Mapped[str] = mapped_column(String, primary_key=True)
+    model: Mapped[str] = mapped_column(String, primary_key=True)
+    reason: Mapped[str] = mapped_column(String, primary_key=True)  # escalation reason
     requests: Mapped[int] = mapped_column(BigInteger)
     errors: Mapped[int] = mapped_column(BigInteger)
     verification_failures: Mapped[int] = mapped_column(BigInteger)
@@ -261,13 +245,6 @@ class RollupRow(Base):
     savings_usd: Mapped[Decimal] = mapped_column(Money)
     local_cost_usd: Mapped[Decimal] = mapped_column(Money)
 
-    __table_args__ = _rollup_indexes(
-        "report_rollup", "day", "team", "app", "tier", "model", "reason"
-    )
-    # No primary key in the table (a key may have appended rows besides its compacted one);
-    # the ORM only needs one to map the class.
-    __mapper_args__ = {"primary_key": ("day", "team", "app", "tier", "model", "reason")}  # noqa: RUF012
-
 
 class LatencyRow(Base):
     """Request latencies as histograms per day, tier and one of team, app or model (`dim` says
@@ -276,16 +253,23 @@ class LatencyRow(Base):
 
     __tablename__ = "report_latency"
 
-    compacted: Mapped[bool]
-    dim: Mapped[str] = mapped_column(String)
-    day: Mapped[date]
-    value: Mapped[str] = mapped_column(String)
-    tier: Mapped[str] = mapped_column(String)
-    bucket: Mapped[int]
+    dim: Mapped[str] = mapped_column(String, primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    value: Mapped[str] = mapped_column(String, primary_key=True)
+    tier: Mapped[str] = mapped_column(String, primary_key=True)
+    bucket: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     requests: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = _rollup_indexes("report_latency", "dim", "day", "value", "tier", "bucket")
-    __mapper_args__ = {"primary_key": ("dim", "day", "value", "tier", "bucket")}  # noqa: RUF012
+
+class PendingRow(Base):
+    """A request written since the rollup last summed the rows in (a trigger adds it in the
+    row's own transaction; a report folds and deletes it). No key: appending stays cheap."""
+
+    __tablename__ = "report_pending"
+
+    request_id: Mapped[str] = mapped_column(String)
+
+    __mapper_args__ = {"primary_key": ("request_id",)}  # noqa: RUF012 - the ORM needs one
 
 
 metadata = Base.metadata
