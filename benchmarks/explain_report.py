@@ -4,6 +4,7 @@
     python -m benchmarks.explain_report postgresql+psycopg://postgres@127.0.0.1:5432/reportperf
 
 Prints each statement, then its plan; `--brief` keeps only each plan's top node and timings.
+The fold of pending rows into the sums is shown as a plan only (EXPLAIN ANALYZE would run it).
 """
 
 from __future__ import annotations
@@ -30,10 +31,17 @@ def statements() -> list[tuple[str, Any]]:
         assert plan is not None
         out += [
             (f"rows: sums, {name}", q.totals_query(key, ALL)),
-            (f"rollup: sums, {name}", s.totals(plan)),
-            (f"rollup: latency histogram, {name}", s.histogram(plan)),
+            (f"rollup: sums, {name}", s.totals(plan, s.money_source("postgresql"))),
+            (
+                f"rollup: latency histogram, {name}",
+                s.histogram(plan, s.latency_source("postgresql")),
+            ),
         ]
-    return out
+    folds = s.fold_statements("postgresql")[:2]
+    return out + [
+        (f"fold (plan only, not run): {t}", f)
+        for t, f in zip(("sums", "latency"), folds, strict=True)
+    ]
 
 
 def _percentiles(group_by: str | None) -> Any:
@@ -64,7 +72,8 @@ def main() -> None:
             sql = str(
                 stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
             )
-            plan = [r[0] for r in conn.execute(text(f"EXPLAIN (ANALYZE, BUFFERS) {sql}"))]
+            how = "" if name.startswith("fold") else "(ANALYZE, BUFFERS) "
+            plan = [r[0] for r in conn.execute(text(f"EXPLAIN {how}{sql}"))]
             print(f"\n### {name}\n")
             if not args.brief:
                 print(sql + "\n")

@@ -11,9 +11,11 @@ from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Date,
     Integer,
     Select,
+    String,
     Subquery,
     case,
     cast,
@@ -129,7 +131,13 @@ def _bucket(dialect: str) -> ColumnElement[int]:
 
 
 def _flag(cond: ColumnElement[bool]) -> ColumnElement[int]:
-    return case((cond, 1), else_=0)
+    return _big(case((cond, 1), else_=0))
+
+
+def _big(value: Any) -> ColumnElement[int]:
+    """As BIGINT: a UNION whose branches agree on every column type lets PostgreSQL push a
+    report's filters (dim, days) into each branch instead of filtering the whole union."""
+    return cast(value, BigInteger)
 
 
 def _row_values(dialect: str) -> list[ColumnElement[Any]]:
@@ -138,17 +146,19 @@ def _row_values(dialect: str) -> list[ColumnElement[Any]]:
         _day(dialect).label("day"),
         *(func.coalesce(getattr(R, d), "").label(d) for d in DIMENSIONS),
         func.coalesce(R.escalation_reason, "").label("reason"),
-        literal_column("1").label("requests"),
+        _big(literal_column("1")).label("requests"),
         _flag(R.status == "error").label("errors"),
         _flag(R.verification == "failed").label("verification_failures"),
         _flag(R.baseline_estimated.is_(True)).label("baseline_estimated"),
-        R.prompt_tokens_estimate.label("prompt_tokens"),
+        _big(R.prompt_tokens_estimate).label("prompt_tokens"),
         *(getattr(R, m).label(m) for m in MONEY),
     ]
 
 
 def _dims() -> Subquery:
-    names: list[Select[Any]] = [select(literal_column(f"'{d}'").label("dim")) for d in LATENCY_DIMS]
+    names: list[Select[Any]] = [
+        select(cast(literal_column(f"'{d}'"), String).label("dim")) for d in LATENCY_DIMS
+    ]
     return union_all(*names).subquery("d")
 
 
@@ -165,7 +175,7 @@ def _latency_values(dialect: str, dims: Subquery) -> list[Any]:
         value.label("value"),
         R.tier,
         _bucket(dialect).label("bucket"),
-        literal_column("1").label("requests"),
+        _big(literal_column("1")).label("requests"),
     ]
 
 
