@@ -13,11 +13,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import text
 
 from router._records import RequestRecord
+from router.cli import main
 from router.ledger import Report, ReportRow, _rollup, open_ledger, summarize, verify
-from router.ledger._admin import rebuild_rollup
 from router.ledger._engine import create_ledger_engine, resolve_url
 from router.ledger._format import ESTIMATED_NOTE, as_table
 from router.ledger._migrate import upgrade
@@ -187,7 +188,8 @@ def test_verify_finds_a_tampered_rollup_and_rebuild_repairs_it(
     messages = [p.message for p in verify(ledger_url).problems]
     assert any(m.startswith("report_rollup differs") for m in messages)
     assert any(m.startswith("report_latency (app) differs") for m in messages)
-    rebuild_rollup(ledger_url)
+    result = CliRunner().invoke(main, ["ledger", "rebuild-rollup", "--ledger", ledger_url])
+    assert result.exit_code == 0 and "rebuilt from its rows" in result.output
     assert verify(ledger_url).ok
     both(ledger_url, "app")
 
