@@ -81,16 +81,17 @@ def fold(engine: Engine) -> None:
     """Sum the pending rows into the rollup, in a transaction of its own; skipped when another
     report is folding, writers hold the lock over a second, or this user may not write (reads
     add the pending rows themselves, so they are exact either way)."""
-    dialect = engine.dialect.name
+    dialect, anything = engine.dialect.name, select(PendingRow.request_id).limit(1)
     try:
+        with engine.connect() as conn:  # nothing pending: no write lock taken at all
+            if conn.execute(anything).first() is None:
+                return
         with write_engine(engine).begin() as conn:
             if dialect == "postgresql":
                 if not conn.execute(s.TRY_FOLD_LOCK).scalar():
                     return
                 for statement in s.LOCK_PENDING:
                     conn.execute(statement)
-            if conn.execute(select(PendingRow.request_id).limit(1)).first() is None:
-                return
             for statement in s.fold_statements(dialect):
                 conn.execute(statement)
     except SQLAlchemyError as exc:

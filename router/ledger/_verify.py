@@ -5,8 +5,8 @@ the sum of its attempts; savings equal baseline minus cost; no attempt row is mi
 frontier attempt priced from the current price table version carries that table's prices.
 Overall: the report rollup (router/ledger/_rollup.py) holds, key by key, the sums and latency
 counts of the rows; the report's totals equal the exact sum of the rows, grouped and
-ungrouped; and the
-ledger's outbox holds no record the database rejected (the rows would be missing).
+ungrouped; and the ledger's outbox holds no record the database rejected (the rows would be
+missing).
 """
 
 from __future__ import annotations
