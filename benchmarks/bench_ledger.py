@@ -1,11 +1,14 @@
 """Ledger benchmark: durable inserts per second, and report time on large ledgers.
 
 Not a test. Measures, on SQLite and (if a URL is given) PostgreSQL:
-  * durable `record()` calls per second with 1 and 8 writer processes (each call commits), and
-    rows per second of 8 processes x 32 concurrent requests through the group commit, with the
-    previous PostgreSQL writers in the same rounds (`WRITERS`);
-  * `summarize()` time (total only, and grouped by day) on 100,000 and 1,000,000 synthetic
-    requests, bulk-loaded with executemany (SQLite) or COPY (PostgreSQL).
+  * durable `record()` calls per second with 1 and 8 writer processes (each call commits), on
+    a ledger with the report rollup's triggers and on one without them, and rows per second of
+    8 processes x 32 concurrent requests through the group commit, with the previous PostgreSQL
+    writers in the same rounds (`WRITERS`);
+  * `summarize()` time (total, by day, by team; median of 3) on synthetic requests,
+    bulk-loaded with executemany (SQLite), COPY (PostgreSQL) or, from 2,000,000 rows on
+    PostgreSQL, generated in the database; next to the same reports read from the rows
+    (bounds off a whole day), as every report was before the rollup.
 
     python benchmarks/bench_ledger.py [--postgres URL] [--rows 100000,1000000] [--json out.json]
 
@@ -294,13 +297,66 @@ def bulk_load(url: str, n: int) -> float:
     return time.perf_counter() - began
 
 
-def report_seconds(url: str) -> dict[str, float]:
+# Generated in the database, 1M rows per statement: the 10M-row PostgreSQL ledger loads in
+# minutes instead of the hour `record()` or COPY from Python would take. Each statement fires
+# the rollup trigger once, as a writer's batch does.
+_GENERATE_PG = f"""
+INSERT INTO requests ({", ".join(COLUMNS)})
+SELECT 'bench-' || i, t, t, 'direct', 'default', '1',
+       CASE WHEN i % 97 = 0 THEN 'error' ELSE 'ok' END,
+       CASE WHEN f THEN 'frontier' ELSE 'local' END,
+       CASE WHEN NOT f THEN 'qwen3.5:9b' WHEN i % 3 = 0 THEN 'claude-opus-4.6' ELSE 'gpt-5.4' END,
+       'threshold', r, 0.5, 1, cost, 0, 'gpt-5.4', cost + extra, true, extra, 'bench',
+       exp(6 + 0.8 * z), 'h', 800, 'team' || (i % 12), 'app' || (i % 5), NULL, true,
+       '{{"env": "bench"}}'::jsonb, CASE WHEN i % 50 = 0 THEN 'failed' ELSE 'passed' END,
+       CASE WHEN f AND i % 2 = 0 THEN 'low_confidence' END, NULL
+FROM (
+    SELECT i, f, r, z,
+           timestamptz '2025-01-01 00:00+00' + floor(random() * 365 * 86400) * interval '1 s' AS t,
+           CASE WHEN f THEN round((random() * 0.004)::numeric, 10) ELSE 0 END AS cost,
+           round((random() * 0.004)::numeric, 10) AS extra
+    FROM (
+        SELECT i, random() < 0.3 AS f, random() AS r,
+               sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()) AS z
+        FROM generate_series(:start, :stop - 1) AS i
+    ) AS drawn
+) AS rows
+"""
+
+
+def generate_pg(url: str, n: int, chunk: int = 1_000_000) -> float:
+    """Fill a PostgreSQL ledger with `n` synthetic requests, generated server-side."""
+    began = time.perf_counter()
+    engine = create_ledger_engine(resolve_url(url))
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT setseed(0.21)"))
+            for start in range(0, n, chunk):
+                conn.execute(text(_GENERATE_PG), {"start": start, "stop": min(n, start + chunk)})
+                conn.commit()
+            conn.execute(text("ANALYZE"))
+            conn.commit()
+    finally:
+        engine.dispose()
+    return time.perf_counter() - began
+
+
+ROW_SCAN_SINCE = datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)
+"""A bound that is not a whole day: `summarize` reads the rows, as every report did before
+the rollup (same rows, since nothing is older)."""
+
+
+def report_seconds(url: str, rounds: int = 1, since: datetime | None = None) -> dict[str, float]:
+    """Median seconds of `summarize()` per grouping (total, by day, by team)."""
     engine = create_ledger_engine(resolve_url(url))
     out = {}
     for group_by in (None, "day", "team"):
-        began = time.perf_counter()
-        summarize(engine, group_by=group_by)  # type: ignore[arg-type]
-        out[group_by or "total"] = round(time.perf_counter() - began, 3)
+        times = []
+        for _ in range(rounds):
+            began = time.perf_counter()
+            summarize(engine, since=since, group_by=group_by)
+            times.append(time.perf_counter() - began)
+        out[group_by or "total"] = round(statistics.median(times), 3)
     engine.dispose()
     return out
 
@@ -333,6 +389,27 @@ class Database:
                 conn.execute(text(f'DROP SCHEMA "{self.schema}" CASCADE'))
 
 
+def without_rollup_triggers(url: str) -> None:
+    """Take the report rollup's triggers off a throwaway ledger: the write cost they add is
+    the difference between its insert rate and a ledger's with them (same run)."""
+    engine = create_ledger_engine(resolve_url(url))
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE requests DISABLE TRIGGER USER"))
+        else:
+            for event in ("insert", "update", "delete"):
+                conn.execute(text(f"DROP TRIGGER requests_report_rollup_{event}"))
+    engine.dispose()
+
+
+GENERATE_FROM = 2_000_000
+"""PostgreSQL ledgers this big are generated in the database rather than copied from Python."""
+
+
+def _load(url: str, kind: str, n: int) -> float:
+    return generate_pg(url, n) if kind == "postgres" and n >= GENERATE_FROM else bulk_load(url, n)
+
+
 GROUP_CONCURRENCY = 32  # concurrent requests per writer process, as in the latency benchmark
 
 
@@ -362,28 +439,36 @@ def insert_rates(
 def run(
     kind: str, base: str, rows: list[int], inserts: int, workdir: Path, rounds: int = 3
 ) -> dict[str, Any]:
-    result: dict[str, Any] = {"inserts_per_s": {}, "report_s": {}, "load_s": {}}
-    with Database(kind, base, workdir) as url:
-        rate = inserts_per_second(url, 1, inserts, str(workdir / "outbox"))
-        result["inserts_per_s"][1] = round(rate, 1)
-        print(f"{kind:8} 1 writer: {rate:8.1f} durable inserts/s", flush=True)
+    result: dict[str, Any] = {
+        "inserts_per_s": {},
+        "inserts_per_s_without_rollup": {},
+        "report_s": {},
+        "row_scan_s": {},
+        "load_s": {},
+    }
+    for writers in (1, 8):
+        for name, rollup in (("inserts_per_s", True), ("inserts_per_s_without_rollup", False)):
+            with Database(kind, base, workdir) as url:
+                if not rollup:
+                    without_rollup_triggers(url)
+                rate = inserts_per_second(url, writers, inserts // writers, str(workdir / "outbox"))
+                result[name][writers] = round(rate, 1)
+                what = "with" if rollup else "without"
+                print(f"{kind:8} {writers} writer(s): {rate:8.1f} inserts/s ({what} rollup)")
     result["load_before"] = os.getloadavg()
     result["rates_8"] = insert_rates(kind, base, inserts, rounds, workdir)
     result["load_after"] = os.getloadavg()
-    result["inserts_per_s"][8] = statistics.median(result["rates_8"]["record"][CURRENT])
     result["group_per_s"] = {v: statistics.median(r) for v, r in result["rates_8"]["group"].items()}
     result["record_per_s"] = {
         v: statistics.median(r) for v, r in result["rates_8"]["record"].items()
     }
     for n in rows:
         with Database(kind, base, workdir) as url:
-            result["load_s"][n] = round(bulk_load(url, n), 1)
-            result["report_s"][n] = report_seconds(url)
-            print(
-                f"{kind:8} {n:>9,} rows: load {result['load_s'][n]}s, "
-                f"report {result['report_s'][n]}",
-                flush=True,
-            )
+            result["load_s"][n] = round(_load(url, kind, n), 1)
+            result["report_s"][n] = report_seconds(url, rounds=3)
+            result["row_scan_s"][n] = report_seconds(url, 1 if n > 100_000 else 3, ROW_SCAN_SINCE)
+            loaded, fast, slow = (result[k][n] for k in ("load_s", "report_s", "row_scan_s"))
+            print(f"{kind:8} {n:>10,} rows: load {loaded}s, report {fast}, rows {slow}", flush=True)
     return result
 
 

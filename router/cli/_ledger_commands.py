@@ -242,6 +242,23 @@ def ledger_export(
     click.echo(f"exported {count:,} request(s)", err=True)
 
 
+@ledger.command("rebuild-rollup")
+@_ledger_option
+@_friendly
+def ledger_rebuild_rollup(url: str | None) -> None:
+    """Recompute the report rollup from the rows (when `router ledger verify` says it differs).
+
+    Writers wait while it runs (minutes on 10 million PostgreSQL rows).
+
+    \b
+    Examples:
+      router ledger rebuild-rollup --ledger postgresql://router@db.internal/ledger
+    """
+    from router.ledger._admin import rebuild_rollup  # noqa: PLC0415
+
+    click.echo(f"report rollup of {rebuild_rollup(url)} rebuilt from its rows")
+
+
 @click.command("report")
 @_ledger_option
 @_filter_options

@@ -70,6 +70,25 @@ _MAY_INSERT = text(
 _NO_INSERT = "this database user may not insert into requests and attempts; GRANT INSERT to it"
 
 
+def rebuild_rollup(url: str | None = None) -> str:
+    """Recompute the report rollup of the ledger at `url` from its rows; returns the URL shown."""
+    from router.ledger._rollup import rebuild  # noqa: PLC0415 - only this command needs it
+
+    parsed = _engine.resolve_url(url)
+    engine = _engine.create_ledger_engine(parsed)
+    try:
+        _migrate.check_schema(engine, auto_upgrade=engine.dialect.name == "sqlite")
+        rebuild(engine)
+    except SQLAlchemyError as exc:
+        raise LedgerError(
+            f"could not rebuild the report rollup at {_engine.display_url(parsed)}: "
+            f"{type(exc).__name__}"
+        ) from exc
+    finally:
+        engine.dispose()
+    return _engine.display_url(parsed)
+
+
 def flush_outbox(url: str | None = None, outbox_dir: Path | None = None) -> DrainResult:
     """Replay the outbox of the ledger at `url` now; LedgerError if the database is down."""
     with open_ledger(url, outbox_dir=outbox_dir) as ledger:

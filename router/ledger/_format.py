@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 TIERS = ("local", "frontier")
 FORMATS = ("table", "csv", "json", "html")
+ESTIMATED_NOTE = "latency p50/p95 estimated from the report rollup's histograms (within 1%)"
 
 
 def _money(amount: Decimal) -> str:
@@ -76,7 +77,9 @@ def row_dict(row: ReportRow) -> dict[str, Any]:
     out["savings_pct"] = None if pct is None else f"{pct:.2f}"
     out["cost_per_1k_requests_usd"] = None if per_1k is None else exact(cents(per_1k))
     out["latency_ms"] = {
-        s.tier: {"count": s.count, "p50": s.p50_ms, "p95": s.p95_ms} for s in row.latency
+        s.tier: {"count": s.count, "p50": s.p50_ms, "p95": s.p95_ms}
+        | ({"estimated": True} if s.estimated else {})
+        for s in row.latency
     }
     return out
 
@@ -190,6 +193,8 @@ def _notes(report: Report) -> list[str]:
         notes.append(f"escalation reasons: {_reasons(report.total)}")
     if report.total.baseline_estimated:
         notes.append(f"baseline estimated for {report.total.baseline_estimated:,} request(s)")
+    if any(s.estimated for s in report.total.latency):
+        notes.append(ESTIMATED_NOTE)
     if report.learning_spend:
         notes.append(_learning_line(report))
     return notes

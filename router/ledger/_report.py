@@ -27,12 +27,14 @@ KEY_SEPARATOR = " | "
 
 @dataclass(frozen=True, slots=True)
 class LatencyStats:
-    """Request latency of one tier: p50/p95 interpolated as SQL's `percentile_cont` does."""
+    """Request latency of one tier: p50/p95 interpolated as SQL's `percentile_cont` does;
+    `estimated` when read from the rollup's histogram (within 1%, router/ledger/_rollup.py)."""
 
     tier: str
     count: int
     p50_ms: float
     p95_ms: float
+    estimated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +181,10 @@ def _values(value: Values) -> tuple[str, ...]:
 def _rows(
     conn: Connection, dimensions: tuple[str, ...], filters: q.Filters
 ) -> tuple[ReportRow, ...]:
+    from router.ledger._rollup import report_rows  # noqa: PLC0415 - it imports this module
+
+    if (rolled_up := report_rows(conn, dimensions, filters)) is not None:
+        return rolled_up
     keys = q.group_keys(dimensions, conn.dialect.name)
     reasons = q.reasons(conn, keys, filters)
     latencies = q.latencies(conn, keys, filters)

@@ -1,5 +1,6 @@
 """The ledger's tables: `requests` (one row per request), `attempts`, `request_content`,
-`budget_windows` (budget burn per team/app and period), and the learning store
+`budget_windows` (budget burn per team/app and period), the report rollup (`report_rollup`,
+`report_latency`, `report_pending`; see router/ledger/_rollup.py), and the learning store
 (`learning_requests`, `learning_labels`, `learning_attempts`, `learning_artefacts`; see
 router/learning).
 
@@ -11,11 +12,11 @@ fails when the two disagree.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, false
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, false
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -219,6 +220,56 @@ class LearningArtefactRow(Base):
     champion_value: Mapped[float | None]
     champion_version: Mapped[str | None] = mapped_column(String)
     reason: Mapped[str] = mapped_column(Text)
+
+
+class RollupRow(Base):
+    """Sums of `requests` per UTC day and dimensions, for reports (migration 0006,
+    router/ledger/_rollup.py). NULL dimensions are stored as ''. Rows not summed in yet are
+    listed in `report_pending`."""
+
+    __tablename__ = "report_rollup"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    team: Mapped[str] = mapped_column(String, primary_key=True)
+    app: Mapped[str] = mapped_column(String, primary_key=True)
+    tier: Mapped[str] = mapped_column(String, primary_key=True)
+    model: Mapped[str] = mapped_column(String, primary_key=True)
+    reason: Mapped[str] = mapped_column(String, primary_key=True)  # escalation reason
+    requests: Mapped[int] = mapped_column(BigInteger)
+    errors: Mapped[int] = mapped_column(BigInteger)
+    verification_failures: Mapped[int] = mapped_column(BigInteger)
+    baseline_estimated: Mapped[int] = mapped_column(BigInteger)
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger)
+    cost_usd: Mapped[Decimal] = mapped_column(Money)
+    baseline_cost_usd: Mapped[Decimal] = mapped_column(Money)
+    savings_usd: Mapped[Decimal] = mapped_column(Money)
+    local_cost_usd: Mapped[Decimal] = mapped_column(Money)
+
+
+class LatencyRow(Base):
+    """Request latencies as histograms per day, tier and one of team, app or model (`dim` says
+    which, `value` is its value; each request counts once under each): bucket b counts latencies
+    in [1.02^b, 1.02^(b+1)) ms, so a percentile read from it is within 1%."""
+
+    __tablename__ = "report_latency"
+
+    dim: Mapped[str] = mapped_column(String, primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    value: Mapped[str] = mapped_column(String, primary_key=True)
+    tier: Mapped[str] = mapped_column(String, primary_key=True)
+    bucket: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    requests: Mapped[int] = mapped_column(BigInteger)
+
+
+class PendingRow(Base):
+    """A request written since the rollup last summed the rows in (a trigger adds it in the
+    row's own transaction; a report folds and deletes it). No key: appending stays cheap."""
+
+    __tablename__ = "report_pending"
+
+    request_id: Mapped[str] = mapped_column(String)
+
+    __mapper_args__ = {"primary_key": ("request_id",)}  # noqa: RUF012 - the ORM needs one
 
 
 metadata = Base.metadata

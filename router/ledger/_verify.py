@@ -3,8 +3,10 @@
 Per request: each attempt's cost equals tokens x its stored unit prices; the request's cost is
 the sum of its attempts; savings equal baseline minus cost; no attempt row is missing; and a
 frontier attempt priced from the current price table version carries that table's prices.
-Overall: the report's totals equal the exact sum of the rows, grouped and ungrouped; and the
-ledger's outbox holds no record the database rejected (the rows would be missing).
+Overall: the report rollup (router/ledger/_rollup.py) holds, key by key, the sums and latency
+counts of the rows; the report's totals equal the exact sum of the rows, grouped and
+ungrouped; and the ledger's outbox holds no record the database rejected (the rows would be
+missing).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy import Connection, Engine, RowMapping, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from router.errors import ConfigError
-from router.ledger import _engine
+from router.ledger import _engine, _rollup
 from router.ledger._access import read_error, reading
 from router.ledger._outbox import REJECTED
 from router.ledger._report import ReportRow, summarize
@@ -77,6 +79,7 @@ def verify(
             with engine.connect() as conn:
                 for request, attempts in _requests_with_attempts(conn):
                     _check_request(result, request, attempts, tolerance, prices)
+                result.problems += [Problem("", m) for m in _rollup.problems(conn)]
         except SQLAlchemyError as exc:
             raise read_error(engine, exc) from exc
         _check_report(result, summarize(engine).total, summarize(engine, group_by="day").rows)
