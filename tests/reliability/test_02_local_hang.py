@@ -18,6 +18,9 @@ from tests.reliability._figures import record
 from tests.reliability._loopback import Servers, policy_for
 from tests.support import SHORT_PROMPT, make_router
 
+# Slow: waits out hung backends until their deadlines (4 s); CI runs it (`-m slow`).
+pytestmark = pytest.mark.slow
+
 DEADLINE_S = 1.5
 
 

@@ -24,6 +24,9 @@ from tests.reliability._figures import record
 from tests.reliability._loopback import Servers, policy_for
 from tests.support import LONG_PROMPT, make_router
 
+# Slow: the storm and the breaker's recovery wait out real backoffs (8 s); CI runs it (`-m slow`).
+pytestmark = pytest.mark.slow
+
 CONCURRENCY, WAVES, COOLDOWN_S, RATIO = 64, 3, 30.0, 0.2
 
 

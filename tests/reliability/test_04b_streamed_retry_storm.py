@@ -24,6 +24,9 @@ from router.testing import Reply
 from tests.reliability._loopback import Servers, policy_for
 from tests.support import LONG_PROMPT, SHORT_PROMPT, make_router
 
+# Slow: waits out real backoffs and a deadline (4 s); CI runs it (`-m slow`).
+pytestmark = pytest.mark.slow
+
 CONCURRENCY, WAVES, COOLDOWN_S, RATIO = 64, 3, 30.0, 0.2
 ANSWER = "A long frontier answer that is cut off halfway through its stream. " * 20
 

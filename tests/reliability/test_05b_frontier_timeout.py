@@ -38,6 +38,9 @@ from tests.reliability._figures import record
 from tests.reliability._loopback import Servers, policy_for
 from tests.support import LONG_PROMPT
 
+# Slow: each case waits out a real deadline (8 s); CI runs it (`-m slow`).
+pytestmark = pytest.mark.slow
+
 TIMEOUT_S = 2.0  # generous: the answer that follows must arrive within it on a loaded machine
 
 

@@ -16,6 +16,9 @@ from router.errors import RouterError
 from router.testing import AnthropicServer, LoopbackServer, OllamaServer, OpenAIServer, Reply
 from tests.reliability._figures import record
 
+# Slow: one case per malformed answer per provider, with retries (6 s); CI runs it (`-m slow`).
+pytestmark = pytest.mark.slow
+
 REQUEST = ModelRequest(messages=({"role": "user", "content": "Say hello."},), max_tokens=64)
 HUGE = 1024 * 1024  # bytes in a huge body; a huge streamed answer is 256 KiB of words
 NDJSON, SSE, JSON = "application/x-ndjson", "text/event-stream", "application/json"
