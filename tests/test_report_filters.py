@@ -5,6 +5,7 @@ CSV and HTML say what finance needs (sub-cent amounts, the period, the definitio
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import itertools
 import re
@@ -36,17 +37,11 @@ def mixed(ledger_url: str, outbox_dir: Path) -> str:
     return write_mixed(ledger_url, outbox_dir)
 
 
-FIGURES = (
-    "requests",
-    "local_requests",
-    "escalated",
-    "verification_failures",
-    "errors",
-    "baseline_estimated",
-    "cost_usd",
-    "baseline_cost_usd",
-    "savings_usd",
-    "local_cost_usd",
+# Every money and count figure of a report row (what must reconcile), derived from the row.
+FIGURES = tuple(
+    f.name
+    for f in dataclasses.fields(ReportRow)
+    if f.name not in ("key", "keys", "escalation_reasons", "latency")
 )
 
 

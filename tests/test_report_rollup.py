@@ -25,6 +25,7 @@ from router.ledger._format import ESTIMATED_NOTE, as_table
 from router.ledger._migrate import upgrade
 from router.ledger._write import insert_records
 from tests.ledger_helpers.builders import T0, attempt, make_record
+from tests.test_report_filters import FIGURES
 
 pytest_plugins = ["tests.ledger_helpers.fixtures"]
 
@@ -32,19 +33,7 @@ GROUPS = (None, "day", "week", "month", "team", "app", "tier", "model")
 ROW_SCAN = T0 - timedelta(days=30) + timedelta(seconds=1)  # not a whole day: reads the rows
 ROLLUP = T0 - timedelta(days=30)
 SPAN_DAYS = 40
-_FIELDS = (
-    "requests",
-    "local_requests",
-    "escalated",
-    "verification_failures",
-    "errors",
-    "baseline_estimated",
-    "cost_usd",
-    "baseline_cost_usd",
-    "savings_usd",
-    "local_cost_usd",
-    "escalation_reasons",
-)
+_FIELDS = (*FIGURES, "escalation_reasons")
 
 
 def random_record(rng: random.Random, rid: str) -> RequestRecord:
