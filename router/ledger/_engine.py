@@ -156,8 +156,18 @@ def _drop_if_closed(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
     """
     if dbapi_conn.closed or dbapi_conn.broken:
         raise DisconnectionError("the ledger connection is closed")
-    if select.select([dbapi_conn.fileno()], [], [], 0)[0]:
+    if _readable(dbapi_conn.fileno()):
         raise DisconnectionError("the server closed the ledger connection")
+
+
+def _readable(fd: int) -> bool:
+    """Has the socket anything to read (or hung up), without waiting? `poll` where there is
+    one: `select` cannot take descriptors above 1023, which a busy gateway process has."""
+    if not hasattr(select, "poll"):
+        return bool(select.select([fd], [], [], 0)[0])
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int, synchronous: str) -> None:
