@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import resource
+import socket
 import threading
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,12 +17,13 @@ from sqlalchemy import Engine, create_engine, text
 from router.errors import LedgerError
 from router.ledger import Ledger, Outbox, SQLLedger, default_ledger_url, open_ledger
 from router.ledger._convert import to_json_line
-from router.ledger._engine import resolve_url
+from router.ledger._engine import _readable, resolve_url
 from router.ledger._schema import AttemptRow, ContentRow, RequestRow
 from tests.ledger_helpers.builders import (
     count_requests,
     escalated,
     make_record,
+    pg_base_url,
     table_rows,
     with_content,
 )
@@ -218,6 +222,50 @@ def test_flush_fails_clearly_while_the_database_is_down(outbox_dir: Path) -> Non
         down.record(make_record("k"))
         with pytest.raises(LedgerError, match="router ledger flush"):
             down.flush()
+
+
+def test_a_connection_the_server_closed_is_replaced_not_sent_to_the_outbox(
+    ledger_url: str, outbox_dir: Path
+) -> None:
+    """The pool checks a PostgreSQL connection without a round trip (no `SELECT 1` per batch);
+    one the server ended while it sat idle must still be replaced before the next write."""
+    if ledger_url.startswith("sqlite"):
+        pytest.skip("a PostgreSQL session")
+    url = ledger_url
+    with open_ledger(url, outbox_dir=outbox_dir) as ledger:
+        ledger.record(make_record("before"))
+        with ledger.engine.connect() as conn:  # the pooled connection the writer uses next
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        killer = create_engine(pg_base_url())
+        with killer.connect() as conn:
+            assert conn.execute(text(f"SELECT pg_terminate_backend({int(pid)})")).scalar()
+            alive = f"SELECT count(*) FROM pg_stat_activity WHERE pid = {int(pid)}"
+            for _ in range(100):  # the server ends the session asynchronously
+                if not conn.execute(text(alive)).scalar():
+                    break
+        killer.dispose()
+        ledger.record(make_record("after"))
+        assert not ledger.outbox.has_pending()
+    assert count(url)[0] == 2
+
+
+def test_the_idle_connection_check_takes_descriptors_select_cannot() -> None:
+    """A gateway holding many sockets hands the pool descriptors above select()'s 1023."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2048:
+        pytest.skip("the descriptor limit is below 2048")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2048), hard))
+    ours, server = socket.socketpair()
+    high = os.dup2(ours.fileno(), 2000)
+    try:
+        assert not _readable(high)
+        server.send(b"E")  # what a server ending the session writes first
+        assert _readable(high)
+    finally:
+        os.close(high)
+        ours.close()
+        server.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def test_unmigrated_postgres_asks_for_db_upgrade(empty_url: str, outbox_dir: Path) -> None:

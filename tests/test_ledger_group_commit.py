@@ -278,7 +278,11 @@ def _varied_records() -> list[RequestRecord]:
         make_record("naive", created_at=datetime(2026, 1, 2, 3, 4, 5)),
         make_record(
             "awkward",
-            attempts=(attempt("frontier", latency_ms=1e-7), attempt("local", latency_ms=3)),
+            attempts=(
+                attempt("frontier", latency_ms=1e-7),
+                attempt("local", latency_ms=3),
+                attempt("frontier", price_in="0.00000000025"),  # rounds half to even; 1e-10 digits
+            ),
             decision_score=1,  # an int where a float is expected
             latency_ms=0.1 + 0.2,  # a float with no short decimal form
             tags={"q": 'say "hi" \\ \u00e9\U0001f600', "n": "\n\t"},
@@ -315,7 +319,7 @@ def test_the_sqlite_driver_path_stores_exactly_what_core_would(tmp_path: Path) -
         dumps.append(_dump(url))
     assert counts == [4, 2, 4, 2]
     assert dumps[0] == dumps[1]
-    assert len(dumps[0]["attempts"]) == 8 and len(dumps[0]["request_content"]) == 2
+    assert len(dumps[0]["attempts"]) == 9 and len(dumps[0]["request_content"]) == 2
 
 
 @pytest.mark.postgres
@@ -333,7 +337,7 @@ def test_the_postgres_one_statement_path_stores_exactly_what_core_would(tmp_path
             dumps.append(_dump(url))
     assert counts == [4, 2, 4, 2]
     assert dumps[0] == dumps[1]
-    assert len(dumps[0]["attempts"]) == 8 and len(dumps[0]["request_content"]) == 2
+    assert len(dumps[0]["attempts"]) == 9 and len(dumps[0]["request_content"]) == 2
 
 
 def test_the_demo_writes_its_ledger_with_the_policys_durability(tmp_path: Path) -> None:

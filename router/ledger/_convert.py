@@ -7,6 +7,7 @@ a record replayed from the outbox is written exactly as it would have been in th
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Mapping
 from dataclasses import fields
 from datetime import datetime
@@ -19,11 +20,18 @@ from router.ledger._types import MONEY_QUANTUM, quantize_money
 OUTBOX_FORMAT = 1
 Row = dict[str, Any]
 
+# The record fields stored as they are, read in C (attrgetter) rather than by a dict
+# comprehension over `dataclasses.fields()` per record: the ledger writes a row per request.
+_REQUEST_FIELDS = tuple(
+    f.name for f in fields(RequestRecord) if f.name not in ("attempts", "content", "user")
+)
+_request_values = operator.attrgetter(*_REQUEST_FIELDS)
+_ATTEMPT_FIELDS = tuple(f.name for f in fields(AttemptRecord))
+_attempt_values = operator.attrgetter(*_ATTEMPT_FIELDS)
+
 
 def request_row(rec: RequestRecord, *, recorded_at: datetime, ingest: str) -> Row:
-    row = {f.name: getattr(rec, f.name) for f in fields(rec)}
-    for name in ("attempts", "content", "user"):
-        del row[name]
+    row = dict(zip(_REQUEST_FIELDS, _request_values(rec), strict=True))
     row.update(
         user_id=rec.user,
         tags=dict(rec.tags),
@@ -58,12 +66,14 @@ def _rounded_totals(rec: RequestRecord) -> Row:
 
 
 def attempt_rows(rec: RequestRecord) -> list[Row]:
-    rows = []
-    for seq, attempt in enumerate(rec.attempts):
-        row = {f.name: getattr(attempt, f.name) for f in fields(attempt)}
-        row.update(request_id=rec.request_id, seq=seq)
-        rows.append(row)
-    return rows
+    return [
+        dict(
+            zip(_ATTEMPT_FIELDS, _attempt_values(attempt), strict=True),
+            request_id=rec.request_id,
+            seq=seq,
+        )
+        for seq, attempt in enumerate(rec.attempts)
+    ]
 
 
 def content_row(rec: RequestRecord) -> Row | None:
