@@ -6,9 +6,10 @@ vocabulary) and the prior's dense signals (length, structure, scripts, lexicon c
 standardised, at weight 0.05 next to the unit-norm TF-IDF rows). It is blended with the
 prior's logit, both standardised: `b = (1 - w) * z(prior) + w * z(ridge)`, with
 `w = n / (n + 50)` for `n` labels: the in-domain part earns weight as labels accumulate (a
-third at 25 labels, 95% at 1,000). Fewer than 30
-labels, or a ridge whose out-of-fold predictions (blocked 5-fold in time order) rank the
-held-out gains significantly worse than chance (Spearman t < -2), leave the prior alone. Finally
+third at 25 labels, 95% at 1,000). Fewer than 30 labels, or a ridge whose out-of-fold
+predictions (blocked 5-fold in time order; interleaved for a file, whose order need not be
+time) rank the held-out gains significantly worse than chance (Spearman t < -2), leave the
+prior alone. Finally
 the blend is calibrated to expected gain by least squares on the out-of-fold blend
 (`gain ~ a + c * b`; in sample when that slope is not positive), and
 `score = sigmoid(4 * (a + c * b))`: 0.5 means no expected gain. The constants were chosen once,
@@ -52,6 +53,10 @@ class FitParams:
     # correlation swings between -1.3 and 1.6 t while the same ridge ranks unseen traffic well.
     min_signal_t: float = -2.0
     folds: int = 5
+    # Folds as stretches of time (the ledger's traffic), or every `folds`-th example (a file,
+    # whose order need not be time: the shared-data files are sorted by task, and a fold that is
+    # one whole task makes any in-domain model look worse than chance).
+    interleaved: bool = False
     min_df: int = 2
     output_scale: float = 4.0  # score = sigmoid(4 * expected gain)
     # The prior's dense signals (length, structure, scripts, lexicons), standardised, join the
@@ -233,7 +238,10 @@ def _standardise(values: FloatArray) -> tuple[float, float]:
 def _out_of_fold(design: _Design, params: FitParams) -> FloatArray:
     """Ridge predictions for each example from a model fitted without its time block."""
     n = len(design.gain)
-    fold = np.minimum(np.arange(n) * params.folds // n, params.folds - 1)
+    if params.interleaved:
+        fold = np.arange(n) % params.folds
+    else:
+        fold = np.minimum(np.arange(n) * params.folds // n, params.folds - 1)
     oof = np.zeros(n)
     for k in range(params.folds):
         train, test = fold != k, fold == k
