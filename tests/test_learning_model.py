@@ -17,6 +17,7 @@ from router.learning import (
     hashed_features,
     load_learned,
 )
+from router.learning._adapt import file_fit_params
 from router.learning._examples import GRAM_COUNT, HASH_OFFSET, gram_bucket
 from router.learning._fit import FitParams, fit_candidate
 from router.learning._model import HashedPrior
@@ -193,10 +194,17 @@ def _labelled_by_the_prior(agree: bool) -> list[LabelledExample]:
     ]
 
 
-def test_a_prior_that_ranks_the_labels_backwards_is_left_out_of_the_blend() -> None:
-    against = fit_candidate(_labelled_by_the_prior(agree=False))
+def test_a_prior_that_ranks_a_files_labels_backwards_is_left_out_of_the_blend() -> None:
+    params = file_fit_params()
+    against = fit_candidate(_labelled_by_the_prior(agree=False), params=params)
     assert against.training["validation"]["prior_rank_t"] < 0
     assert against.training["chosen"] == "blend w=1.000"
-    agreeing = fit_candidate(_labelled_by_the_prior(agree=True))
+    agreeing = fit_candidate(_labelled_by_the_prior(agree=True), params=params)
     assert agreeing.training["validation"]["prior_rank_t"] > 0
     assert agreeing.training["chosen"] == "blend w=0.800"  # 200 / (200 + 50)
+
+
+def test_the_ledgers_labels_always_blend_the_prior() -> None:
+    """Escalation labels are a biased sample: a prior's rank on them says little."""
+    against = fit_candidate(_labelled_by_the_prior(agree=False))
+    assert against.training["chosen"] == "blend w=0.800"

@@ -7,8 +7,9 @@ the rows score more than the pair: one pair's 0/1 outcomes are mostly noise, and
 least as strong as the frontier model (on the file) and at most as strong as the local model
 say the same thing about a prompt with less of it. Rows become `LabelledExample`s (source
 "file", in file order) and go through `fit_candidate`, the same code path `router learn` uses
-with the ledger's labels, with one difference: its validation folds interleave the rows
-(`file_fit_params`), because a file's order need not be time.
+with the ledger's labels, with two differences (`file_fit_params`): its validation folds
+interleave the rows, because a file's order need not be time, and a prior that ranks the rows
+no better than chance is left out of the blend.
 """
 
 from __future__ import annotations
@@ -125,10 +126,11 @@ def _mean_of(scores: Mapping[str, float], models: set[str]) -> float:
 def file_fit_params() -> FitParams:
     """The fit's parameters for a file: folds interleaved, not stretches of the file (the shared
     files are sorted by task; a fold that is one whole task makes the in-domain model look worse
-    than chance, and the fit then falls back to the prior)."""
+    than chance, and the fit then falls back to the prior); and, the rows being a random sample
+    of the traffic, a prior that ranks them no better than chance is left out of the blend."""
     from router.learning._fit import FitParams  # noqa: PLC0415 - numpy/scikit-learn
 
-    return FitParams(interleaved=True)
+    return FitParams(interleaved=True, min_prior_t=0.0)
 
 
 def adapt(
