@@ -169,13 +169,14 @@ def examples(
     index: Sequence[int],
     sources: Sequence[str] | None = None,
     weights: Sequence[float] | None = None,
+    gains: Sequence[float] | None = None,
 ) -> list[Any]:
     from router.learning import LabelledExample
 
     return [
         LabelledExample(
             dep.features[i],
-            float(dep.gain[i]),
+            float(gains[k] if gains is not None else dep.gain[i]),
             _T0 + timedelta(seconds=k),
             sources[k] if sources else "file",
             weights[k] if weights else 1.0,
@@ -187,13 +188,18 @@ def examples(
 def adapt_split(
     dep: Deployment, seed: int, share: float = TRAIN_SHARE
 ) -> dict[str, tuple[float, float]]:
-    """Every scorer's (APGR, saved@95) on the 80% after adapting on a seeded 20%."""
+    """Every scorer's (APGR, saved@95) on the 80% after adapting on a seeded 20%, labelled as
+    `router adapt` labels a file of those rows (the pair's gain pooled with the other models)."""
+    from router.learning._adapt import file_fit_params, pooled_gains
     from router.learning._fit import fit_candidate
 
     perm = np.random.default_rng(seed).permutation(len(dep.gain))
     k = round(share * len(perm))
     train, test = np.sort(perm[:k]), np.sort(perm[k:])
-    clf = fit_candidate(examples(dep, train.tolist()), prior=dep.prior, seed=seed)
+    p = dep.pair
+    gains = pooled_gains([p.rows[i] for i in train], p.local_model, p.frontier_model)
+    found = examples(dep, train.tolist(), gains=gains)
+    clf = fit_candidate(found, prior=dep.prior, seed=seed, params=file_fit_params())
     out = {"adapt (20%)": metrics(dep, test, [clf.score_features(dep.features[i]) for i in test])}
     for name, scores in dep.static.items():
         out[name] = metrics(dep, test, [scores[i] for i in test])

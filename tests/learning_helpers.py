@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from router import Router
@@ -22,9 +23,15 @@ MC_PROMPT = "Which gas is inert?\nA. Oxygen\nB. Neon\nC. Chlorine\nD. Fluorine\n
 
 
 def loopback_servers() -> Iterator[tuple[OllamaServer, OpenAIServer, AnthropicServer]]:
-    """The three loopback servers (wrap in a fixture)."""
+    """The three loopback servers."""
     with OllamaServer() as o, OpenAIServer() as oa, AnthropicServer() as an:
         yield o, oa, an
+
+
+@pytest.fixture(name="servers")
+def servers_fixture() -> Iterator[tuple[OllamaServer, OpenAIServer, AnthropicServer]]:
+    """The three loopback servers, as the `servers` fixture (import it into a test module)."""
+    yield from loopback_servers()
 
 
 def learning_policy(servers: Any, tmp_path: Path, **learning: Any) -> Policy:

@@ -24,13 +24,8 @@ from tests.learning_helpers import (
     learning_attempts,
     learning_policy,
     learning_router,
-    loopback_servers,
+    servers_fixture,  # noqa: F401 - the `servers` fixture
 )
-
-
-@pytest.fixture
-def servers():
-    yield from loopback_servers()
 
 
 def judged(judge, prompt: str, local: str, frontier: str, ask=None) -> GainLabel | None:

@@ -17,6 +17,7 @@ from router.learning import (
     hashed_features,
     load_learned,
 )
+from router.learning._adapt import file_fit_params
 from router.learning._examples import GRAM_COUNT, HASH_OFFSET, gram_bucket
 from router.learning._fit import FitParams, fit_candidate
 from router.learning._model import HashedPrior
@@ -177,3 +178,33 @@ def test_the_gain_model_learns_from_the_dense_signals_too() -> None:
 
     assert gap(with_dense) > gap(without) + 0.1, (gap(with_dense), gap(without))
     assert with_dense.score(long) == with_dense.score_features(hashed_features(long))
+
+
+def _labelled_by_the_prior(agree: bool) -> list[LabelledExample]:
+    """`_examples`' prompts, gain 1 where the shipped prior scores high (or low: `agree=False`)."""
+    hashed = HashedPrior(load_classifier())
+    examples = _examples(200)
+    logits = sorted(hashed.logit(e.features) for e in examples)
+    median = logits[len(logits) // 2]
+    return [
+        LabelledExample(
+            e.features, float((hashed.logit(e.features) >= median) == agree), e.observed_at, "file"
+        )
+        for e in examples
+    ]
+
+
+def test_a_prior_that_ranks_a_files_labels_backwards_is_left_out_of_the_blend() -> None:
+    params = file_fit_params()
+    against = fit_candidate(_labelled_by_the_prior(agree=False), params=params)
+    assert against.training["validation"]["prior_rank_t"] < 0
+    assert against.training["chosen"] == "blend w=1.000"
+    agreeing = fit_candidate(_labelled_by_the_prior(agree=True), params=params)
+    assert agreeing.training["validation"]["prior_rank_t"] > 0
+    assert agreeing.training["chosen"] == "blend w=0.800"  # 200 / (200 + 50)
+
+
+def test_the_ledgers_labels_always_blend_the_prior() -> None:
+    """Escalation labels are a biased sample: a prior's rank on them says little."""
+    against = fit_candidate(_labelled_by_the_prior(agree=False))
+    assert against.training["chosen"] == "blend w=0.800"

@@ -29,14 +29,13 @@ from router.ledger import open_ledger
 from router.ledger._schema import RequestRow
 from router.policy import Policy, Routing
 from router.policy._model import Learning
-from tests.learning_helpers import learning_policy, loopback_servers, table
+from tests.learning_helpers import (
+    learning_policy,
+    servers_fixture,  # noqa: F401 - the `servers` fixture
+    table,
+)
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def servers():
-    yield from loopback_servers()
 
 
 def labelled_traffic(

@@ -40,7 +40,9 @@ class TrafficInputError(click.ClickException):
 def adapt(*, traffic: Path, out_dir: Path, prior_path: Path | None, seed: int) -> None:
     """Learn where this local model falls short of this frontier model, from labelled traffic.
 
-    Each row's gain label is scores[frontier_model] - scores[local_model]. With few labels the
+    Each row's gain label is scores[frontier_model] - scores[local_model], pooled (30%) with the
+    file's models at least as strong as the frontier model and at most as strong as the local
+    one, when the rows score more models than the pair. With few labels the
     result is the prior alone; the in-domain part earns weight as labels accumulate. Use the
     result with `router score --classifier DIR`, `router eval FILE --classifier DIR` or
     `Router(classifier=load_classifier(DIR))`.

@@ -3,10 +3,11 @@
 The rows are read by `router adapt`'s reader (`read_traffic`: every row needs `id`, `prompt`,
 `scores` with its `local_model` and `frontier_model`, and those two fields; errors name
 `file:line`), so a file means the same to both commands: each row's gain is
-`scores[frontier] - scores[local]`. Rows are stored like routed requests: their hashed features
-(the text too only under content capture), time-stamped in file order from the moment of
-import, so the file's last rows are the most recent traffic. Importing a file again changes
-nothing (ids are derived from the file's content and each row's position).
+`scores[frontier] - scores[local]`, pooled with the file's other models (`pooled_gains`).
+Rows are stored like routed requests: their hashed features (the text too only under content
+capture), time-stamped in file order from the moment of import, so the file's last rows are the
+most recent traffic. Importing a file again changes nothing (ids are derived from the file's
+content and each row's position).
 """
 
 from __future__ import annotations
