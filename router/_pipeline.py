@@ -67,6 +67,7 @@ class Seams:
     verifier: Verifier | None = None
     budget: BudgetStore | None = None
     learning: LearningLoop | None = None
+    ledger_writer: GroupCommit | None = None  # batches `ledger`'s rows (see ledger_writer())
 
 
 @dataclass
@@ -119,7 +120,7 @@ class Pipeline:
     def __init__(self, seams: Seams) -> None:
         self.seams = seams
         self._guards = Guards(seams.clock)  # per-backend retry budget and circuit breaker
-        self._ledger_writer = _group_commit(seams.ledger)
+        self._ledger_writer = seams.ledger_writer
 
     async def run(self, request: RoutedRequest) -> Completion:
         with self.seams.telemetry.request(request, request.policy) as trace:
@@ -495,8 +496,8 @@ class Pipeline:
             progress.decision = progress.budget.annotate(progress.decision)
         record = build_record(outcome, policy, seams.prices, seams.clock.now())
         # The row is on its way (batched with concurrent requests' rows: group commit) while
-        # the outcome goes to telemetry; the caller gets the answer only once it is written.
-        # A ledger problem never fails the caller's request.
+        # the outcome goes to telemetry; the caller gets the answer only once it is kept:
+        # journaled (nothing to await) or committed. A ledger problem never fails the request.
         written = self._ledger_writer.submit(record) if self._ledger_writer else None
         trace.finish(record)
         if written is not None:
@@ -533,7 +534,7 @@ class Pipeline:
             outcome, outcome.request.policy, self.seams.prices, self.seams.clock.now()
         )
         if self._ledger_writer is not None:
-            await self._ledger_writer.submit(record)
+            await self._ledger_writer.record(record)
 
     def _completion(
         self, record: RequestRecord, outcome: Outcome, progress: _Progress
@@ -568,12 +569,15 @@ def _pick(redacted: bool, copy: T | None, original: T) -> T:
     return copy if redacted and copy is not None else original
 
 
-def _group_commit(ledger: Ledger | None) -> GroupCommit | None:
+def ledger_writer(ledger: Ledger | None) -> GroupCommit | None:
+    """The group commit for `ledger`'s rows, journaled when the ledger offers a journal that
+    keeps its durability promise (`SQLLedger.journal`); one per router, across reloads."""
     if ledger is None:
         return None
     from router.ledger._group import GroupCommit  # noqa: PLC0415 - SQLAlchemy only when recording
 
-    return GroupCommit(ledger)
+    journal = getattr(ledger, "journal", None)
+    return GroupCommit(ledger, journal=journal() if callable(journal) else None)
 
 
 def _public_attempt(record: AttemptRecord) -> Attempt:

@@ -15,7 +15,7 @@ from router._clock import Clock, SystemClock
 from router._completion import Completion, StreamChunk
 from router._loop import LoopThread
 from router._offline import tiktoken_encoding
-from router._pipeline import Seams
+from router._pipeline import Seams, ledger_writer
 from router._records import Tier
 from router._request import build_request
 from router._scoring import Classifier
@@ -107,6 +107,7 @@ class Router:
             judges=tuple(judges),
         )
         self._learning = _learning_loop(self._given, self._frontier)
+        self._ledger_writer = ledger_writer(self._given.ledger)
         self._state = self._snapshot(first)
         self._loop = LoopThread()
 
@@ -209,6 +210,8 @@ class Router:
                 "(ledger.enabled is false, or Router(ledger=...) is not a SQLLedger)"
             )
         keep = self._state.policy.privacy.capture_content
+        if self._ledger_writer is not None:  # the request's row may still be on its way
+            await self._ledger_writer.flush()
         return await self._learning.feedback(
             request_id, score=score, good=good, note=note, keep_note=keep
         )
@@ -310,6 +313,10 @@ class Router:
         return tuple(found)
 
     async def aclose(self) -> None:
+        """Finish this loop's background work (ledger rows still being gathered, learning)
+        and close the backends' connections."""
+        if self._ledger_writer is not None:
+            await self._ledger_writer.flush()
         if self._learning is not None:  # shadow comparisons still need the backends
             await self._learning.drain()
         for backend in (*self._locals.backends(), *self._frontier.backends()):
@@ -322,6 +329,8 @@ class Router:
             self._loop.close()
         if self._learning is not None:
             self._learning.close()
+        if self._ledger_writer is not None:
+            self._ledger_writer.close()  # rows still queued, then the journal
         if self._given.ledger is not None:
             self._given.ledger.close()
         if self._given.budget_store is not None:
@@ -362,6 +371,7 @@ class Router:
             telemetry=_telemetry(policy, given.tracer_provider, given.meter_provider),
             budget=given.budget_store,
             learning=self._learning,
+            ledger_writer=self._ledger_writer,
         )
         seams = replace(seams, verifier=_verifier(policy, seams, given.verifiers))
         return _Snapshot(policy, StreamingPipeline(seams))

@@ -70,11 +70,16 @@ def client(gateway: Gateway) -> Iterator[openai.OpenAI]:
 
 
 def ledger_rows(gateway: Gateway, request_id: str) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(gateway.ledger) as db:
-        query = (
-            "SELECT team, app, tier, model, decision_rule, status FROM requests WHERE request_id=?"
-        )
-        return db.execute(query, (request_id,)).fetchall()
+    """The request's row, waited for: the gateway acknowledges a row once it is in its
+    write-ahead journal and commits it within about 50 ms (router/ledger/_group.py)."""
+    query = "SELECT team, app, tier, model, decision_rule, status FROM requests WHERE request_id=?"
+    deadline = time.monotonic() + 5.0
+    while True:
+        with sqlite3.connect(gateway.ledger) as db:
+            rows = db.execute(query, (request_id,)).fetchall()
+        if rows or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.01)
 
 
 # -- answers -------------------------------------------------------------------------------------

@@ -196,3 +196,30 @@ def test_eight_concurrent_writer_processes(empty_url: str, outbox_dir: Path) -> 
         assert len(acked(out)) == 60
     assert count_requests(empty_url) == (480, 480)
     assert not outbox_dir.exists() or not any(outbox_dir.glob("*.jsonl"))
+
+
+@pytest.mark.slow  # six writer processes started and killed
+def test_sigkilled_journaled_writers_lose_nothing_acknowledged(tmp_path: Path) -> None:
+    """Rows the router's group commit acknowledged from its write-ahead journal, before they
+    were committed, survive SIGKILL: the next flush adopts the dead processes' journals."""
+    url, outbox = f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path / "outbox"
+    upgrade_ledger(url)
+    rng = random.Random(21)
+    acknowledged: set[str] = set()
+    for n in range(6):
+        proc = writer(url, outbox, f"j{n}", "--journal", "--dup-every", "7")
+        wait_ready(proc)
+        time.sleep(rng.uniform(0.1, 0.4))
+        proc.kill()
+        acknowledged |= acked(rest_of_stdout(proc))
+    committed_before = ids_in(url)
+    assert list(outbox.glob("journal-*.jsonl")), "the killed writers left no journal"
+    assert acknowledged - committed_before, "no acknowledged row was waiting in a journal"
+    with open_ledger(url, outbox_dir=outbox) as ledger:
+        ledger.flush()
+    stored = ids_in(url)
+    assert acknowledged <= stored, f"lost: {sorted(acknowledged - stored)[:10]}"
+    n, distinct = count_requests(url)
+    assert n == distinct
+    assert verify(url).ok
+    assert not list(outbox.glob("journal-*.jsonl")), "an adopted journal was left behind"

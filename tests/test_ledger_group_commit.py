@@ -5,6 +5,7 @@ row in a batch does not push the others to the outbox."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -18,11 +19,13 @@ from sqlalchemy import create_engine
 from router import Router
 from router._records import CapturedContent, RequestRecord
 from router.errors import LedgerError
-from router.ledger import open_ledger
+from router.ledger import SQLLedger, open_ledger
 from router.ledger._admin import upgrade_ledger
+from router.ledger._convert import from_json_line
 from router.ledger._engine import create_ledger_engine, resolve_url
 from router.ledger._group import GroupCommit
-from router.ledger._outbox import PENDING, REJECTED
+from router.ledger._journal import Journal
+from router.ledger._outbox import PENDING, REJECTED, Outbox
 from router.ledger._schema import RequestRow
 from router.ledger._write import _insert_via_core, _insert_via_driver, _insert_via_recordset
 from router.policy import Policy
@@ -237,24 +240,44 @@ def test_one_invalid_row_in_a_batch_does_not_send_the_others_to_the_outbox(
     assert b'"bad"' in outbox and b'"a"' not in outbox and b'"b"' not in outbox
 
 
-def test_routed_requests_are_in_the_ledger_when_they_return(tmp_path: Path) -> None:
+def _journaled_ids(outbox: Path) -> set[str]:
+    """Request ids in the write-ahead journals of `outbox` (rows not committed yet)."""
+    lines = [line for j in outbox.glob("journal-*.jsonl") for line in j.read_bytes().splitlines()]
+    return {from_json_line(line).request_id for line in lines}
+
+
+@pytest.mark.parametrize("durability", ["process-crash", "power-loss"])
+def test_routed_requests_are_kept_when_they_return(tmp_path: Path, durability: str) -> None:
+    """Acknowledged means kept: committed, or (process-crash durability on SQLite) in this
+    process's journal, which survives the process being killed. After aclose() every row is
+    committed and the journal is gone."""
     url = f"sqlite:///{tmp_path / 'r.db'}"
+    outbox = tmp_path / "ob"
+    journaled: list[str] = []
     with OllamaServer() as ollama, OpenAIServer() as openai, AnthropicServer() as anthropic:
         policy = loopback_policy(ollama, openai, anthropic)
-        with open_ledger(url, outbox_dir=tmp_path / "ob") as led:
+        with open_ledger(url, outbox_dir=outbox, durability=durability) as led:  # type: ignore[arg-type]
             router = Router(policy, ledger=led, classifier=None)
 
             async def one(prompt: str) -> None:
                 done = await router.acomplete(prompt)
-                assert done.request_id in _ids(url)  # acknowledged means recorded
+                if done.request_id not in _ids(url):
+                    assert done.request_id in _journaled_ids(outbox)
+                    journaled.append(done.request_id)
 
             async def main() -> None:
                 await asyncio.gather(*(one(p) for p in [SHORT_PROMPT, LONG_PROMPT] * 16))
                 await router.aclose()
+                assert len(_ids(url)) == 32  # aclose() waited for the gathered rows
 
             asyncio.run(main())
             router.close()
         assert len(set(_ids(url))) == len(_ids(url)) == 32
+    assert not list(outbox.glob("journal-*.jsonl"))
+    if durability == "power-loss":
+        assert not journaled  # no journal: every row was committed before the answer
+    else:
+        assert journaled  # the answers did not wait for the commit
 
 
 # -- the SQLite driver path stores what SQLAlchemy Core would ------------------------------------
@@ -350,3 +373,92 @@ def test_the_demo_writes_its_ledger_with_the_policys_durability(tmp_path: Path) 
         assert _synchronous(ledger.engine) == FULL
     with _open_ledger(url, None) as ledger:  # the shipped default policy
         assert _synchronous(ledger.engine) == NORMAL
+
+
+# -- the write-ahead journal ---------------------------------------------------------------------
+
+
+def _journals(outbox: Path) -> list[Path]:
+    return sorted(outbox.glob("journal-*.jsonl"))
+
+
+def test_the_journal_is_emptied_once_its_rows_are_settled_and_removed_at_close(
+    tmp_path: Path,
+) -> None:
+    journal = Journal(tmp_path / "ob")
+    journal.append(make_record("a"))
+    journal.append(make_record("b"))
+    (path,) = _journals(tmp_path / "ob")
+    assert _journaled_ids(tmp_path / "ob") == {"a", "b"}
+    journal.settled(1)
+    assert path.stat().st_size > 0  # "b" is not in the database yet
+    journal.settled(1)
+    assert path.stat().st_size == 0
+    journal.close()
+    assert not _journals(tmp_path / "ob")
+
+
+def test_a_live_journal_is_left_alone_and_a_closed_one_with_rows_is_replayed(
+    tmp_path: Path,
+) -> None:
+    url, outbox = f"sqlite:///{tmp_path / 'l.db'}", tmp_path / "ob"
+    with open_ledger(url, outbox_dir=outbox) as led:
+        journal = led.journal()
+        assert journal is not None
+        journal.append(make_record("kept"))
+        assert not led.outbox.has_pending()  # its owner holds it: not an orphan
+        assert led.flush().replayed == 0 and _ids(url) == []
+        journal.close()  # closed (or died) before the row was committed
+        assert _journals(outbox) and led.outbox.has_pending()
+        assert led.flush().replayed == 1
+    assert _ids(url) == ["kept"] and not _journals(outbox)
+
+
+def test_power_loss_and_postgres_ledgers_have_no_journal(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    with open_ledger(url, outbox_dir=tmp_path / "ob", durability="power-loss") as led:
+        assert led.journal() is None
+    engine = create_engine("postgresql+psycopg://u@127.0.0.1:1/x")
+    assert SQLLedger(engine, Outbox(tmp_path / "o"), durability="process-crash").journal() is None
+
+
+def test_a_forked_child_journals_to_a_file_of_its_own(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "ob")
+    journal.append(make_record("parent"))
+    pid = os.fork()
+    if pid == 0:  # the child: its rows must not land in the parent's file
+        try:
+            journal.append(make_record("child"))
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    files = {tuple(sorted(_journaled_ids_of(p))) for p in _journals(tmp_path / "ob")}
+    assert files == {("parent",), ("child",)}
+    journal.close()
+
+
+def _journaled_ids_of(path: Path) -> set[str]:
+    return {from_json_line(line).request_id for line in path.read_bytes().splitlines()}
+
+
+def test_journaled_group_commit_gathers_rows_and_flush_writes_them(tmp_path: Path) -> None:
+    url, outbox = f"sqlite:///{tmp_path / 'l.db'}", tmp_path / "ob"
+    with open_ledger(url, outbox_dir=outbox) as led:
+        writer = GroupCommit(led, journal=led.journal(), delay_s=60.0)
+
+        async def main() -> None:
+            for i in range(5):
+                assert writer.submit(make_record(f"r{i}")) is None  # nothing to wait for
+            assert _ids(url) == []  # still being gathered (for a minute)
+            assert _journaled_ids(outbox) == {f"r{i}" for i in range(5)}
+            await writer.flush()
+            assert sorted(_ids(url)) == [f"r{i}" for i in range(5)]
+
+        asyncio.run(main())
+        asyncio.run(_submit_and_leave(writer, "late"))  # its loop ends before the batch is due
+        writer.close()
+    assert "late" in _ids(url) and not _journals(outbox)
+
+
+async def _submit_and_leave(writer: GroupCommit, request_id: str) -> None:
+    writer.submit(make_record(request_id))

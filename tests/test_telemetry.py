@@ -743,3 +743,29 @@ def test_configure_console_prints_spans_and_metrics():
     assert '"name": "router.requests"' in printed
     assert '"service.name": "cost-router"' in printed
     assert "Zanzibar" not in printed
+
+
+def test_only_the_request_duration_offers_an_exemplar(
+    telemetry: Telemetry, exporter: InMemorySpanExporter, reader: InMemoryMetricReader
+):
+    """The SDK's default (trace-based) exemplar filter samples points recorded in a sampled
+    span's context: the request duration is, and links to the `route` span; the other points
+    are recorded outside it, so they pay for no exemplar."""
+    answer_locally(telemetry)
+    root = only(spans_by_name(exporter), "route")
+    found = points(reader)
+    [(_, duration)] = found["router.request.duration"]
+    assert [e.span_id for e in duration.exemplars] == [span_id(root)]
+    for name in ("router.requests", "router.cost", "gen_ai.client.token.usage"):
+        assert all(not p.exemplars for _, p in found[name]), name
+
+
+def test_attribute_sets_are_reused_and_bounded() -> None:
+    from router.telemetry._metrics import _BOUND_MAX, _Bound  # noqa: PLC0415
+
+    built: list[tuple[str | None, ...]] = []
+    bound = _Bound(lambda *key: built.append(key) or {"k": str(key)})
+    assert bound("a", None) is bound("a", None) and built == [("a", None)]
+    for i in range(_BOUND_MAX + 10):
+        bound(str(i))
+    assert len(bound._sets) <= _BOUND_MAX

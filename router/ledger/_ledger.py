@@ -24,6 +24,7 @@ from router._records import RequestRecord
 from router.errors import LedgerError
 from router.ledger import _engine, _migrate
 from router.ledger._gate import WriteGate
+from router.ledger._journal import Journal
 from router.ledger._outbox import DrainResult, Outbox, RejectRecord
 from router.ledger._write import insert_records
 
@@ -58,9 +59,11 @@ class SQLLedger:
         retry_after_s: float = 5.0,
         outbox_check_s: float = 30.0,
         lock_timeout_s: float = 5.0,
+        durability: Durability = "power-loss",
     ) -> None:
         self.engine = engine
         self.outbox = outbox
+        self.durability = durability  # what the engine was built with (open_ledger says)
         self._writer = _engine.record_engine(engine)
         self._gate = WriteGate(_engine.sqlite_path(engine.url), lock_timeout_s)
         self._retry_after_s = retry_after_s
@@ -97,6 +100,15 @@ class SQLLedger:
                 self._fallback(rec, exc)
             return
         self._maybe_replay()
+
+    def journal(self) -> Journal | None:
+        """A write-ahead journal for the group commit to acknowledge rows with before they
+        are committed (router/ledger/_journal.py), when that keeps the ledger's promise: a
+        SQLite file with `process-crash` durability, where a committed row survives what a
+        row in the kernel's page cache survives. None otherwise (PostgreSQL, `power-loss`)."""
+        if self.durability != "process-crash" or _engine.sqlite_path(self.engine.url) is None:
+            return None
+        return Journal(self.outbox.directory)
 
     def flush(self, *, wait: bool = True) -> DrainResult:
         """Replay the outbox now. Raises LedgerError if the database is still unreachable."""
@@ -237,7 +249,7 @@ def open_ledger(
             exc.strerror or type(exc).__name__,
             outbox.directory,
         )
-    ledger = SQLLedger(engine, outbox, lock_timeout_s=busy_timeout_ms / 1000)
+    ledger = SQLLedger(engine, outbox, lock_timeout_s=busy_timeout_ms / 1000, durability=durability)
     if outbox.has_pending():
         ledger.start_replay()
     return ledger

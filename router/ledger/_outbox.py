@@ -8,6 +8,9 @@ in between replays them again, and the database's `ON CONFLICT DO NOTHING` drops
 
 A line torn by a crash mid-append was never acknowledged (the append had not returned): it is
 moved to `rejected.jsonl` for inspection, as is any record the database refuses as invalid.
+
+The same drain adopts the write-ahead journals (`router/ledger/_journal.py`) that processes which
+died or closed left behind, each as a batch of its own.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pathlib import Path
 
 from router._records import RequestRecord
 from router.ledger._convert import from_json_line, to_json_line
+from router.ledger._journal import JOURNAL_GLOB, is_orphan
 from router.ledger._private import private_dir
 
 log = logging.getLogger("router")
@@ -76,7 +80,11 @@ class Outbox:
     def has_pending(self) -> bool:
         if not self.directory.is_dir():
             return False
-        return (self.directory / PENDING).exists() or any(self.directory.glob(BATCH_GLOB))
+        return (
+            (self.directory / PENDING).exists()
+            or any(self.directory.glob(BATCH_GLOB))
+            or any(self._orphan_journals())
+        )
 
     def drain(self, sink: Sink, *, wait: bool = False) -> DrainResult:
         """Replay every pending record through `sink`; stops at the first sink failure."""
@@ -95,6 +103,21 @@ class Outbox:
                 name = f"batch-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.jsonl"
                 pending.rename(self.directory / name)
                 _fsync_dir(self.directory)
+        for journal in self._orphan_journals():
+            self._adopt(journal)
+
+    def _orphan_journals(self) -> Iterator[Path]:
+        """Journals no live process holds: their rows may not be in the database yet."""
+        return (path for path in self.directory.glob(JOURNAL_GLOB) if is_orphan(path))
+
+    def _adopt(self, journal: Path) -> None:
+        """An orphaned journal becomes a batch to replay (deleted at once when empty)."""
+        if journal.stat().st_size == 0:
+            journal.unlink(missing_ok=True)
+            return
+        name = f"batch-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.jsonl"
+        journal.rename(self.directory / name)
+        _fsync_dir(self.directory)
 
     def _replay_batches(self, sink: Sink) -> DrainResult:
         replayed = rejected = 0

@@ -2,12 +2,21 @@
 
 Everything is recorded from the `RequestRecord`, the same object the ledger stores, so metric
 totals and ledger totals agree. Money is counted in USD as floats (OpenTelemetry has no decimal).
+
+Per request this is seven points or so, so it is kept cheap: attribute sets are built once per
+distinct key and reused (`_Bound`), and only `router.request.duration` is recorded in the
+request's trace context, so that an SDK sampling exemplars links it to the request's trace;
+the other points are recorded outside it and offer no exemplar (one costs several microseconds
+in the SDK, and the duration's already leads from the metrics to the trace).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.metrics import Meter
 
 from router.telemetry._attributes import Attributes, known
@@ -25,6 +34,25 @@ _TOKENS = (
 )  # fmt: skip
 # A routed request may retry and fall back within a deadline of up to an hour.
 _REQUEST_SECONDS = (*_OPERATION_SECONDS, 163.84, 327.68, 655.36, 1310.72, 2621.44)
+_BOUND_MAX = 4096  # distinct attribute sets kept per kind (teams and models are few)
+Key = tuple[str | None, ...]
+
+
+class _Bound:
+    """Attribute sets built once per distinct key (`build(*key)`) and reused. The SDK copies
+    what it is given, so sharing one dict between points is safe."""
+
+    def __init__(self, build: Callable[..., Attributes]) -> None:
+        self._build = build
+        self._sets: dict[Key, Attributes] = {}
+
+    def __call__(self, *key: str | None) -> Attributes:
+        found = self._sets.get(key)
+        if found is None:
+            if len(self._sets) >= _BOUND_MAX:  # a flood of team names: start over, stay bounded
+                self._sets.clear()
+            found = self._sets[key] = self._build(*key)
+        return found
 
 
 class Instruments:
@@ -75,48 +103,71 @@ class Instruments:
             unit="1",
             description="Fraction of a team's budget spent in the current period",
         )
+        # A context with no span: points recorded in it offer no exemplar (see the docstring).
+        self._untraced: Context = trace.set_span_in_context(trace.INVALID_SPAN)
+        self._outcome = _Bound(
+            lambda tier, status: known({"router.tier": tier, "router.status": status})
+        )
+        self._by_team = _Bound(lambda tier, team: known({"router.tier": tier, "router.team": team}))
+        self._escalation = _Bound(lambda reason: {"router.escalation_reason": reason})
+        self._failed = _Bound(
+            lambda tier, model: known({"router.tier": tier, "router.model": model})
+        )
+        self._spent_on = _Bound(_spent_on)
+        self._operation = _Bound(_operation)
+        self._tokens = _Bound(_tokens)
 
     def record_request(self, record: RequestRecord) -> None:
-        outcome = known({"router.tier": record.tier, "router.status": record.status})
-        self.requests.add(1, outcome)
-        self.request_duration.record(record.latency_ms / 1000.0, outcome)
-        by_team = known({"router.tier": record.tier, "router.team": record.team})
-        self.savings.add(float(record.savings_usd), by_team)
+        untraced, tier = self._untraced, record.tier
+        outcome = self._outcome(tier, record.status)
+        self.requests.add(1, outcome, untraced)
+        self.request_duration.record(record.latency_ms / 1000.0, outcome)  # in the trace
+        self.savings.add(float(record.savings_usd), self._by_team(tier, record.team), untraced)
         if record.escalation_reason is not None:
-            self.escalations.add(1, {"router.escalation_reason": record.escalation_reason})
+            self.escalations.add(1, self._escalation(record.escalation_reason), untraced)
         if record.verification == "failed":
-            self.verification_failures.add(
-                1, known({"router.tier": record.tier, "router.model": record.model})
-            )
+            self.verification_failures.add(1, self._failed(tier, record.model), untraced)
         for attempt in record.attempts:
             self.record_attempt(attempt, team=record.team)
 
     def record_attempt(self, attempt: AttemptRecord, *, team: str | None) -> None:
-        model = _model_attributes(attempt)
-        spent_on = known(
-            {
-                "router.tier": attempt.tier,
-                "gen_ai.request.model": attempt.model,
-                "router.team": team,
-                "router.attempt.purpose": attempt.purpose,
-            }
-        )
-        self.cost.add(float(attempt.cost_usd), spent_on)
-        self.operation_duration.record(
-            attempt.latency_ms / 1000.0, known({**model, "error.type": attempt.error_class})
-        )
+        untraced, tier, model = self._untraced, attempt.tier, attempt.model
+        spent_on = self._spent_on(tier, model, team, attempt.purpose)
+        self.cost.add(float(attempt.cost_usd), spent_on, untraced)
+        operation = self._operation(attempt.provider, model, tier, attempt.error_class)
+        self.operation_duration.record(attempt.latency_ms / 1000.0, operation, untraced)
         if attempt.outcome != "error":
-            self.token_usage.record(attempt.tokens_in, {**model, "gen_ai.token.type": "input"})
-            self.token_usage.record(attempt.tokens_out, {**model, "gen_ai.token.type": "output"})
+            key = (attempt.provider, model, tier)
+            self.token_usage.record(attempt.tokens_in, self._tokens(*key, "input"), untraced)
+            self.token_usage.record(attempt.tokens_out, self._tokens(*key, "output"), untraced)
 
     def record_budget_burn(self, team: str, fraction: float) -> None:
         self.budget_burn.set(fraction, {"router.team": team})
 
 
-def _model_attributes(attempt: AttemptRecord) -> Attributes:
+def _spent_on(tier: str, model: str, team: str | None, purpose: str) -> Attributes:
+    return known(
+        {
+            "router.tier": tier,
+            "gen_ai.request.model": model,
+            "router.team": team,
+            "router.attempt.purpose": purpose,
+        }
+    )
+
+
+def _operation(provider: str, model: str, tier: str, error_type: str | None) -> Attributes:
+    return known({**_model_attributes(provider, model, tier), "error.type": error_type})
+
+
+def _tokens(provider: str, model: str, tier: str, token_type: str) -> Attributes:
+    return {**_model_attributes(provider, model, tier), "gen_ai.token.type": token_type}
+
+
+def _model_attributes(provider: str, model: str, tier: str) -> Attributes:
     return {
         "gen_ai.operation.name": OPERATION_CHAT,
-        "gen_ai.provider.name": provider_name(attempt.provider),
-        "gen_ai.request.model": attempt.model,
-        "router.tier": attempt.tier,
+        "gen_ai.provider.name": provider_name(provider),
+        "gen_ai.request.model": model,
+        "router.tier": tier,
     }

@@ -118,8 +118,8 @@ def test_sqlite_disk_full_mid_run(
     event.remove(ledger.engine, "connect", listener)
     ledger.engine.dispose()
     pending = outbox.is_dir() and ledger.outbox.has_pending()
+    router.close()  # the rows it still had queued go to the database, or else the outbox
     ledger.flush()
-    router.close()
     assert pending, "the disk never filled up: nothing went to the outbox"
     assert "(OperationalError); using the outbox" in caplog.text  # SQLITE_FULL
     check_recovered(url, before + during, failed_before + failed_during, "SQLite disk full")
