@@ -174,9 +174,10 @@ class OpenAIBackend:
     async def _prepare(self, request: ModelRequest, *, stream: bool) -> tuple[Any, dict[str, Any]]:
         self.check_key()
         sdk, litellm = await self._modules()
+        messages = [_openai_message(m) for m in request.messages]
         body: dict[str, Any] = {
             "model": self._wire_model,
-            "messages": [_openai_message(m) for m in request.messages],
+            "messages": self._params.messages(messages, litellm),
         }
         if stream:  # litellm sends no `stream` key on a plain call
             body["stream"] = True

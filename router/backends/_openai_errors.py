@@ -157,13 +157,11 @@ def _context_window(lowered: str) -> bool:
 
 
 def _error_text(exc: BaseException) -> str:
-    """The SDK's message and body as text, only to be searched, never repeated."""
+    """The upstream error's own message (what litellm searches), only to be searched, never
+    repeated. OpenAI's `type` and `code` are not part of it."""
     body: Any = getattr(exc, "body", None)
-    try:
-        text = json.dumps(body) if body is not None else ""
-    except (TypeError, ValueError):
-        text = repr(body)
-    return f"{exc} {text}"
+    message = body.get("message") if isinstance(body, dict) else body
+    return message if isinstance(message, str) else str(getattr(exc, "message", ""))
 
 
 def transport_error(exc: BaseException) -> type[RouterError] | None:

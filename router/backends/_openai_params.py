@@ -1,4 +1,5 @@
-"""Which generation options an OpenAI model takes, decided as litellm decides them.
+"""Which generation options (and message roles) an OpenAI model takes, decided as litellm
+decides them.
 
 litellm is called with `drop_params=True`: it drops what a model refuses (GPT-5's reasoning
 models take no `stop`, and no `temperature` but 1 while reasoning) and renames what the API
@@ -25,6 +26,25 @@ class ParamPlan:
     def __init__(self, model: str) -> None:
         self._model = model
         self._plans: dict[Hashable, tuple[frozenset[str], bool, tuple[tuple[str, Any], ...]]] = {}
+        self._system_as_user: bool | None = None
+
+    def messages(self, messages: list[dict[str, Any]], litellm: Any) -> list[dict[str, Any]]:
+        """`messages` as litellm sends them to this model: without null `content` keys, and
+        with system turns as user turns for the o-series models that refuse them."""
+        if self._system_as_user is None:
+            o_series = litellm.OpenAIOSeriesConfig().is_model_o_series_model(self._model)
+            self._system_as_user = o_series and not litellm.supports_system_messages(
+                self._model, "openai"
+            )
+        for message in messages:
+            if message.get("content", "") is None:
+                del message["content"]
+        if not self._system_as_user:
+            return messages
+        return [
+            {"role": "user", "content": m["content"]} if m["role"] == "system" else m
+            for m in messages
+        ]
 
     def apply(self, params: Mapping[str, Any], litellm: Any) -> dict[str, Any]:
         """`params` (OpenAI's names) as litellm would send them to this model."""
