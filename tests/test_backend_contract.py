@@ -8,6 +8,7 @@ behaviour is the reference, so a litellm upgrade that changes it shows up here t
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import openai
@@ -263,3 +264,16 @@ async def test_one_client_per_key_and_event_loop_is_reused():
 def test_the_policy_picks_the_transport(model, transport, expected):
     backend = frontier_backend(FrontierModel(model=model, transport=transport))
     assert type(backend) is expected
+
+
+@pytest.mark.parametrize("kind", TRANSPORTS)
+async def test_debug_logs_name_neither_key_nor_prompt(kind, caplog):
+    for name in ("", "openai", "openai._base_client", "httpx2", "httpcore2", "LiteLLM"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    request = ModelRequest(messages=({"role": "user", "content": "PROMPT-CANARY"},), timeout_s=5)
+    with OpenAIServer() as server:
+        backend = kind("gpt-5.4", api_base=server.url + "/v1", api_key="sk-KEY-CANARY")
+        await backend.complete(request)
+        await backend.aclose()
+    text = " ".join(f"{r.getMessage()} {r.args}" for r in caplog.records)
+    assert "CANARY" not in text
