@@ -243,9 +243,10 @@ async def test_one_client_per_key_and_event_loop_is_reused():
         backend = OpenAIBackend("gpt-5.4", api_base=server.url + "/v1", api_key="sk-contract")
         for _ in range(3):
             await backend.complete(REQUESTS["plain"])
-        clients = [client for per_loop in backend._clients.values() for client in per_loop]
+        keys = [key for per_loop in backend._clients.values() for key in per_loop]
         await backend.aclose()
-    assert len(clients) == 1 and not backend._clients
+    assert keys.count("sk-contract") == 1 and len(keys) == 2  # and the loop's closer
+    assert not backend._clients
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,11 @@ logging objects, cost calculation and a thread hop per call. This backend keeps 
 it: the parameters litellm would send to the model (its own decision, remembered: see
 `_openai_params`), its reading of errors (`_openai_errors`), the router's stop-sequence cut,
 tool calls and usage. It asks the SDK for the raw HTTP answer and parses the JSON (or the SSE
-events) itself, which skips the SDK's typed models. One `AsyncOpenAI` client (one connection
-pool) per API key and event loop; the SDK's own retries are off (the router retries).
+events) itself, which skips the SDK's typed models. One `AsyncOpenAI` client per API key and
+event loop, on the SDK's aiohttp transport (`DefaultAioHttpClient`): httpx2's connection pool
+checks every pooled connection's socket on each request and each response close, and the call
+costs about half the CPU on aiohttp (0.49 against 0.95 ms at 32 concurrent calls). The SDK's
+own retries are off (the router retries).
 """
 
 from __future__ import annotations
@@ -162,11 +165,11 @@ class OpenAIBackend:
         dropped with it, when that loop has ended)."""
         current = asyncio.get_running_loop()
         for loop, clients in list(self._clients.items()):
-            for client in clients.values():
-                if loop is current:
-                    await client.close()
-                elif loop.is_running() and not loop.is_closed():
-                    asyncio.run_coroutine_threadsafe(client.close(), loop)
+            closer = clients.pop(_CLOSER, None)
+            if loop is current and closer is not None:
+                await closer.aclose()
+            elif closer is not None and loop.is_running() and not loop.is_closed():
+                asyncio.run_coroutine_threadsafe(closer.aclose(), loop)
             self._clients.pop(loop, None)
 
     # -- the request ---------------------------------------------------------------------------
@@ -183,7 +186,7 @@ class OpenAIBackend:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
         body.update(self._params.apply(_options(request), litellm))
-        return self._client(sdk), body
+        return await self._client(sdk), body
 
     async def _modules(self) -> tuple[ModuleType, ModuleType]:
         """The SDK and litellm, imported on a worker thread the first time (seconds)."""
@@ -196,7 +199,7 @@ class OpenAIBackend:
         assert self._sdk is not None  # imported by `_prepare`
         return self._sdk
 
-    def _client(self, sdk: ModuleType) -> Any:
+    async def _client(self, sdk: ModuleType) -> Any:
         key = self._key() or ""
         clients = self._clients.setdefault(asyncio.get_running_loop(), {})
         client = clients.get(key)
@@ -206,7 +209,11 @@ class OpenAIBackend:
                 base_url=self._base_url(),
                 max_retries=0,
                 timeout=self._timeout_s,
+                http_client=sdk.DefaultAioHttpClient(timeout=self._timeout_s),
             )
+            if not clients:  # closes them if the loop ends first (started on this loop)
+                clients[_CLOSER] = closer = _closer(clients)
+                await anext(closer)
             clients[key] = client
         return client
 
@@ -327,6 +334,23 @@ class RepeatGuard:
         self._count = self._count + 1 if content == self._last else 1
         self._last = content
         return self._count >= REPEATED_CHUNKS
+
+
+_CLOSER = "\0closer"  # not an API key: the entry holding a loop's `_closer`
+
+
+async def _closer(clients: dict[str, Any]) -> AsyncIterator[None]:
+    """Close a loop's clients when the backend is closed, or else when the loop ends: an
+    `asyncio.run()` left without `aclose()` finalises the async generators still open on its
+    loop (`shutdown_asyncgens`) while the loop still runs, so each aiohttp session is closed
+    on its own loop instead of warning when it is collected."""
+    try:
+        yield
+    finally:
+        for key, client in list(clients.items()):
+            if key != _CLOSER:
+                await client.close()
+        clients.clear()
 
 
 def _options(request: ModelRequest) -> dict[str, Any]:

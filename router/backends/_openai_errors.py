@@ -169,6 +169,9 @@ def transport_error(exc: BaseException) -> type[RouterError] | None:
     exception and its causes (the SDK wraps httpx2's, and a stream raises them as they are)."""
     import httpx2  # noqa: PLC0415 - loaded by then: the openai SDK uses it
 
+    found = _aiohttp_error(exc)
+    if found is not None:
+        return found
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
@@ -183,6 +186,30 @@ def transport_error(exc: BaseException) -> type[RouterError] | None:
             return BackendUnavailableError
         current = current.__cause__ or current.__context__
     return BackendUnavailableError if _lookup(exc) == _BY_CAUSE else None
+
+
+def _aiohttp_error(exc: BaseException) -> type[RouterError] | None:
+    """The class for an aiohttp failure under the SDK's aiohttp transport, which renames any
+    lost connection (even one lost mid-answer, possibly billed) `httpx2.ConnectTimeout`."""
+    import aiohttp  # noqa: PLC0415 - loaded by then: the SDK's transport uses it
+
+    for current in _chain(exc):
+        if isinstance(current, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+            return BackendUnreachableError  # never sent: the server was not reached
+        if isinstance(current, aiohttp.ServerTimeoutError):
+            return BackendTimeoutError
+        if isinstance(current, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError):
+            return BackendUnavailableError
+    return None
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not s for s in seen):
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
 
 
 def _status(exc: BaseException) -> int | None:
