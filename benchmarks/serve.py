@@ -1,17 +1,20 @@
 """7. The gateway: `router serve` against LiteLLM's proxy, in front of the same loopback backend.
 
-Three processes answer on loopback ports, one uvicorn worker each: `router serve` (the shipped
-default policy, routing forced to one tier by its threshold: classifier, PII scan, verifiers and a
-SQLite ledger row per request all run), LiteLLM's proxy (`litellm --config`, LITELLM_MASTER_KEY
-set, no database, LITELLM_LOG=ERROR) and the backend both call (`benchmarks._fast_backend`: a bare
-asyncio server, never the limit). A raw asyncio HTTP/1.1 keep-alive client (`benchmarks._loadgen`)
-drives each in turn: the backend directly, then each gateway, in rotating order per round.
+Processes answer on loopback ports, one uvicorn worker each: `router serve` (the shipped default
+policy, routing forced to one tier by its threshold: classifier, PII scan, verifiers and a SQLite
+ledger row per request all run; on the frontier path a second one on `transport: litellm`, the
+router as it was before its openai transport), LiteLLM's proxy (`litellm --config`,
+LITELLM_MASTER_KEY set, no database, LITELLM_LOG=ERROR) and the backend they all call
+(`benchmarks._fast_backend`: a bare asyncio server, never the limit). A raw asyncio HTTP/1.1
+keep-alive client (`benchmarks._loadgen`) drives each in turn: the backend directly, then each
+gateway, in rotating order per round.
 
 Scenarios: the local path (the gateways call Ollama's API: the router through the ollama client,
-the proxy through litellm's `ollama_chat`) and the frontier path (both through litellm to
-OpenAI's API), each plain and streamed, at concurrency 1, 32 and 256. Per window: p50/p99 of the
-end-to-end time, p50 of the time to the first answer token, throughput. Added latency is a
-gateway's p50 (p99) minus the backend's in the same round. Reported: medians over rounds.
+the proxy through litellm's `ollama_chat`) and the frontier path (OpenAI's API: the router
+through the openai SDK, the litellm-transport router and the proxy through litellm), each plain
+and streamed, at concurrency 1, 32 and 256. Per window: p50/p99 of the end-to-end time, p50 of
+the time to the first answer token, throughput. Added latency is a gateway's p50 (p99) minus the
+backend's in the same round. Reported: medians over rounds.
 """
 
 # ruff: noqa: PLC0415 - imports are lazy on purpose: a benchmark must not pay for another's imports
@@ -42,6 +45,7 @@ PROMPT = [{"role": "user", "content": "What is the capital of France?"}]
 ROUTER_KEY_ENV = "BENCH_ROUTER_KEY"
 CONCURRENCY = (1, 32, 256)
 TARGETS = ("direct", "router", "proxy")
+FRONTIER_TARGETS = ("direct", "router", "router_litellm", "proxy")
 _SETTLE_S = 0.5
 _MANY = 32
 
@@ -87,9 +91,9 @@ def _processes(tmp: Path) -> Iterator[dict[str, Any]]:
         command = [sys.executable, "-m", "benchmarks._fast_backend", str(backend)]
         stack.enter_context(_process(command, tmp / "backend.log", {}, None))
         _wait_for(f"http://127.0.0.1:{backend}/api/tags", "the benchmark backend")
-        for tier, threshold in (("local", 1.0), ("frontier", 0.0)):
+        for tier, threshold, transport in _ROUTERS:
             ports[f"router-{tier}"] = port = _free_port()
-            policy = _router_policy(tmp, tier, threshold, backend)
+            policy = _router_policy(tmp, tier, threshold, backend, transport)
             command = [*_ROUTER, "serve", "--policy", str(policy), "--port", str(port)]
             env = {ROUTER_KEY_ENV: ports["router_key"], "XDG_DATA_HOME": str(tmp / f"data-{tier}")}
             ready = f"http://127.0.0.1:{port}/healthz"
@@ -111,10 +115,11 @@ def _processes(tmp: Path) -> Iterator[dict[str, Any]]:
 
 
 _ROUTER = [sys.executable, "-c", "from router.cli import main; main()"]
+_ROUTERS = (("local", 1.0, "auto"), ("frontier", 0.0, "auto"), ("frontier-litellm", 0.0, "litellm"))
 _PROXY = [sys.executable, "-c", "from litellm_cli.main import proxy_server; proxy_server()"]
 
 
-def _router_policy(tmp: Path, tier: str, threshold: float, backend: int) -> Path:
+def _router_policy(tmp: Path, tier: str, threshold: float, backend: int, transport: str) -> Path:
     policy = {
         "extends": "default",
         "name": f"bench-{tier}",
@@ -125,6 +130,7 @@ def _router_policy(tmp: Path, tier: str, threshold: float, backend: int) -> Path
                     "model": FRONTIER,
                     "api_base": f"http://127.0.0.1:{backend}/v1",
                     "api_key": "sk-bench",
+                    "transport": transport,
                 }
             ]
         },
@@ -245,13 +251,24 @@ def _targets(ports: dict[str, Any], path: str, stream: bool) -> dict[str, Target
         json.dumps({"model": model, **chat}).encode(),
         ports["proxy_key"],
     )
-    return {"direct": direct, "router": router, "proxy": proxy}
+    targets = {"direct": direct, "router": router, "proxy": proxy}
+    if path == "frontier":
+        targets["router_litellm"] = Target(
+            "router_litellm",
+            ports["router-frontier-litellm"],
+            router.path,
+            router.body,
+            ports["router_key"],
+        )
+    return targets
 
 
 async def _measure(ports: dict[str, Any], windows: dict[int, float], rounds: int) -> dict[str, Any]:
     measured: dict[str, Any] = {}
     for path in ("local", "frontier"):
         pids = {"router": ports["pids"][f"router-{path}"], "proxy": ports["pids"]["proxy"]}
+        if path == "frontier":
+            pids["router_litellm"] = ports["pids"]["router-frontier-litellm"]
         for stream in (False, True):
             targets = _targets(ports, path, stream)
             for target in targets.values():  # warm-up: litellm imports, pools, the classifier
@@ -274,8 +291,10 @@ async def _scenario(
     per_round: list[dict[str, dict[str, float]]] = []
     if concurrency > _MANY:  # one round: a proxy draining 256 requests takes long on 2 cores
         rounds = 1
+    names = tuple(name for name in (*TARGETS, "router_litellm") if name in targets)
     for number in range(rounds):
-        order = TARGETS[number % 3 :] + TARGETS[: number % 3]  # rotate who goes first
+        turn = number % len(names)
+        order = names[turn:] + names[:turn]  # rotate who goes first
         stats: dict[str, dict[str, float]] = {}
         for name in order:
             await asyncio.sleep(_SETTLE_S)  # let the previous target finish abandoned work
@@ -287,7 +306,7 @@ async def _scenario(
                 spent = cpu_seconds(pid) - cpu_before
                 stats[name]["cpu_ms_per_request"] = spent * 1000 / max(len(result.latencies), 1)
         per_round.append(stats)
-    return {name: _summary(per_round, name) for name in TARGETS}
+    return {name: _summary(per_round, name) for name in names}
 
 
 def _stats(result: Result) -> dict[str, float]:
@@ -365,6 +384,22 @@ def _rows(section: Section, measured: dict[str, Any]) -> None:
                 _ratio_row(
                     section, f"{kind}: first token p50, c=32", busy, "first_token_p50_ms", "ms"
                 )
+            if path == "frontier":
+                _litellm_rows(section, kind, one, busy)
+
+
+def _litellm_rows(section: Section, kind: str, one: dict[str, Any], busy: dict[str, Any]) -> None:
+    """The same figures for the router on `transport: litellm` (the router before the openai
+    transport), against the same proxy in the same rounds."""
+    rows = [
+        ("added latency p50, c=1", one, "added_p50_ms", "ms"),
+        ("gateway CPU per request, c=32", busy, "cpu_ms_per_request", "ms"),
+        ("throughput c=32", busy, "throughput", "req/s"),
+        ("first token p50, c=32", busy, "first_token_p50_ms", "ms"),
+    ]
+    for metric, scenario, key, unit in rows:
+        label = f"{kind}: {metric} (router on transport: litellm)"
+        _ratio_row(section, label, scenario, key, unit, ours_name="router_litellm")
 
 
 def _ratio_row(
@@ -376,8 +411,10 @@ def _ratio_row(
     target: str = "",
     meets: Any = None,
     note: str = "",
+    *,
+    ours_name: str = "router",
 ) -> None:
-    ours, theirs = scenario["router"][key], scenario["proxy"][key]
+    ours, theirs = scenario[ours_name][key], scenario["proxy"][key]
     ratio = ours / theirs if theirs else None
     met = meets(ratio) if meets is not None and ratio is not None else None
     section.add(

@@ -20,7 +20,7 @@ from router._records import Tier
 from router._request import build_request
 from router._scoring import Classifier
 from router._streaming import StreamingPipeline
-from router.backends import Backend, LiteLLMBackend, OllamaBackend
+from router.backends import Backend, OllamaBackend, frontier_backend
 from router.backends._base import warm
 from router.budget import BudgetStore, MemoryBudgetStore
 from router.policy import FrontierModel, LocalModel, Policy, load_policy
@@ -428,13 +428,7 @@ class FrontierPool:
     def _backend(self, config: FrontierModel) -> Backend:
         backend = self._built.get(config)
         if backend is None:
-            backend = LiteLLMBackend(
-                config.model,
-                api_base=config.api_base,
-                api_key=config.api_key,
-                api_key_env=config.api_key_env,
-                timeout_s=config.timeout_s,
-            )
+            backend = frontier_backend(config)  # the policy's transport: openai or litellm
             self._built[config] = backend
         return backend
 

@@ -7,8 +7,10 @@ from router.backends._base import (
     ModelResponse,
     ToolCall,
 )
+from router.backends._frontier import frontier_backend, speaks_openai
 from router.backends._litellm import LiteLLMBackend
 from router.backends._ollama import OllamaBackend
+from router.backends._openai import OpenAIBackend
 
 __all__ = [
     "Backend",
@@ -17,5 +19,8 @@ __all__ = [
     "ModelRequest",
     "ModelResponse",
     "OllamaBackend",
+    "OpenAIBackend",
     "ToolCall",
+    "frontier_backend",
+    "speaks_openai",
 ]

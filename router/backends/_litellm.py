@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from router._offline import litellm, tiktoken_encoding
 from router._records import Tier
+from router.backends._answer import final_response
 from router.backends._base import ModelChunk, ModelRequest, ModelResponse, ToolCall
 from router.backends._keys import missing_key
 from router.backends._litellm_errors import map_litellm_error
@@ -27,7 +28,6 @@ from router.backends._timing import bounded
 from router.backends._tool_wire import StreamedToolCalls, tool_calls_of
 from router.backends._tool_wire import openai_message as _openai_message
 from router.backends._tool_wire import sampling_args as _sampling_args
-from router.backends._usage import estimate_prompt_tokens, estimate_tokens
 from router.errors import BackendError, MalformedResponseError, RouterError
 
 T = TypeVar("T")
@@ -78,11 +78,11 @@ class LiteLLMBackend:
         if self._warm:
             return
         with quiet():
-            module = await _litellm_off_loop()
+            module = await litellm_off_loop()
             self._key_provider(module)
             for stream in (False, True):
                 await self._dry_run(module, stream=stream)
-        await asyncio.to_thread(_load_encodings)
+        await asyncio.to_thread(load_encodings)
         self._warm = True
 
     async def _dry_run(self, module: ModuleType, *, stream: bool) -> None:
@@ -104,7 +104,7 @@ class LiteLLMBackend:
     async def complete(self, request: ModelRequest) -> ModelResponse:
         try:
             with quiet():  # litellm prints a banner on every failure (see _quiet)
-                module = await _litellm_off_loop()
+                module = await litellm_off_loop()
                 self._check_key(module)
                 async with asyncio.timeout(request.timeout_s or self._timeout_s):
                     raw = await module.acompletion(**self._call_args(request, stream=False))
@@ -122,7 +122,7 @@ class LiteLLMBackend:
         finish: str | None = None
         try:
             with quiet():  # each call into litellm is quiet; never a `yield` inside (_quiet)
-                module = await _litellm_off_loop()
+                module = await litellm_off_loop()
                 self._check_key(module)
             args = self._call_args(request, stream=True)
 
@@ -241,24 +241,7 @@ class LiteLLMBackend:
         finish: str,
         calls: tuple[ToolCall, ...] = (),
     ) -> ModelResponse:
-        """The answer with its usage; estimated when the server reported none (litellm then
-        fills in zeros, which would make a billed call look free)."""
-        tokens_in = getattr(usage, "prompt_tokens", None)
-        tokens_out = getattr(usage, "completion_tokens", None)
-        if isinstance(tokens_in, int) and isinstance(tokens_out, int) and tokens_in > 0:
-            counts, reported = (tokens_in, tokens_out), True
-        else:
-            written = text + "".join(c.name + c.arguments for c in calls)
-            counts, reported = (estimate_prompt_tokens(request), estimate_tokens(written)), False
-        return ModelResponse(
-            text=text,
-            model=self._model,
-            input_tokens=counts[0],
-            output_tokens=counts[1],
-            finish_reason="tool_calls" if calls and finish == "stop" else finish,
-            usage_estimated=not reported,
-            tool_calls=calls,
-        )
+        return final_response(self._model, request, text, usage, finish, calls=calls)
 
     def _map(self, exc: BaseException) -> BackendError | RouterError:
         return map_litellm_error(exc, model=self._model, provider=self._provider)
@@ -268,7 +251,7 @@ _DRY_RUN = ModelRequest(messages=({"role": "user", "content": "warm-up"},), max_
 _DRY_RUN_TIMEOUT_S = 30.0
 
 
-def _load_encodings() -> None:
+def load_encodings() -> None:
     """o200k for our usage estimates; cl100k, which litellm loads on its first Anthropic call."""
     for name in ("o200k_base", "cl100k_base"):
         tiktoken_encoding(name)
@@ -292,29 +275,30 @@ async def _quiet_chunks(chunks: Any) -> AsyncIterator[Any]:
             await close()
 
 
-async def _litellm_off_loop() -> ModuleType:
+async def litellm_off_loop() -> ModuleType:
     """litellm, imported on a worker thread the first time: its import takes seconds and must
     neither block the event loop nor count against a request's timeout."""
     if litellm.cache_info().currsize:  # already imported: no thread hop on the hot path
         return litellm()
     module = await asyncio.to_thread(litellm)
-    _drop_litellm_debug_records()
+    drop_debug_records(("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"))
     return module
 
 
 class _DropDebug(logging.Filter):
-    """litellm's DEBUG records quote whole requests (a curl line with the prompt) and answers."""
+    """DEBUG records of litellm and the openai SDK quote whole requests (the prompt) and answers."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.levelno > logging.DEBUG
 
 
-def _drop_litellm_debug_records() -> None:
-    """Keep prompts out of logs even when someone turns litellm's loggers to DEBUG: a filter on
-    its loggers (logging's registry, not a litellm global). ROUTER_LITELLM_DEBUG=1 keeps them."""
+def drop_debug_records(loggers: tuple[str, ...]) -> None:
+    """Keep prompts out of logs even when someone turns a library's loggers to DEBUG (litellm's,
+    the openai SDK's): a filter on those loggers (logging's registry, not a library global).
+    ROUTER_LITELLM_DEBUG=1 keeps them."""
     if os.environ.get("ROUTER_LITELLM_DEBUG") == "1":
         return
-    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+    for name in loggers:
         logger = logging.getLogger(name)
         if not any(isinstance(f, _DropDebug) for f in logger.filters):
             logger.addFilter(_DropDebug())

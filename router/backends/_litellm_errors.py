@@ -82,7 +82,7 @@ LITELLM_ERRORS: dict[str, type[RouterError] | str] = {
     "VectorStoreSearchError": BadRequestError,
 }
 
-_HINTS: dict[type[RouterError], str] = {
+HINTS: dict[type[RouterError], str] = {
     AuthenticationError: "check the API key (policy frontier.models[].api_key_env or the "
     "provider's standard variable, e.g. OPENAI_API_KEY / ANTHROPIC_API_KEY)",
     ModelNotFoundError: "check the model name in the policy's frontier.models",
@@ -117,9 +117,9 @@ def map_litellm_error(exc: BaseException, *, model: str, provider: str) -> Route
     if target is None:
         target = _transport_error(exc)
     if target == _BY_STATUS or target is None:
-        target = _class_for_status(status)
+        target = class_for_status(status)
     assert isinstance(target, type)
-    hint = _HINTS.get(target, "see the provider's status page")
+    hint = HINTS.get(target, "see the provider's status page")
     message = f"{provider}:{model} failed ({type(exc).__name__}"
     message += f", HTTP {status})" if status else ")"
     message += f"; {hint}"
@@ -203,7 +203,7 @@ def _status(exc: BaseException) -> int | None:
     return status if isinstance(status, int) else None
 
 
-def _class_for_status(status: int | None) -> type[RouterError]:
+def class_for_status(status: int | None) -> type[RouterError]:
     if status is None:
         return PermanentBackendError
     if status == 429:

@@ -63,8 +63,12 @@ def _tool_call(call: Any) -> ToolCall:
     return ToolCall(_get(call, "id") or new_call_id(), str(_get(function, "name") or ""), arguments)
 
 
-def _get(obj: Any, name: str) -> Any:
+def field_of(obj: Any, name: str) -> Any:
+    """`obj[name]` for a mapping (parsed JSON), else `obj.name` (litellm's objects); or None."""
     return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+
+
+_get = field_of
 
 
 @dataclass

@@ -76,7 +76,7 @@ class LocalModel(_Frozen):
 
 
 class FrontierModel(_Frozen):
-    """One frontier model reached through litellm."""
+    """One frontier model, reached through the openai SDK or litellm (see `transport`)."""
 
     model: str = Field(description="litellm model name, e.g. gpt-5.4 or anthropic/claude-opus-4-6")
     api_base: str | None = Field(default=None, description="Only settable here, never per request")
@@ -87,6 +87,12 @@ class FrontierModel(_Frozen):
     )
     context_tokens: int = Field(default=1_000_000, gt=0, description="Context window")
     timeout_s: PositiveSeconds = Field(default=120.0, description="Seconds to wait for an answer")
+    transport: Literal["auto", "openai", "litellm"] = Field(
+        default="auto",
+        description="How calls are made: openai (the openai SDK, for OpenAI's API and servers "
+        "that speak it), litellm (any provider), auto (openai for OpenAI model names, else "
+        "litellm)",
+    )
 
     @field_validator("api_base")
     @classmethod

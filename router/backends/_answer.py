@@ -1,0 +1,39 @@
+"""A frontier answer as a `ModelResponse`, whichever transport brought it (litellm's objects or
+the openai transport's parsed JSON): usage as the server reported it, else estimated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from router.backends._base import ModelRequest, ModelResponse, ToolCall
+from router.backends._tool_wire import field_of
+from router.backends._usage import estimate_prompt_tokens, estimate_tokens
+
+
+def final_response(
+    model: str,
+    request: ModelRequest,
+    text: str,
+    usage: Any,
+    finish: str,
+    *,
+    calls: tuple[ToolCall, ...] = (),
+) -> ModelResponse:
+    """The answer with its usage; estimated when the server reported none (litellm then fills
+    in zeros, which would make a billed call look free)."""
+    tokens_in = field_of(usage, "prompt_tokens")
+    tokens_out = field_of(usage, "completion_tokens")
+    if isinstance(tokens_in, int) and isinstance(tokens_out, int) and tokens_in > 0:
+        counts, reported = (tokens_in, tokens_out), True
+    else:
+        written = text + "".join(c.name + c.arguments for c in calls)
+        counts, reported = (estimate_prompt_tokens(request), estimate_tokens(written)), False
+    return ModelResponse(
+        text=text,
+        model=model,
+        input_tokens=counts[0],
+        output_tokens=counts[1],
+        finish_reason="tool_calls" if calls and finish == "stop" else finish,
+        usage_estimated=not reported,
+        tool_calls=calls,
+    )
