@@ -15,6 +15,11 @@ concurrency 1 and 32, on the same real prompts. Per round: median and p99 per re
 throughput and the process CPU per request; reported: the median over rounds. Targets are issue
 #21's: at most +0.3 ms added at the median (frontier, concurrency 1), at least 0.9x the bare
 throughput (frontier, concurrency 32), at most 1.3x the bare median (local).
+
+The headline frontier rows pin the router to `transport: litellm`, so both sides make the same
+litellm call and the difference is the router's own cost. Two more rows (no target) run the
+router on its default `transport: auto`, which sends an OpenAI-protocol model through the openai
+SDK (docs/backends.md): what a user of the default policy gets, against the same bare litellm.
 """
 
 # ruff: noqa: PLC0415 - imports are lazy on purpose: a benchmark must not pay for, or time, another's imports
@@ -33,6 +38,7 @@ from benchmarks.bench_classifier import load_prompts
 
 Call = Callable[[str], Awaitable[object]]
 MODEL, KEY = "gpt-5.4", "sk-bench"
+_LITELLM = "litellm.acompletion"
 _STATS = ("median_ms", "p99_ms", "per_s", "cpu_ms")
 # Issue #21's targets: frontier added median (concurrency 1), frontier throughput (32), local ratio.
 FRONTIER_ADDED_MS, FRONTIER_THROUGHPUT, LOCAL_RATIO = 0.3, 0.90, 1.30
@@ -70,6 +76,7 @@ def make_router(
     frontier: bool,
     token_limit: int = 10**7,
     simple_spans: bool = False,
+    transport: str = "litellm",
 ) -> Any:
     """All to the frontier (classifier on, threshold 0), or routed by length at `token_limit`."""
     from router import Router
@@ -84,7 +91,11 @@ def make_router(
     policy = Policy(
         local=LocalModel(host=ollama_url),
         frontier=Frontier(
-            models=(FrontierModel(model=MODEL, api_base=openai_url + "/v1", api_key=KEY),),
+            models=(
+                FrontierModel(
+                    model=MODEL, api_base=openai_url + "/v1", api_key=KEY, transport=transport
+                ),
+            ),
             baseline=MODEL,
         ),
         routing=routing,
@@ -157,6 +168,9 @@ async def _scenarios(settings: Settings, prompts: list[str], tmp: Path) -> dict[
         simple = make_router(
             oll.url, oai.url, f"sqlite:///{tmp / 's.db'}", frontier=True, simple_spans=True
         )
+        sdk = make_router(
+            oll.url, oai.url, f"sqlite:///{tmp / 'o.db'}", frontier=True, transport="auto"
+        )
         try:
             for conc in (1, 32):
                 out[f"frontier_c{conc}"] = await _compare(
@@ -168,8 +182,12 @@ async def _scenarios(settings: Settings, prompts: list[str], tmp: Path) -> dict[
             out["local_c1"] = await _compare(
                 {"bare": bare_ollama, "router": local.acomplete}, prompts, 1, rounds
             )
+            for conc in (1, 32):
+                out[f"frontier_sdk_c{conc}"] = await _compare(
+                    {"bare": bare_litellm, "router": sdk.acomplete}, prompts, conc, rounds
+                )
         finally:
-            for r in (frontier, local, simple):
+            for r in (frontier, local, simple, sdk):
                 await r.aclose()
                 r.close()
     return out
@@ -191,6 +209,8 @@ def run(settings: Settings) -> Section:
             "litellm.acompletion",
         ),
         ("local_c1", "local, concurrency 1", "ollama AsyncClient.chat"),
+        ("frontier_sdk_c1", "frontier, default transport (openai SDK), concurrency 1", _LITELLM),
+        ("frontier_sdk_c32", "frontier, default transport (openai SDK), concurrency 32", _LITELLM),
     ):
         _rows(section, results[key], label, alt)
     return section
