@@ -119,21 +119,7 @@ def map_litellm_error(exc: BaseException, *, model: str, provider: str) -> Route
     if target == _BY_STATUS or target is None:
         target = class_for_status(status)
     assert isinstance(target, type)
-    hint = HINTS.get(target, "see the provider's status page")
-    message = f"{provider}:{model} failed ({type(exc).__name__}"
-    message += f", HTTP {status})" if status else ")"
-    message += f"; {hint}"
-    if issubclass(target, RateLimitError):
-        return RateLimitError(
-            message,
-            model=model,
-            provider=provider,
-            status_code=status,
-            retry_after=retry_after(exc),
-        )
-    if issubclass(target, BackendError):
-        return target(message, model=model, provider=provider, status_code=status)
-    return target(message)
+    return router_error(target, exc, status, model=model, provider=provider)
 
 
 _REPEATING = "is repeating the same chunk"  # litellm's streaming_handler.safety_checker
@@ -201,6 +187,28 @@ def _dropped_connection(exc: BaseException) -> type[RouterError] | None:
 def _status(exc: BaseException) -> int | None:
     status = getattr(exc, "status_code", None)
     return status if isinstance(status, int) else None
+
+
+def router_error(
+    target: type[RouterError], exc: BaseException, status: int | None, *, model: str, provider: str
+) -> RouterError:
+    """`target` built for `exc`: the class name, the status and a hint, never the upstream text
+    (which can quote the prompt); a rate limit carries the server's Retry-After."""
+    hint = HINTS.get(target, "see the provider's status page")
+    message = f"{provider}:{model} failed ({type(exc).__name__}"
+    message += f", HTTP {status})" if status else ")"
+    message += f"; {hint}"
+    if issubclass(target, RateLimitError):
+        return RateLimitError(
+            message,
+            model=model,
+            provider=provider,
+            status_code=status,
+            retry_after=retry_after(exc),
+        )
+    if issubclass(target, BackendError):
+        return target(message, model=model, provider=provider, status_code=status)
+    return target(message)
 
 
 def class_for_status(status: int | None) -> type[RouterError]:

@@ -15,11 +15,10 @@ import asyncio
 import json
 from typing import Any
 
-from router.backends._litellm_errors import HINTS, class_for_status, retry_after
+from router.backends._litellm_errors import class_for_status, router_error
 from router.backends._unsent import not_sent, raised_before_sending
 from router.errors import (
     AuthenticationError,
-    BackendError,
     BackendTimeoutError,
     BackendUnavailableError,
     BackendUnreachableError,
@@ -99,21 +98,7 @@ def map_openai_error(exc: BaseException, *, model: str, provider: str) -> Router
         return not_sent(root, model=model, provider=provider)
     status = _status(exc)
     target = _target(exc, status)
-    hint = HINTS.get(target, "see the provider's status page")
-    message = f"{provider}:{model} failed ({type(exc).__name__}"
-    message += f", HTTP {status})" if status else ")"
-    message += f"; {hint}"
-    if issubclass(target, RateLimitError):
-        return RateLimitError(
-            message,
-            model=model,
-            provider=provider,
-            status_code=status,
-            retry_after=retry_after(exc),
-        )
-    if issubclass(target, BackendError):
-        return target(message, model=model, provider=provider, status_code=status)
-    return target(message)
+    return router_error(target, exc, status, model=model, provider=provider)
 
 
 def _target(exc: BaseException, status: int | None) -> type[RouterError]:
