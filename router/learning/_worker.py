@@ -1,8 +1,10 @@
 """Per event loop: the learning tasks (bounded) and the row writer (batched, off the loop).
 
 `Worker.submit` starts a task unless `max_pending` are already running (then the work is dropped
-and counted: learning never queues without bound). `Writer` gathers rows for `delay_s` and
-writes them on a worker thread, one transaction per batch; `flush()` waits for what is queued.
+and counted: learning never queues without bound). `Writer` gathers rows for `delay_s` (0.2 s by
+default: a commit, a thread hand-off and a statement per table cost the same for one row or a
+hundred) and writes them on a worker thread, one transaction and one executemany per table per
+batch; `flush()` waits for what is queued.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from router.learning._store import Batch, LearningStore
+from router.learning._store import Batch, LearningStore, Row
 
 if TYPE_CHECKING:
     from router.learning._loop import LearningStats
@@ -67,6 +69,14 @@ class Writer:
         self._pending.requests.extend(rows.requests)
         self._pending.labels.extend(rows.labels)
         self._pending.attempts.extend(rows.attempts)
+        self._start()
+
+    def add_request(self, row: Row) -> None:
+        """`add(Batch(requests=[row]))` without the batch: the one call every kept request makes."""
+        self._pending.requests.append(row)
+        self._start()
+
+    def _start(self) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
 
