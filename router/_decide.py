@@ -6,12 +6,17 @@ Budget pacing raises the threshold as a budget burns; an exhausted budget keeps 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from router._completion import Decision
 from router._records import Tier
 from router._request import RoutedRequest
-from router._scoring import Classifier
+from router._scoring import Classifier, score_and_features
 from router.budget._pacing import NO_PACING, Pacing, raise_threshold
 from router.policy import Policy
+
+if TYPE_CHECKING:
+    from router.classifier._features import PromptFeatures
 
 
 def decide(
@@ -21,9 +26,25 @@ def decide(
     pacing: Pacing = NO_PACING,
 ) -> Decision:
     """Where the request goes first, and why."""
+    return decide_with_features(request, policy, classifier, pacing)[0]
+
+
+def decide_with_features(
+    request: RoutedRequest,
+    policy: Policy,
+    classifier: Classifier | None,
+    pacing: Pacing = NO_PACING,
+) -> tuple[Decision, PromptFeatures | None]:
+    """`decide`, and the prompt features the classifier scored, if it handed them over (for
+    the learning loop, so that it does not extract them again)."""
     if request.sensitive:
-        return Decision("local", "sensitive", None, None, "sensitive: never leaves the machine")
-    decision = _scored(request, policy, classifier, pacing)
+        reason = "sensitive: never leaves the machine"
+        return Decision("local", "sensitive", None, None, reason), None
+    decision, features = _scored(request, policy, classifier, pacing)
+    return _paced(decision, pacing), features
+
+
+def _paced(decision: Decision, pacing: Pacing) -> Decision:
     if not pacing.active:
         return decision
     reason = f"{decision.reason}; {pacing.reason}"
@@ -34,17 +55,17 @@ def decide(
 
 def _scored(
     request: RoutedRequest, policy: Policy, classifier: Classifier | None, pacing: Pacing
-) -> Decision:
+) -> tuple[Decision, PromptFeatures | None]:
     routing = policy.routing
     progress = 0.0 if pacing.exhausted else pacing.progress  # exhausted: scored as usual
     if routing.rule == "token-count" or classifier is None:
         limit = raise_threshold(float(routing.token_count_threshold), progress, token_count=True)
         tier: Tier = "frontier" if request.prompt_tokens >= limit else "local"
         reason = f"prompt of {request.prompt_tokens} tokens vs limit {limit:.0f}"
-        return Decision(tier, "token-count", float(request.prompt_tokens), limit, reason)
-    score = classifier.score(request.scoring_text)
+        return Decision(tier, "token-count", float(request.prompt_tokens), limit, reason), None
+    score, features = score_and_features(classifier, request.scoring_text)
     threshold = raise_threshold(routing.threshold, progress)
     chosen: Tier = "frontier" if score >= threshold else "local"
     sign = ">=" if chosen == "frontier" else "<"
     reason = f"difficulty {score:.3f} {sign} threshold {threshold:.3f}"
-    return Decision(chosen, "classifier", score, threshold, reason)
+    return Decision(chosen, "classifier", score, threshold, reason), features

@@ -18,7 +18,7 @@ from router._accounting import Outcome, attempt_failed, attempt_succeeded, build
 from router._breaker import BackendGuard, Guards
 from router._clock import Clock
 from router._completion import Attempt, Completion, Decision, Usage
-from router._decide import decide
+from router._decide import decide_with_features
 from router._records import AttemptRecord, RequestRecord
 from router._request import RoutedRequest
 from router._retry import Deadline, call_with_retries
@@ -43,6 +43,7 @@ from router.pricing import PriceTable
 
 if TYPE_CHECKING:
     from router.budget import BudgetStore
+    from router.classifier._features import PromptFeatures
     from router.learning import LearningLoop
     from router.ledger import Ledger
     from router.ledger._group import GroupCommit
@@ -85,6 +86,7 @@ class _Progress:
     budget: BudgetGuard | None = None
     in_flight: list[tuple[Backend, float, str]] = field(default_factory=list)
     artefact_version: str | None = None  # the classifier artefact that scored the request
+    features: PromptFeatures | None = None  # what it scored: the learning loop stores them
     rejected_local: ModelResponse | None = None  # a local answer that failed verification
     streaming_from: str | None = None  # the model whose text a stream is sending
 
@@ -148,9 +150,14 @@ class Pipeline:
         budget = await self._budget(request)
         classifier = pinned(self.seams.classifier)  # one artefact for the whole request
         with trace.stage("router.score"):
-            decision = by_caller or decide(request, policy, classifier, budget.pacing)
+            decision, features = (
+                (by_caller, None)
+                if by_caller
+                else decide_with_features(request, policy, classifier, budget.pacing)
+            )
         deadline = Deadline(clock, policy.retries.deadline_s)
         progress = _Progress(request, decision, deadline, started, trace, budget=budget)
+        progress.features = features
         if decision.score is not None and decision.rule != "token-count":
             progress.artefact_version = version_of(classifier)
         await self._reserve_first(progress)
@@ -512,7 +519,8 @@ class Pipeline:
         it to the frontier or label its escalation: in the background, after the caller has
         its answer. Returns at once and never fails the request (router/learning)."""
         if self.seams.learning is not None:
-            self.seams.learning.observe(outcome, record, progress.rejected_local, self.seams)
+            rejected, features = progress.rejected_local, progress.features
+            self.seams.learning.observe(outcome, record, rejected, self.seams, features)
 
     async def _abandon(self, progress: _Progress, exc: BaseException) -> None:
         """A request that ends without an outcome settles its budget now rather than holding

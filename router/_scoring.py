@@ -7,7 +7,10 @@ model's answer will not be good enough; with `response` (the local answer) it ma
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from router.classifier._features import PromptFeatures
 
 
 @runtime_checkable
@@ -33,3 +36,14 @@ def version_of(classifier: Classifier | None) -> str | None:
     """The classifier's artefact version (recorded with each request it decides), if it has one."""
     version = getattr(classifier, "version", None)
     return version if isinstance(version, str) else None
+
+
+def score_and_features(classifier: Classifier, prompt: str) -> tuple[float, PromptFeatures | None]:
+    """The score, and the prompt features it was computed from when the classifier hands them
+    over (`score_with_features`, the shipped classifiers): the learning loop stores those
+    instead of extracting them again. None from any other classifier."""
+    with_features = getattr(classifier, "score_with_features", None)
+    if callable(with_features):
+        score, features = with_features(prompt)
+        return score, features
+    return classifier.score(prompt), None

@@ -11,10 +11,14 @@ from decimal import Decimal
 import pytest
 
 from router.budget import MemoryBudgetStore, SqlBudgetStore
-from router.learning import LearningLoop
+from router.classifier import load_classifier
+from router.classifier._features import extract
+from router.learning import LearningLoop, hashed_features
 from router.learning._budget import learning_window
+from router.learning._examples import stored_features
 from router.ledger import summarize
 from router.ledger._format import as_table
+from router.policy import Routing
 from router.testing import Reply, Usage
 from tests.learning_helpers import (
     MC_PROMPT,
@@ -245,3 +249,49 @@ def test_a_frontier_answer_is_shadowed_locally_for_free(servers, tmp_path):
     assert (label["source"], label["judge"], label["gain"]) == ("shadow", "exact_answer", 0.0)
     (attempt,) = learning_attempts(router)
     assert (attempt["tier"], attempt["purpose"], attempt["cost_usd"]) == ("local", "shadow", 0)
+
+
+class _HandsOverOtherFeatures:
+    """Scores like the shipped classifier but hands over the features of another text, so a
+    test can tell which features the learning store kept."""
+
+    def __init__(self, other: str) -> None:
+        self._prior = load_classifier()
+        self._other = other
+
+    def score(self, prompt: str, response: str | None = None) -> float:
+        return self._prior.score(prompt, response)
+
+    def score_batch(self, prompts, responses=None):
+        return self._prior.score_batch(prompts, responses)
+
+    def score_with_features(self, prompt: str):
+        return self._prior.score(prompt), extract(self._other)
+
+
+def test_the_features_the_classifier_scored_are_stored_not_extracted_again(servers, tmp_path):
+    policy = learning_policy(servers, tmp_path, shadow_rate=0.0)
+    policy = policy.model_copy(update={"routing": Routing(rule="classifier", threshold=0.0)})
+    router = learning_router(policy, classifier=_HandsOverOtherFeatures("the other text"))
+    router.complete(MC_PROMPT)
+    router.close()
+
+    (row,) = kept(router)
+    assert (
+        row["features"]
+        == stored_features(extract("the other text"))
+        != stored_features(extract(MC_PROMPT))
+    )
+    assert row["prompt"] is None  # still no text without content capture
+
+
+def test_the_shipped_classifier_hands_over_what_the_text_would_give(servers, tmp_path):
+    policy = learning_policy(servers, tmp_path, shadow_rate=0.0)
+    policy = policy.model_copy(update={"routing": Routing(rule="classifier", threshold=0.0)})
+    router = learning_router(policy, classifier=load_classifier())
+    router.complete(MC_PROMPT)
+    router.close()
+
+    (row,) = kept(router)
+    assert row["features"] == {str(k): v for k, v in hashed_features(MC_PROMPT).items()}
+    assert row["features_version"] == "hashed-v1" and row["prompt"] is None

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from router.classifier import Classifier, load_classifier
+from router.classifier._features import extract
 from router.errors import ClassifierError
 from router.learning import (
     LabelledExample,
@@ -18,7 +19,7 @@ from router.learning import (
     load_learned,
 )
 from router.learning._adapt import file_fit_params
-from router.learning._examples import GRAM_COUNT, HASH_OFFSET, gram_bucket
+from router.learning._examples import GRAM_COUNT, HASH_OFFSET, gram_bucket, stored_features
 from router.learning._fit import FitParams, fit_candidate
 from router.learning._model import HashedPrior
 
@@ -208,3 +209,30 @@ def test_the_ledgers_labels_always_blend_the_prior() -> None:
     """Escalation labels are a biased sample: a prior's rank on them says little."""
     against = fit_candidate(_labelled_by_the_prior(agree=False))
     assert against.training["chosen"] == "blend w=0.800"
+
+
+# -- the features the classifier scored, handed to the learning store -----------------------------
+
+HANDED_OVER_TEXTS = (
+    "",
+    "hi",
+    "What is 2+2?",
+    "日本語で答えてください。東京はどこですか\uff1f",
+    MATHS.format("x") * 40,  # longer than the features' window
+    f"{COLLIDING[0]} and {COLLIDING[1]} together",  # two grams in one bucket
+)
+
+
+@pytest.mark.parametrize("text", HANDED_OVER_TEXTS)
+def test_features_stored_from_the_scored_extraction_equal_those_from_the_text(text: str) -> None:
+    from_text = {str(k): float(v) for k, v in hashed_features(text).items()}
+    assert stored_features(extract(text)) == from_text
+
+
+def test_the_shipped_classifiers_hand_over_the_features_they_scored() -> None:
+    prior = load_classifier()
+    learned = fit_candidate(_examples(200))
+    for clf in (prior, learned, LearnedClassifier(prior)):
+        for text in HANDED_OVER_TEXTS:
+            score, features = clf.score_with_features(text)
+            assert score == clf.score(text) and features == extract(text), (clf, text)

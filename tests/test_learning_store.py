@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from router.learning import LearningStore
 from router.learning._budget import LearningBudget
 from router.learning._feedback import record_feedback
 from router.learning._store import Batch
+from router.learning._worker import Writer
 from router.ledger import summarize
 
 pytest_plugins = ["tests.ledger_helpers.fixtures"]
@@ -144,4 +146,25 @@ def test_report_shows_learning_spend_in_its_window(ledger_url: str) -> None:
         "shadow": "0.5000000000",
     }
     assert report.total.cost_usd == 0
+    store.close()
+
+
+def test_the_writer_gathers_rows_but_a_flush_writes_them_at_once(tmp_path) -> None:
+    """Rows wait `delay_s` to share a transaction; `flush` (feedback, `Router.aclose`) does not
+    wait that out, even for rows queued while an earlier batch is being written."""
+    store = LearningStore(f"sqlite:///{tmp_path / 'learn.db'}")
+    writer = Writer(store, lambda batch: batch, delay_s=60.0)
+
+    async def scenario() -> tuple[bool, float]:
+        writer.add_request(request_row("a", T0))
+        await asyncio.sleep(0.05)
+        gathered = store.request("a") is None  # still gathering
+        started = time.monotonic()
+        writer.add_request(request_row("b", T0))
+        await writer.flush()
+        return gathered, time.monotonic() - started
+
+    gathered, flush_s = asyncio.run(scenario())
+    assert gathered and flush_s < 10.0
+    assert store.request("a") is not None and store.request("b") is not None
     store.close()

@@ -147,7 +147,10 @@ class DifficultyClassifier:
         return self.weights.posthoc is not None
 
     def logit(self, prompt: str) -> float:
-        dense, grams = _features.extract(prompt)
+        return self._logit(_features.extract(prompt))
+
+    def _logit(self, extracted: _features.PromptFeatures) -> float:
+        dense, grams = extracted
         # Plain `sum`, not `math.fsum`: differs in the last bits only (pinned to 1e-9 by
         # tests/test_score_stability.py), at a fraction of the cost.
         z: float = self._bias + sum(map(operator.mul, self._dense_w, dense))
@@ -166,6 +169,14 @@ class DifficultyClassifier:
                 raise TypeError(f"response must be str or None, not {type(response).__name__}")
             z = posthoc.logit(z, prompt, response)
         return _sigmoid(z)
+
+    def score_with_features(self, prompt: str) -> tuple[float, _features.PromptFeatures]:
+        """`score(prompt)` and the features it was computed from (the learning loop stores
+        them instead of extracting them again)."""
+        if not isinstance(prompt, str):
+            raise TypeError(f"prompt must be str, not {type(prompt).__name__}")
+        extracted = _features.extract(prompt)
+        return _sigmoid(self._logit(extracted)), extracted
 
     def score_batch(
         self, prompts: Sequence[str], responses: Sequence[str | None] | None = None

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,6 +33,8 @@ GRAM_COUNT = len(DENSE_NAMES)
 HASH_OFFSET = 64  # indices below are reserved for dense signals
 HASH_BUCKETS = 1 << 24  # sparse: only the buckets a prompt hits are stored
 LABEL_SOURCES = frozenset({"shadow", "escalation", "feedback", "file"})
+_DENSE_KEYS = tuple(map(str, range(len(DENSE_NAMES))))
+_GRAM_COUNT_KEY = str(GRAM_COUNT)
 
 
 def gram_bucket(gram: _features.Gram) -> int:
@@ -52,12 +54,45 @@ def hashed_features(text: str) -> dict[int, float]:
 
 def hashed_parts(text: str) -> tuple[list[float], dict[int, float], int]:
     """`(dense, hashed grams, distinct gram count)` straight from the text (the scoring path)."""
-    dense, grams = _features.extract(text)
+    return extracted_parts(_features.extract(text))
+
+
+def extracted_parts(
+    extracted: _features.PromptFeatures,
+) -> tuple[list[float], dict[int, float], int]:
+    """`hashed_parts` of the text `extracted` was taken from."""
+    dense, grams = extracted
     buckets: dict[int, float] = {}
-    for gram in grams:
-        bucket = gram_bucket(gram)
+    for bucket in gram_buckets(grams):
         buckets[bucket] = buckets.get(bucket, 0.0) + 1.0
     return dense, buckets, len(grams)
+
+
+def gram_buckets(grams: Iterable[_features.Gram]) -> list[int]:
+    """`gram_bucket` of each gram, in one comprehension (no Python call per gram)."""
+    crc = zlib.crc32
+    return [
+        HASH_OFFSET
+        + crc((g if g.__class__ is str else f"{g[0]} {g[1]}").encode("utf-8", "surrogatepass"))
+        % HASH_BUCKETS
+        for g in grams
+    ]
+
+
+def stored_features(extracted: _features.PromptFeatures) -> dict[str, float]:
+    """`hashed_features` of the text `extracted` was taken from, keyed as the store keeps it
+    (JSON: string keys). The learning writer gets the extraction the classifier scored, so a
+    prompt's features are extracted once per request."""
+    dense, grams = extracted
+    out = dict(zip(_DENSE_KEYS, map(float, dense), strict=True))
+    out[_GRAM_COUNT_KEY] = float(len(grams))
+    buckets = gram_buckets(grams)
+    if len(set(buckets)) == len(buckets):  # the usual case: no two grams share a bucket
+        out.update(dict.fromkeys(map(str, buckets), 1.0))
+        return out
+    for key in map(str, buckets):
+        out[key] = out.get(key, 0.0) + 1.0
+    return out
 
 
 def split_features(features: Mapping[int, float]) -> tuple[list[float], dict[int, float], int]:

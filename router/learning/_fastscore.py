@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import math
 import operator
-import zlib
 from collections.abc import Mapping
 from itertools import repeat
 
 from router.classifier import _features
-from router.learning._examples import HASH_BUCKETS, HASH_OFFSET
+from router.learning._examples import gram_buckets
 
 Entry = tuple[complex, complex]  # (prior weight, idf^2 + 1j * idf * coef)
 _PRIOR = operator.itemgetter(0)
@@ -48,18 +47,15 @@ class TextSums:
     def __init__(self, table: dict[int, Entry]) -> None:
         self._table = table
 
-    def __call__(self, prompt: str) -> tuple[list[float], float, float, float] | None:
-        """The sums, or None when two of the prompt's grams share a bucket (general path)."""
-        dense, grams = _features.extract(prompt)
+    def __call__(
+        self, extracted: _features.PromptFeatures
+    ) -> tuple[list[float], float, float, float] | None:
+        """The sums of a prompt's extracted features, or None when two of its grams share a
+        bucket (general path)."""
+        dense, grams = extracted
         if not grams:
             return dense, 0.0, 0.0, 0.0
-        crc = zlib.crc32
-        buckets = [
-            HASH_OFFSET
-            + crc((g if g.__class__ is str else f"{g[0]} {g[1]}").encode("utf-8", "surrogatepass"))
-            % HASH_BUCKETS
-            for g in grams
-        ]
+        buckets = gram_buckets(grams)
         if len(set(buckets)) != len(buckets):
             return None
         entries = list(map(self._table.get, buckets, repeat(_MISS)))

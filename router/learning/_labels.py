@@ -3,7 +3,8 @@
 `Finished` is a request as the learning loop receives it from the pipeline. The row builders
 turn it, its labels and its paid learning calls into rows of the learning tables. Text never
 goes into a row unless `privacy.capture_content` is on: the request row holds the prompt's
-hashed features (computed on the writer's thread, not on the request path).
+hashed features (hashed on the writer's thread, not on the request path, from the features the
+classifier already extracted to score the prompt, or from the text when there are none).
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from typing import Any
 from router._records import AttemptRecord, Tier
 from router._request import RoutedRequest
 from router.backends import Backend
+from router.classifier._features import PromptFeatures
+from router.learning._examples import stored_features
 from router.learning._judges import GainLabel
 from router.pricing import PriceTable
 
 Row = dict[str, Any]
 PROMPT_TEXT = "_prompt_text"  # a request row's text, replaced by its features before writing
+SCORED_FEATURES = "_scored_features"  # what the classifier extracted from that text, if given
 SOURCES = ("shadow", "escalation", "feedback", "file")
 
 
@@ -39,6 +43,7 @@ class Finished:
     local: Backend
     local_model: str
     frontier_model: str | None
+    features: PromptFeatures | None = None  # what the classifier extracted from the prompt
 
 
 def request_row(item: Finished) -> Row:
@@ -48,6 +53,7 @@ def request_row(item: Finished) -> Row:
         "request_id": request.request_id,
         "observed_at": item.finished_at,
         PROMPT_TEXT: request.scoring_text,
+        SCORED_FEATURES: item.features,
         "keep_text": request.policy.privacy.capture_content,
         "local_model": item.local_model,
         "frontier_model": item.frontier_model,
@@ -86,14 +92,18 @@ def attempt_row(request_id: str, seq: int, attempt: AttemptRecord, at: datetime)
     return row
 
 
-def featurized(row: Row, featurize: Any, features_version: str) -> Row:
-    """A request row ready for the table: the text replaced by its hashed features (and kept
-    beside them only under content capture)."""
-    out = dict(row)
-    text: str = out.pop(PROMPT_TEXT)
-    keep = out.pop("keep_text")
-    features = featurize(text)
-    out["features"] = {str(k): float(v) for k, v in features.items()}
-    out["features_version"] = features_version
-    out["prompt"] = text if keep else None
-    return out
+def featurized(row: Row, featurize: Any, features_version: str, reuse_scored: bool) -> Row:
+    """A request row ready for the table (changed in place): the text replaced by its hashed
+    features (and kept beside them only under content capture). With `reuse_scored` (the
+    featurizer is `hashed_features`) the features the classifier extracted to score the prompt
+    are hashed instead of extracting them from the text again: the same result, cheaper."""
+    text: str = row.pop(PROMPT_TEXT)
+    scored = row.pop(SCORED_FEATURES, None)
+    keep = row.pop("keep_text")
+    if reuse_scored and isinstance(scored, PromptFeatures):
+        row["features"] = stored_features(scored)
+    else:
+        row["features"] = {str(k): float(v) for k, v in featurize(text).items()}
+    row["features_version"] = features_version
+    row["prompt"] = text if keep else None
+    return row

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from router._pipeline import Seams
     from router._records import RequestRecord
     from router.budget import BudgetStore
+    from router.classifier._features import PromptFeatures
 
 log = logging.getLogger("router")
 Featurize = Callable[[str], Mapping[int, float]]
@@ -89,7 +90,7 @@ class LearningLoop:
         judges: Sequence[Judge | UserJudge] = (),
         max_pending: int = 1000,
         max_concurrent_calls: int = 4,
-        flush_delay_s: float = 0.02,
+        flush_delay_s: float = 0.2,
         drain_timeout_s: float = 60.0,
         featurize: Featurize | None = None,
         features_version: str | None = None,
@@ -118,10 +119,12 @@ class LearningLoop:
         record: RequestRecord,
         rejected_local: ModelResponse | None,
         seams: Seams,
+        features: PromptFeatures | None = None,
     ) -> None:
-        """Take an answered request. Returns at once; never raises."""
+        """Take an answered request (with the prompt features its score was computed from, if
+        any: they are stored instead of being extracted again). Returns at once; never raises."""
         try:
-            self._observe(outcome, record, rejected_local, seams)
+            self._observe(outcome, record, rejected_local, seams, features)
         except Exception:  # learning must never fail a request
             log.exception("learning: could not take a request")
 
@@ -131,6 +134,7 @@ class LearningLoop:
         record: RequestRecord,
         rejected_local: ModelResponse | None,
         seams: Seams,
+        features: PromptFeatures | None,
     ) -> None:
         answer, backend = outcome.answer, outcome.answered_by
         if answer is None or backend is None or keep_refusal(outcome.request) is not None:
@@ -147,9 +151,10 @@ class LearningLoop:
             local=seams.local,
             local_model=seams.local.model,
             frontier_model=self._frontier_model(outcome.request.policy, outcome),
+            features=features,
         )
         worker = self._worker()
-        worker.writer.add(Batch(requests=[request_row(item)]))
+        worker.writer.add_request(request_row(item))
         self.stats.kept += 1
         if self._has_work(item):
             worker.submit(self._process(item, worker), self.stats)
@@ -317,19 +322,18 @@ class LearningLoop:
         return worker
 
     def _write_prepared(self, batch: Batch) -> Batch:
-        """On the writer's thread: turn request texts into hashed features."""
+        """On the writer's thread: turn request texts (or the features their score was
+        computed from, with the default featurizer) into hashed features."""
         featurize, version = self._featurizer()
-        batch.requests = [featurized(row, featurize, version) for row in batch.requests]
+        reuse = featurize is _default_featurize()
+        batch.requests = [featurized(row, featurize, version, reuse) for row in batch.requests]
         return batch
 
     def _featurizer(self) -> tuple[Featurize, str]:
         if self._featurize is None:
-            from router.learning._examples import (  # noqa: PLC0415 - the model's, when used
-                FEATURES_VERSION,
-                hashed_features,
-            )
+            from router.learning._examples import FEATURES_VERSION  # noqa: PLC0415
 
-            self._featurize, self._features_version = hashed_features, FEATURES_VERSION
+            self._featurize, self._features_version = _default_featurize(), FEATURES_VERSION
         return self._featurize, self._features_version or "custom"
 
 
@@ -393,6 +397,12 @@ class _Calls:
 
     def _ms(self, started: float) -> float:
         return (self.loop.monotonic() - started) * 1000.0
+
+
+def _default_featurize() -> Featurize:
+    from router.learning._examples import hashed_features  # noqa: PLC0415 - the model's, when used
+
+    return hashed_features
 
 
 def _charged(attempt: AttemptRecord, most: Decimal) -> Decimal:

@@ -33,8 +33,8 @@ from router.errors import ClassifierError
 from router.learning._examples import (
     FEATURES_VERSION,
     GRAM_COUNT,
+    extracted_parts,
     gram_bucket,
-    hashed_parts,
     split_features,
 )
 from router.learning._fastscore import TextSums, bucket_table
@@ -187,13 +187,21 @@ class LearnedClassifier:
             raise TypeError(f"prompt must be str, not {type(prompt).__name__}")
         if self.gain_model is None or (response is not None and self.uses_response):
             return self.prior.score(prompt, response)
-        return self._score_text(prompt, self.gain_model)
+        return self._score_extracted(_features.extract(prompt), self.gain_model)
 
-    def _score_text(self, prompt: str, model: GainModel) -> float:
+    def score_with_features(self, prompt: str) -> tuple[float, _features.PromptFeatures]:
+        """`score(prompt)` and the features it was computed from (the learning loop stores
+        them instead of extracting them again)."""
+        if self.gain_model is None:
+            return self.prior.score_with_features(prompt)
+        extracted = _features.extract(prompt)
+        return self._score_extracted(extracted, self.gain_model), extracted
+
+    def _score_extracted(self, extracted: _features.PromptFeatures, model: GainModel) -> float:
         """`score_features(hashed_features(prompt))`, through the precomputed table."""
-        sums = self._text_sums(prompt) if self._text_sums is not None else None
+        sums = self._text_sums(extracted) if self._text_sums is not None else None
         if sums is None:  # two grams share a bucket: count them together
-            return self._score_parts(*hashed_parts(prompt))
+            return self._score_parts(*extracted_parts(extracted))
         dense, prior_part, squares, dot = sums
         z0 = self._hashed.logit_from_sum(dense, prior_part)
         return _sigmoid(model.value_from_sums(z0, dense, squares, dot))

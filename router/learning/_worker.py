@@ -1,8 +1,10 @@
 """Per event loop: the learning tasks (bounded) and the row writer (batched, off the loop).
 
 `Worker.submit` starts a task unless `max_pending` are already running (then the work is dropped
-and counted: learning never queues without bound). `Writer` gathers rows for `delay_s` and
-writes them on a worker thread, one transaction per batch; `flush()` waits for what is queued.
+and counted: learning never queues without bound). `Writer` gathers rows for `delay_s` (0.2 s by
+default: a commit, a thread hand-off and a statement per table cost the same for one row or a
+hundred) and writes them on a worker thread, one transaction and one executemany per table per
+batch; `flush()` writes what is queued at once and waits for it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from router.learning._store import Batch, LearningStore
+from router.learning._store import Batch, LearningStore, Row
 
 if TYPE_CHECKING:
     from router.learning._loop import LearningStats
@@ -62,21 +64,37 @@ class Writer:
         self._delay_s = delay_s
         self._pending = Batch()
         self._task: asyncio.Task[None] | None = None
+        self._hurry: asyncio.Future[None] | None = None  # set while gathering: flush wakes it
+        self._flushing = 0  # flush() calls waiting: no gathering delay meanwhile
 
     def add(self, rows: Batch) -> None:
         self._pending.requests.extend(rows.requests)
         self._pending.labels.extend(rows.labels)
         self._pending.attempts.extend(rows.attempts)
+        self._start()
+
+    def add_request(self, row: Row) -> None:
+        """`add(Batch(requests=[row]))` without the batch: the one call every kept request makes."""
+        self._pending.requests.append(row)
+        self._start()
+
+    def _start(self) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def flush(self) -> None:
-        while self._task is not None and not self._task.done():
-            await asyncio.shield(self._task)
+        """Write what is queued now (without waiting out the gathering delay)."""
+        self._flushing += 1
+        try:
+            while self._task is not None and not self._task.done():
+                _wake(self._hurry)
+                await asyncio.shield(self._task)
+        finally:
+            self._flushing -= 1
 
     async def _run(self) -> None:
         while self._pending:
-            await asyncio.sleep(self._delay_s)  # let rows finishing together share a batch
+            await self._gather()
             batch, self._pending = self._pending, Batch()
             try:
                 await asyncio.to_thread(self._write, batch)
@@ -88,5 +106,23 @@ class Writer:
                     exc,
                 )
 
+    async def _gather(self) -> None:
+        """Let rows finishing together share a batch: wait `delay_s`, or until `flush`."""
+        if self._flushing:
+            return
+        loop = asyncio.get_running_loop()
+        self._hurry = hurry = loop.create_future()
+        timer = loop.call_later(self._delay_s, _wake, hurry)
+        try:
+            await hurry
+        finally:
+            timer.cancel()
+            self._hurry = None
+
     def _write(self, batch: Batch) -> None:
         self._store.write(self._prepare(batch))
+
+
+def _wake(hurry: asyncio.Future[None] | None) -> None:
+    if hurry is not None and not hurry.done():
+        hurry.set_result(None)
