@@ -1,13 +1,39 @@
 """A frontier answer as a `ModelResponse`, whichever transport brought it (litellm's objects or
-the openai transport's parsed JSON): usage as the server reported it, else estimated."""
+the openai transport's parsed JSON): usage as the server reported it, else estimated; and what a
+frontier backend says of itself."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from router._records import Tier
 from router.backends._base import ModelRequest, ModelResponse, ToolCall
 from router.backends._tool_wire import field_of
 from router.backends._usage import estimate_prompt_tokens, estimate_tokens
+
+
+class FrontierIdentity:
+    """What every frontier transport answers about itself: its model, provider and tier, and a
+    repr that names the model and endpoint (never the key)."""
+
+    _model: str
+    _provider: str
+    _api_base: str | None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self._model!r}, api_base={self._api_base!r})"
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    @property
+    def provider(self) -> str:
+        return self._provider
+
+    @property
+    def tier(self) -> Tier:
+        return "frontier"
 
 
 def final_response(

@@ -17,8 +17,7 @@ from typing import Any, TypeVar
 from pydantic import SecretStr
 
 from router._offline import litellm, tiktoken_encoding
-from router._records import Tier
-from router.backends._answer import final_response
+from router.backends._answer import FrontierIdentity, final_response
 from router.backends._base import ModelChunk, ModelRequest, ModelResponse, ToolCall
 from router.backends._keys import missing_key
 from router.backends._litellm_errors import map_litellm_error
@@ -34,7 +33,7 @@ T = TypeVar("T")
 log = logging.getLogger("router")
 
 
-class LiteLLMBackend:
+class LiteLLMBackend(FrontierIdentity):
     """One frontier model. `api_base` comes only from here (the policy), never from a request."""
 
     def __init__(
@@ -54,21 +53,6 @@ class LiteLLMBackend:
         self._timeout_s = timeout_s
         self._litellm_provider: str | None = None
         self._warm = False
-
-    def __repr__(self) -> str:
-        return f"LiteLLMBackend(model={self._model!r}, api_base={self._api_base!r})"
-
-    @property
-    def model(self) -> str:
-        return self._model
-
-    @property
-    def provider(self) -> str:
-        return self._provider
-
-    @property
-    def tier(self) -> Tier:
-        return "frontier"
 
     async def warm_up(self) -> None:
         """Load what a first call would otherwise load inside its timing: litellm itself

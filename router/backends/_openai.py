@@ -27,8 +27,7 @@ from weakref import WeakKeyDictionary
 import orjson
 from pydantic import SecretStr
 
-from router._records import Tier
-from router.backends._answer import final_response
+from router.backends._answer import FrontierIdentity, final_response
 from router.backends._base import ModelChunk, ModelRequest, ModelResponse
 from router.backends._keys import missing_key
 from router.backends._litellm import drop_debug_records, litellm_off_loop, load_encodings
@@ -50,7 +49,7 @@ _DEFAULT_BASE = "https://api.openai.com/v1"
 _SDK_LOGGERS = ("openai", "openai._base_client", "httpx2")
 
 
-class OpenAIBackend:
+class OpenAIBackend(FrontierIdentity):
     """One model behind an OpenAI-compatible API (OpenAI's own, or any server that speaks its
     chat protocol). `api_base` comes only from here (the policy), never from a request; an
     `openai/` prefix on the name is litellm's and is not sent."""
@@ -77,21 +76,6 @@ class OpenAIBackend:
         )
         self._sdk: ModuleType | None = None
         self._warm = False
-
-    def __repr__(self) -> str:
-        return f"OpenAIBackend(model={self._model!r}, api_base={self._api_base!r})"
-
-    @property
-    def model(self) -> str:
-        return self._model
-
-    @property
-    def provider(self) -> str:
-        return self._provider
-
-    @property
-    def tier(self) -> Tier:
-        return "frontier"
 
     async def warm_up(self) -> None:
         """Import the SDK and litellm (whose parameter decisions this backend reuses) off the
