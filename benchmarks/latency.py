@@ -234,7 +234,8 @@ def _rows(section: Section, res: dict[str, dict[str, float]], label: str, alt: s
             met=met,
             note=f"{note}; {cpu}" if stat == "median_ms" else note,
         )
-    if label.startswith("frontier, concurrency 32"):
+    if label.startswith("frontier") and label.endswith("concurrency 32"):
+        headline = label == "frontier, concurrency 32"
         section.add(
             f"{label}: throughput",
             ours["per_s"],
@@ -242,8 +243,8 @@ def _rows(section: Section, res: dict[str, dict[str, float]], label: str, alt: s
             alt_name=alt,
             unit="req/s",
             ratio=ours["per_s"] / bare["per_s"],
-            target=f">= {FRONTIER_THROUGHPUT:.2f}x bare",
-            met=ours["per_s"] >= FRONTIER_THROUGHPUT * bare["per_s"],
+            target=f">= {FRONTIER_THROUGHPUT:.2f}x bare" if headline else "",
+            met=ours["per_s"] >= FRONTIER_THROUGHPUT * bare["per_s"] if headline else None,
         )
 
 

@@ -156,8 +156,9 @@ class Pipeline:
                 else decide_with_features(request, policy, classifier, budget.pacing)
             )
         deadline = Deadline(clock, policy.retries.deadline_s)
-        progress = _Progress(request, decision, deadline, started, trace, budget=budget)
-        progress.features = features
+        progress = _Progress(
+            request, decision, deadline, started, trace, budget=budget, features=features
+        )
         if decision.score is not None and decision.rule != "token-count":
             progress.artefact_version = version_of(classifier)
         await self._reserve_first(progress)

@@ -213,7 +213,7 @@ class OpenAIBackend(FrontierIdentity):
             self._api_base
             or env.get("OPENAI_BASE_URL")
             or env.get("OPENAI_API_BASE")
-            or (_DEFAULT_BASE)
+            or _DEFAULT_BASE
         )
 
     @staticmethod
