@@ -10,9 +10,10 @@ alternating within each round, medians over rounds:
   with its response, then `finish`: the metrics). No network, so little noise.
 - `router`: `Router.acomplete` end to end to a loopback Ollama server (no ledger).
 
-`--against PATH` measures another checkout (e.g. `git worktree add /tmp/base main`) in the same
-run: each round runs this checkout and PATH in fresh processes, order alternating, and prints
-both medians and their difference, which is how a change to `router/telemetry` is judged.
+`--against PATH` measures another checkout in the same run (e.g. the base of a branch:
+`mkdir /tmp/base && git archive main | tar -x -C /tmp/base`): each round runs PATH and this
+checkout in fresh processes importing `router` from each, order alternating, and prints both
+medians: that is how a change to `router/telemetry` is judged.
 
     python benchmarks/bench_telemetry.py [--requests 2000] [--rounds 5] [--against PATH]
 """
