@@ -7,6 +7,7 @@ import threading
 from dataclasses import replace
 from typing import Any
 
+from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions
 from opentelemetry.sdk.metrics import (
     Counter,
@@ -156,6 +157,12 @@ def test_telemetries_on_one_provider_share_their_counters():
     answer_locally(Telemetry(meter_provider=provider))
     on = frozenset({("router.tier", "local"), ("router.status", "ok")})
     assert sums(reader)["router.requests"][4] == {on: 2}
+
+
+def test_telemetries_on_the_global_provider_share_their_counters():
+    """The global provider is one whether it is still the API's proxy or an SDK set later."""
+    first, second = Telemetry(), Telemetry(meter_provider=metrics.get_meter_provider())
+    assert first._instruments.counters is second._instruments.counters
 
 
 def test_series_past_the_cardinality_limit_are_summed_into_one_overflow_series():
