@@ -761,11 +761,38 @@ def test_only_the_request_duration_offers_an_exemplar(
 
 
 def test_attribute_sets_are_reused_and_bounded() -> None:
-    from router.telemetry._metrics import _BOUND_MAX, _Bound  # noqa: PLC0415
+    from router.telemetry._attributes import BUILT_MAX  # noqa: PLC0415
+    from router.telemetry._metrics import _Bound  # noqa: PLC0415
 
     built: list[tuple[str | None, ...]] = []
     bound = _Bound(lambda *key: built.append(key) or {"k": str(key)})
     assert bound("a", None) is bound("a", None) and built == [("a", None)]
-    for i in range(_BOUND_MAX + 10):
+    for i in range(BUILT_MAX + 10):
         bound(str(i))
-    assert len(bound._sets) <= _BOUND_MAX
+    assert len(bound._sets) <= BUILT_MAX
+
+
+def test_attempt_span_starts_are_built_once_per_backend_and_settings(
+    telemetry: Telemetry, exporter: InMemorySpanExporter
+) -> None:
+    request = routed()
+    sent = [model_request(request), replace(model_request(request), max_tokens=64)]
+    with telemetry.request(request, POLICY) as t:
+        for backend, model_req in [
+            (GPT, sent[0]),
+            (GPT, sent[1]),
+            (LOCAL, sent[0]),
+            (GPT, sent[0]),
+        ]:
+            with t.attempt(backend, model_req):
+                pass
+    chats = [s for s in exporter.get_finished_spans() if s.name.startswith("chat")]
+    assert [(s.name, attrs(s)["gen_ai.request.max_tokens"]) for s in chats] == [
+        ("chat gpt-5.4", 256),
+        ("chat gpt-5.4", 64),
+        ("chat qwen3.5:9b", 256),
+        ("chat gpt-5.4", 256),
+    ]
+    assert attrs(chats[2])["server.address"] == "127.0.0.1" and "server.address" not in attrs(
+        chats[0]
+    )

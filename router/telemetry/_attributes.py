@@ -7,7 +7,7 @@ OpenTelemetry attributes cannot be None or Decimal: unknown values are left out,
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from router.policy import Policy
 
 Attributes = dict[str, AttributeValue]
+Value = AttributeValue | None
+BUILT_MAX = 4096  # distinct attribute sets kept per cache (teams, models and settings are few)
 
 
 def known(values: Mapping[str, AttributeValue | None]) -> Attributes:
@@ -30,18 +32,24 @@ def known(values: Mapping[str, AttributeValue | None]) -> Attributes:
     return {key: value for key, value in values.items() if value is not None}
 
 
+def known_pair(first: str, second: str) -> Callable[[Value, Value], Attributes]:
+    """A builder of `{first: a, second: b}` without the values that are None."""
+    return lambda a, b: known({first: a, second: b})
+
+
 def request_attributes(request: RoutedRequest, policy: Policy) -> Attributes:
-    return known(
-        {
-            "gen_ai.operation.name": OPERATION_CHAT,
-            "router.policy.name": policy.name,
-            "router.policy.version": policy.version,
-            "router.request_id": request.request_id,
-            "router.team": request.team,
-            "router.app": request.app,
-            "router.sensitive": request.sensitive,
-        }
-    )
+    attributes: Attributes = {
+        "gen_ai.operation.name": OPERATION_CHAT,
+        "router.policy.name": policy.name,
+        "router.policy.version": policy.version,
+        "router.request_id": request.request_id,
+    }
+    if request.team is not None:
+        attributes["router.team"] = request.team
+    if request.app is not None:
+        attributes["router.app"] = request.app
+    attributes["router.sensitive"] = request.sensitive
+    return attributes
 
 
 def decision_attributes(decision: Decision) -> Attributes:
@@ -85,6 +93,25 @@ def attempt_attributes(backend: Backend, request: ModelRequest) -> Attributes:
             **server_attributes(backend),
         }
     )
+
+
+class AttemptStarts:
+    """The name and start attributes of `chat {model}` spans, built once per backend and
+    request settings (a handful per router) instead of once per attempt. The SDK copies the
+    attributes it is given, so one dict serves every span."""
+
+    def __init__(self) -> None:
+        self._built: dict[tuple[int, Value, Value], tuple[Backend, str, Attributes]] = {}
+
+    def __call__(self, backend: Backend, request: ModelRequest) -> tuple[str, Attributes]:
+        key = (id(backend), request.max_tokens, request.temperature)
+        found = self._built.get(key)
+        if found is None or found[0] is not backend:  # `is`: an id may be reused
+            if len(self._built) >= BUILT_MAX:  # many settings: start over, stay bounded
+                self._built.clear()
+            name = f"{OPERATION_CHAT} {backend.model}"
+            found = self._built[key] = (backend, name, attempt_attributes(backend, request))
+        return found[1], found[2]
 
 
 def response_attributes(response: ModelResponse) -> Attributes:

@@ -3,11 +3,13 @@
 Everything is recorded from the `RequestRecord`, the same object the ledger stores, so metric
 totals and ledger totals agree. Money is counted in USD as floats (OpenTelemetry has no decimal).
 
-Per request this is seven points or so, so it is kept cheap: attribute sets are built once per
-distinct key and reused (`_Bound`), and only `router.request.duration` is recorded in the
-request's trace context, so that an SDK sampling exemplars links it to the request's trace;
-the other points are recorded outside it and offer no exemplar (one costs several microseconds
-in the SDK, and the duration's already leads from the metrics to the trace).
+Per request that is one point per counter and histogram, so it is kept cheap: the counters
+are in-process sums reported at collection (`_counters.py`); the four histogram points a request
+makes are recorded with attribute sets built once per distinct key and reused (`_Bound`), and
+only `router.request.duration` in the request's trace context, so that an SDK sampling
+exemplars links it to the request's trace; the other points are recorded outside it and offer
+no exemplar (one costs several microseconds in the SDK, and the duration's already leads from
+the metrics to the trace).
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.metrics import Meter
 
-from router.telemetry._attributes import Attributes, known
+from router.telemetry._attributes import BUILT_MAX, Attributes, known, known_pair
 from router.telemetry._names import OPERATION_CHAT, provider_name
 
 if TYPE_CHECKING:
     from router._records import AttemptRecord, RequestRecord
+    from router.telemetry._counters import Counters
 
 # Bucket boundaries advised by the GenAI semantic conventions.
 _OPERATION_SECONDS = (
@@ -34,7 +37,6 @@ _TOKENS = (
 )  # fmt: skip
 # A routed request may retry and fall back within a deadline of up to an hour.
 _REQUEST_SECONDS = (*_OPERATION_SECONDS, 163.84, 327.68, 655.36, 1310.72, 2621.44)
-_BOUND_MAX = 4096  # distinct attribute sets kept per kind (teams and models are few)
 Key = tuple[str | None, ...]
 
 
@@ -49,42 +51,23 @@ class _Bound:
     def __call__(self, *key: str | None) -> Attributes:
         found = self._sets.get(key)
         if found is None:
-            if len(self._sets) >= _BOUND_MAX:  # a flood of team names: start over, stay bounded
+            if len(self._sets) >= BUILT_MAX:  # a flood of team names: start over, stay bounded
                 self._sets.clear()
             found = self._sets[key] = self._build(*key)
         return found
 
 
 class Instruments:
-    """Every instrument the router records to, made from one meter."""
+    """Every instrument the router records to: the histograms and the gauge made from one meter,
+    and the counters shared by every `Telemetry` on its provider (`_counters.py`)."""
 
-    def __init__(self, meter: Meter) -> None:
-        self.requests = meter.create_counter(
-            "router.requests", unit="{request}", description="Routed requests, by tier and status"
-        )
-        self.escalations = meter.create_counter(
-            "router.escalations",
-            unit="{request}",
-            description="Requests answered by a backend other than the first choice, by reason",
-        )
-        self.cost = meter.create_counter(
-            "router.cost", unit="USD", description="What model attempts cost"
-        )
-        self.savings = meter.create_up_down_counter(
-            "router.savings",
-            unit="USD",
-            description="Baseline cost minus actual cost (negative when routing cost more)",
-        )
+    def __init__(self, meter: Meter, counters: Counters) -> None:
+        self.counters = counters
         self.request_duration = meter.create_histogram(
             "router.request.duration",
             unit="s",
             description="Time to route and answer a request, retries and fallbacks included",
             explicit_bucket_boundaries_advisory=_REQUEST_SECONDS,
-        )
-        self.verification_failures = meter.create_counter(
-            "router.verification.failures",
-            unit="{request}",
-            description="Answers that failed verification",
         )
         self.token_usage = meter.create_histogram(
             "gen_ai.client.token.usage",
@@ -105,55 +88,27 @@ class Instruments:
         )
         # A context with no span: points recorded in it offer no exemplar (see the docstring).
         self._untraced: Context = trace.set_span_in_context(trace.INVALID_SPAN)
-        self._outcome = _Bound(
-            lambda tier, status: known({"router.tier": tier, "router.status": status})
-        )
-        self._by_team = _Bound(lambda tier, team: known({"router.tier": tier, "router.team": team}))
-        self._escalation = _Bound(lambda reason: {"router.escalation_reason": reason})
-        self._failed = _Bound(
-            lambda tier, model: known({"router.tier": tier, "router.model": model})
-        )
-        self._spent_on = _Bound(_spent_on)
+        self._outcome = _Bound(known_pair("router.tier", "router.status"))
         self._operation = _Bound(_operation)
         self._tokens = _Bound(_tokens)
 
     def record_request(self, record: RequestRecord) -> None:
-        untraced, tier = self._untraced, record.tier
-        outcome = self._outcome(tier, record.status)
-        self.requests.add(1, outcome, untraced)
+        self.counters.record(record)
+        outcome = self._outcome(record.tier, record.status)
         self.request_duration.record(record.latency_ms / 1000.0, outcome)  # in the trace
-        self.savings.add(float(record.savings_usd), self._by_team(tier, record.team), untraced)
-        if record.escalation_reason is not None:
-            self.escalations.add(1, self._escalation(record.escalation_reason), untraced)
-        if record.verification == "failed":
-            self.verification_failures.add(1, self._failed(tier, record.model), untraced)
         for attempt in record.attempts:
-            self.record_attempt(attempt, team=record.team)
+            self.record_attempt(attempt)
 
-    def record_attempt(self, attempt: AttemptRecord, *, team: str | None) -> None:
-        untraced, tier, model = self._untraced, attempt.tier, attempt.model
-        spent_on = self._spent_on(tier, model, team, attempt.purpose)
-        self.cost.add(float(attempt.cost_usd), spent_on, untraced)
-        operation = self._operation(attempt.provider, model, tier, attempt.error_class)
+    def record_attempt(self, attempt: AttemptRecord) -> None:
+        untraced, key = self._untraced, (attempt.provider, attempt.model, attempt.tier)
+        operation = self._operation(*key, attempt.error_class)
         self.operation_duration.record(attempt.latency_ms / 1000.0, operation, untraced)
         if attempt.outcome != "error":
-            key = (attempt.provider, model, tier)
             self.token_usage.record(attempt.tokens_in, self._tokens(*key, "input"), untraced)
             self.token_usage.record(attempt.tokens_out, self._tokens(*key, "output"), untraced)
 
     def record_budget_burn(self, team: str, fraction: float) -> None:
         self.budget_burn.set(fraction, {"router.team": team})
-
-
-def _spent_on(tier: str, model: str, team: str | None, purpose: str) -> Attributes:
-    return known(
-        {
-            "router.tier": tier,
-            "gen_ai.request.model": model,
-            "router.team": team,
-            "router.attempt.purpose": purpose,
-        }
-    )
 
 
 def _operation(provider: str, model: str, tier: str, error_type: str | None) -> Attributes:

@@ -33,10 +33,12 @@ class SpanScope:
         self._activate = activate
         self._token: Token[context.Context] | None = None
 
-    def _open(self, span: Span) -> None:
+    def _open(self, span: Span, as_context: context.Context | None = None) -> None:
+        """Hold `span`; with `activate`, make it current (`as_context`: the context holding
+        it, when the caller has already made one)."""
         self.span = span
         if self._activate:
-            self._token = context.attach(trace.set_span_in_context(span))
+            self._token = context.attach(as_context or trace.set_span_in_context(span))
 
     def __exit__(
         self,

@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING
 
 from opentelemetry import metrics, trace
 
+from router.telemetry._attributes import AttemptStarts
 from router.telemetry._content import capture_content_from_env
+from router.telemetry._counters import counters_for
 from router.telemetry._metrics import Instruments
 from router.telemetry._trace import RequestTrace
 
@@ -34,9 +36,12 @@ class Telemetry:
     ) -> None:
         scope_version = _package_version()
         tracer_provider = tracer_provider or trace.get_tracer_provider()
-        meter_provider = meter_provider or metrics.get_meter_provider()
+        meter = (meter_provider or metrics.get_meter_provider()).get_meter(
+            SCOPE_NAME, scope_version
+        )
         self._tracer = tracer_provider.get_tracer(SCOPE_NAME, scope_version)
-        self._instruments = Instruments(meter_provider.get_meter(SCOPE_NAME, scope_version))
+        self._instruments = Instruments(meter, counters_for(meter_provider, meter))
+        self._starts = AttemptStarts()
         self.capture_content = (
             capture_content_from_env() if capture_content is None else capture_content
         )
@@ -54,6 +59,7 @@ class Telemetry:
             policy,
             capture_content=self.capture_content and not request.sensitive,
             activate=activate,
+            starts=self._starts,
         )
 
     def budget_burn(self, team: str, fraction: float) -> None:

@@ -13,7 +13,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Tracer
 
 from router.telemetry._attributes import (
-    attempt_attributes,
+    AttemptStarts,
     decision_attributes,
     outcome_attributes,
     request_attributes,
@@ -21,7 +21,7 @@ from router.telemetry._attributes import (
 )
 from router.telemetry._content import input_messages_json, output_messages_json
 from router.telemetry._metrics import Instruments
-from router.telemetry._names import OPERATION_CHAT, ROOT_SPAN_NAME
+from router.telemetry._names import ROOT_SPAN_NAME
 from router.telemetry._spans import SpanScope, StageScope, mark_failed
 
 if TYPE_CHECKING:
@@ -44,18 +44,18 @@ class AttemptTrace(SpanScope):
         *,
         capture_content: bool,
         activate: bool,
+        starts: AttemptStarts | None = None,
     ) -> None:
         super().__init__(activate=activate)
         self._tracer, self._parent = tracer, parent
         self._backend, self._request = backend, request
         self._capture_content = capture_content
+        self._starts = starts or AttemptStarts()
 
     def __enter__(self) -> AttemptTrace:
+        name, attributes = self._starts(self._backend, self._request)
         span = self._tracer.start_span(
-            f"{OPERATION_CHAT} {self._backend.model}",
-            context=self._parent,
-            kind=SpanKind.CLIENT,
-            attributes=attempt_attributes(self._backend, self._request),
+            name, context=self._parent, kind=SpanKind.CLIENT, attributes=attributes
         )
         if self._capture_content and span.is_recording():
             span.set_attribute("gen_ai.input.messages", input_messages_json(self._request.messages))
@@ -83,18 +83,21 @@ class RequestTrace(SpanScope):
         *,
         capture_content: bool,
         activate: bool,
+        starts: AttemptStarts | None = None,
     ) -> None:
         super().__init__(activate=activate)
         self._tracer, self._instruments = tracer, instruments
         self._request, self._policy = request, policy
         self._capture_content = capture_content
+        self._starts = starts or AttemptStarts()
         self._finished = False
 
     def __enter__(self) -> RequestTrace:
         attributes = request_attributes(self._request, self._policy)
-        self._open(self._tracer.start_span(ROOT_SPAN_NAME, attributes=attributes))
+        span = self._tracer.start_span(ROOT_SPAN_NAME, attributes=attributes)
         # Children name their parent explicitly, so the tree holds even when not activated.
-        self._as_parent = trace.set_span_in_context(self.span)
+        self._as_parent = trace.set_span_in_context(span)
+        self._open(span, self._as_parent)
         return self
 
     def stage(self, name: str) -> StageScope:
@@ -114,6 +117,7 @@ class RequestTrace(SpanScope):
             request,
             capture_content=self._capture_content,
             activate=self._activate,
+            starts=self._starts,
         )
 
     def finish(self, record: RequestRecord) -> None:
