@@ -2,6 +2,7 @@
 
     python -m benchmarks --only learning            # 5 splits, every file; ~15 CPU-min
     python -m benchmarks --only learning --quick    # 2 splits, the three target files
+    python -m benchmarks --only learning --full     # 10 splits, plus the sweep over pairs
 
 Leave-one-source-out throughout: for each shared-data file ("the deployment") the prior is
 retrained without it (`router train`'s trainer and parameters), so nothing here has seen the
@@ -28,6 +29,11 @@ deployment's prompts except through the labels the deployment reveals.
   adopts every refit; the "router learn gate" line does what `router learn` does with the
   default policy (at least `min_labels`, fit on the older 80% of the labels, promote only if the
   candidate captures more of the newest 20%'s weighted gain than the model in use).
+- **pair sweep** (`--full`): a change to the fit must not win on one pair and lose on the
+  others, since the product is judged on model pairs it has not seen. Every file with enough
+  rows for a fit at 20% is adapted on up to three pairs (`validation_pairs`: its own, its
+  weakest model against its strongest, the lower quartile against the upper), and the table
+  gives adapt against the leave-one-out prior per pair and the mean over pairs.
 """
 
 # ruff: noqa: PLC0415 - imports are lazy on purpose: a benchmark must not pay for another's imports
@@ -54,6 +60,7 @@ PAIRS: dict[str, tuple[str, str]] = {
 }
 TARGET_FILES = ("mmlu-pro", "m-ifeval", "llmrouter-train")
 TRAIN_SHARE = 0.2
+SWEEP_MIN_ROWS = 150  # 30 labels at 20%: the fit's minimum (smaller files are the prior alone)
 STATIC = (
     "prior (LOSO)",
     "shipped (in-sample)",
@@ -116,12 +123,18 @@ def shipped_params() -> Any:
     return TrainParams(**recorded)
 
 
-def deployment(name: str, rows: Sequence[Any], prior: Any, peers: Mapping[str, Any]) -> Deployment:
+def deployment(
+    name: str,
+    rows: Sequence[Any],
+    prior: Any,
+    peers: Mapping[str, Any],
+    pair_names: tuple[str, str] | None = None,
+) -> Deployment:
     from router.classifier import load_classifier
     from router.evaluation import pick_pair
     from router.learning import hashed_features
 
-    local, frontier = PAIRS.get(name, (None, None))
+    local, frontier = pair_names or PAIRS.get(name, (None, None))
     pair = pick_pair(rows, local, frontier)
     prompts = [r.prompt for r in pair.rows]
     dep = Deployment(
@@ -138,6 +151,28 @@ def deployment(name: str, rows: Sequence[Any], prior: Any, peers: Mapping[str, A
         **{k: peer.score_batch(prompts) for k, peer in peers.items()},
     }
     return dep
+
+
+def validation_pairs(rows: Sequence[Any], name: str = "") -> list[tuple[str, str]]:
+    """The file's own pair (or its `PAIRS` entry), its weakest model against its strongest, and
+    its lower-quartile model against its upper-quartile one, by mean score on the file (models
+    scored on at least half the rows); duplicates dropped, order kept."""
+    from router.evaluation import pick_pair
+
+    own = pick_pair(rows, *PAIRS.get(name, (None, None)))
+    ranked = _models_by_mean(rows)
+    q1, q3 = ranked[len(ranked) // 4], ranked[(3 * len(ranked)) // 4]
+    found = [(own.local_model, own.frontier_model), (ranked[0], ranked[-1]), (q1, q3)]
+    return list(dict.fromkeys(p for p in found if p[0] != p[1]))
+
+
+def _models_by_mean(rows: Sequence[Any]) -> list[str]:
+    seen: dict[str, list[float]] = {}
+    for row in rows:
+        for model, score in row.scores.items():
+            seen.setdefault(model, []).append(score)
+    kept = {m: fmean(s) for m, s in seen.items() if 2 * len(s) >= len(rows)}
+    return sorted(kept, key=lambda m: (kept[m], m))
 
 
 def peers() -> dict[str, Any]:
@@ -351,7 +386,41 @@ def run(settings: Settings) -> Section:
     section.details = {"adapt": adapt_table, "simulation": sims, "pairs": PAIRS}
     print(format_adapt(adapt_table))
     print(format_simulation(sims))
+    if settings.full:
+        sweep = pair_sweep(rows, feats, seeds)
+        section.details["pair_sweep"] = sweep
+        print(format_sweep(sweep))
     return section
+
+
+def pair_sweep(
+    rows: Mapping[str, Sequence[Any]], feats: Mapping[str, Any], seeds: Sequence[int]
+) -> list[dict[str, Any]]:
+    """adapt (20%) against the leave-one-out prior on every validation pair of every file large
+    enough for a fit; mean APGR over `seeds` on the other 80%."""
+    out = []
+    for name, file_rows in rows.items():
+        if len(file_rows) < SWEEP_MIN_ROWS:
+            continue
+        prior = loso_prior(feats, name)
+        for pair_names in validation_pairs(file_rows, name):
+            dep = deployment(name, file_rows, prior, {}, pair_names)
+            dep.static = {"prior (LOSO)": dep.static["prior (LOSO)"]}
+            table = summarise([adapt_split(dep, s) for s in seeds])
+            out.append({"file": name, "local": pair_names[0], "frontier": pair_names[1], **table})
+    return out
+
+
+def format_sweep(sweep: Sequence[Mapping[str, Any]]) -> str:
+    lines = ["\npair sweep: APGR on the other 80%, adapt (20%) vs prior (LOSO), mean over splits"]
+    for r in sweep:
+        ours, prior = r["adapt (20%)"]["apgr"], r["prior (LOSO)"]["apgr"]
+        pair = f"{r['file'][:16]:<16} {r['local']} -> {r['frontier']}"
+        lines.append(f"  {pair[:80]:<80} {ours:.4f} {prior:.4f} {ours - prior:+.4f}")
+    if sweep:
+        mean = fmean(r["adapt (20%)"]["apgr"] for r in sweep)
+        lines.append(f"  mean over {len(sweep)} pairs: adapt {mean:.4f}")
+    return "\n".join(lines)
 
 
 def _simulations(dep: Deployment, settings: Settings) -> dict[str, Any]:
