@@ -91,36 +91,36 @@ class Counters:
                 self.cost.add(cost, attempt_tier, model, team, purpose)
 
 
+# name, the `Counters` field it reads, unit, description; `router.savings` can go down.
+_INSTRUMENTS = (
+    ("router.requests", "requests", "{request}", "Routed requests, by tier and status"),
+    (
+        "router.escalations",
+        "escalations",
+        "{request}",
+        "Requests answered by a backend other than the first choice, by reason",
+    ),
+    ("router.cost", "cost", "USD", "What model attempts cost"),
+    (
+        "router.savings",
+        "savings",
+        "USD",
+        "Baseline cost minus actual cost (negative when routing cost more)",
+    ),
+    ("router.verification.failures", "failures", "{request}", "Answers that failed verification"),
+)
+
+
 def _observe(meter: Meter, counters: Counters) -> None:
     """The observable instruments, whose callbacks read `counters`' totals."""
-    request = "{request}"
-    meter.create_observable_counter(
-        "router.requests",
-        [counters.requests.observe],
-        unit=request,
-        description="Routed requests, by tier and status",
-    )
-    meter.create_observable_counter(
-        "router.escalations",
-        [counters.escalations.observe],
-        unit=request,
-        description="Requests answered by a backend other than the first choice, by reason",
-    )
-    meter.create_observable_counter(
-        "router.cost", [counters.cost.observe], unit="USD", description="What model attempts cost"
-    )
-    meter.create_observable_up_down_counter(
-        "router.savings",
-        [counters.savings.observe],
-        unit="USD",
-        description="Baseline cost minus actual cost (negative when routing cost more)",
-    )
-    meter.create_observable_counter(
-        "router.verification.failures",
-        [counters.failures.observe],
-        unit=request,
-        description="Answers that failed verification",
-    )
+    for name, field, unit, description in _INSTRUMENTS:
+        create = (
+            meter.create_observable_up_down_counter
+            if name == "router.savings"
+            else meter.create_observable_counter
+        )
+        sums: Sums = getattr(counters, field)
+        create(name, [sums.observe], unit=unit, description=description)
 
 
 _shared: weakref.WeakKeyDictionary[MeterProvider, Counters] = weakref.WeakKeyDictionary()
