@@ -20,6 +20,13 @@ The headline frontier rows pin the router to `transport: litellm`, so both sides
 litellm call and the difference is the router's own cost. Two more rows (no target) run the
 router on its default `transport: auto`, which sends an OpenAI-protocol model through the openai
 SDK (docs/backends.md): what a user of the default policy gets, against the same bare litellm.
+
+Where the router's own time goes: the same router answered by a backend that answers at once,
+in process (no network, no client library), so all that is left is the router's own CPU per
+request (process CPU: the loop and the threads writing ledger and learning rows), with its
+parts switched off one at a time in interleaved rounds: learning, then the ledger, then the
+OpenTelemetry SDK. The differences of the medians are the parts' costs; what remains is the
+core (validation, privacy scan, scoring, token count, accounting).
 """
 
 # ruff: noqa: PLC0415 - imports are lazy on purpose: a benchmark must not pay for, or time, another's imports
@@ -102,6 +109,88 @@ def make_router(
         ledger=Ledger(url=ledger_url),
     )
     return Router(policy, **_providers(simple=simple_spans))
+
+
+class _Instant:
+    """A backend that answers at once, in process: a call costs nothing but the router's own."""
+
+    def __init__(self, model: str, provider: str, tier: str) -> None:
+        self.model, self.provider, self.tier = model, provider, tier
+
+    async def complete(self, request: Any) -> Any:
+        from router.backends import ModelResponse
+
+        return ModelResponse("An answer of a few words.", self.model, 10, 7, "stop")
+
+    def stream(self, request: Any) -> Any:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        return None
+
+
+# What each variant keeps on: (ledger, learning, telemetry SDK); each drops one more part.
+_PARTS = {
+    "full": (True, True, True),
+    "no learning": (True, False, True),
+    "no ledger": (False, False, True),
+    "core": (False, False, False),
+}
+
+
+def _instant_router(ledger_url: str, *, ledger: bool, learning: bool, telemetry: bool) -> Any:
+    from router import Router
+    from router.policy import Frontier, FrontierModel, Policy, Routing
+    from router.policy._model import Learning, Ledger
+
+    policy = Policy(
+        frontier=Frontier(models=(FrontierModel(model=MODEL, api_key=KEY),), baseline=MODEL),
+        routing=Routing(rule="classifier", threshold=0.0),
+        ledger=Ledger(url=ledger_url, enabled=ledger),
+        learning=Learning(enabled=learning),
+    )
+    local, frontier = (
+        _Instant("qwen3.5:9b", "ollama", "local"),
+        _Instant(MODEL, "openai", "frontier"),
+    )
+    providers = _providers() if telemetry else {}
+    return Router(policy, local=local, frontier=[frontier], **providers)
+
+
+async def _own_cpu_us(router: Any, prompts: list[str]) -> float:
+    """Process CPU per request, including the rows written after the answers (`aclose` waits
+    for them; the router stays usable)."""
+    cpu = time.process_time()
+    for prompt in prompts:
+        await router.acomplete(prompt)
+    await router.aclose()
+    return (time.process_time() - cpu) / len(prompts) * 1e6
+
+
+async def _own_cost(prompts: list[str], rounds: int, tmp: Path) -> dict[str, float]:
+    """The router's own CPU per request (us) and its parts (differences of the medians)."""
+    routers = {
+        name: _instant_router(f"sqlite:///{tmp / f'own{i}.db'}", ledger=a, learning=b, telemetry=c)
+        for i, (name, (a, b, c)) in enumerate(_PARTS.items())
+    }
+    try:
+        for router in routers.values():
+            await _own_cpu_us(router, prompts[:50])  # warm up: imports, the classifier, tiktoken
+        per: dict[str, list[float]] = {name: [] for name in routers}
+        for r in range(rounds):
+            for name in list(routers) if r % 2 == 0 else list(routers)[::-1]:
+                per[name].append(await _own_cpu_us(routers[name], prompts))
+    finally:
+        for router in routers.values():
+            router.close()
+    cost = {name: median(values) for name, values in per.items()}
+    return {
+        "total": cost["full"],
+        "learning": cost["full"] - cost["no learning"],
+        "ledger": cost["no learning"] - cost["no ledger"],
+        "telemetry": cost["no ledger"] - cost["core"],
+        "core": cost["core"],
+    }
 
 
 async def _measure(call: Call, prompts: list[str], concurrency: int) -> dict[str, float]:
@@ -190,6 +279,7 @@ async def _scenarios(settings: Settings, prompts: list[str], tmp: Path) -> dict[
             for r in (frontier, local, simple, sdk):
                 await r.aclose()
                 r.close()
+    out["own_cpu_us"] = await _own_cost(prompts, rounds, tmp)
     return out
 
 
@@ -213,7 +303,28 @@ def run(settings: Settings) -> Section:
         ("frontier_sdk_c32", "frontier, default transport (openai SDK), concurrency 32", _LITELLM),
     ):
         _rows(section, results[key], label, alt)
+    _own_rows(section, results["own_cpu_us"])
     return section
+
+
+_OWN_PARTS = {
+    "total": "all of it",
+    "core": "validation, privacy scan, scoring, token count, accounting",
+    "telemetry": "OpenTelemetry SDK: spans (batch processor) and metrics",
+    "ledger": "journal line, then the background SQLite commit",
+    "learning": "hand-off, then the background learning row",
+}
+
+
+def _own_rows(section: Section, own: dict[str, float]) -> None:
+    """Where the router's own time goes (instant backend; no target: the parts of the gap)."""
+    for part, note in _OWN_PARTS.items():
+        section.add(
+            f"router's own CPU per request (instant backend): {part}",
+            own[part],
+            unit="us",
+            note=note,
+        )
 
 
 def _rows(section: Section, res: dict[str, dict[str, float]], label: str, alt: str) -> None:

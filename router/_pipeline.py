@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 from router._accounting import Outcome, attempt_failed, attempt_succeeded, build_record
@@ -89,27 +89,47 @@ class _Progress:
     features: PromptFeatures | None = None  # what it scored: the learning loop stores them
     rejected_local: ModelResponse | None = None  # a local answer that failed verification
     streaming_from: str | None = None  # the model whose text a stream is sending
+    frontier: tuple[Backend, ...] | None = None  # `frontier_order`, once worked out
 
-    @contextmanager
-    def sending(
-        self, backend: Backend, started: float, purpose: str
-    ) -> Iterator[Callable[[], None]]:
+    def sending(self, backend: Backend, started: float, purpose: str) -> _Sending:
         """Mark a model call in flight for the block; the block may end it early with the
         callable it gets (a stream's final chunk). A failure ends it; cancellation or an early
         close leaves it marked, so the abandoned request's ledger row shows the call."""
-        entry = (backend, started, purpose)
+        return _Sending(self.in_flight, (backend, started, purpose))
 
-        def answered() -> None:
-            if entry in self.in_flight:
-                self.in_flight.remove(entry)
+    def frontier_order(
+        self, backends: Callable[[Policy], tuple[Backend, ...]]
+    ) -> tuple[Backend, ...]:
+        """The frontier backends the request's policy allows, in the order its task rules
+        prefer, before its budget has its say (worked out once per request)."""
+        if self.frontier is None:
+            self.frontier = _frontier_order(self.request, backends)
+        return self.frontier
 
-        self.in_flight.append(entry)
-        try:
-            yield answered
-        except Exception:
-            answered()
-            raise
-        answered()
+
+class _Sending:
+    """`_Progress.sending`'s context manager: a plain class, not `@contextmanager`, since every
+    model call enters one (a generator, its wrapper and a closure per call otherwise)."""
+
+    __slots__ = ("_entry", "_in_flight")
+
+    def __init__(
+        self, in_flight: list[tuple[Backend, float, str]], entry: tuple[Backend, float, str]
+    ) -> None:
+        self._in_flight, self._entry = in_flight, entry
+
+    def __enter__(self) -> Callable[[], None]:
+        self._in_flight.append(self._entry)
+        return self.answered
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        # Cancellation (BaseException) and an early close (GeneratorExit) leave the mark.
+        if exc_type is None or issubclass(exc_type, Exception):
+            self.answered()
+
+    def answered(self) -> None:
+        if self._entry in self._in_flight:
+            self._in_flight.remove(self._entry)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,33 +274,11 @@ class Pipeline:
         """One backend, retried on transient failures within its retry budget, unless its
         breaker is open; `asked` overrides the request's own messages (verifiers ask the local
         model their own questions)."""
-        prices, guard = self.seams.prices, self._guard(progress, backend)
-
-        async def attempt(timeout_s: float) -> ModelResponse:
-            await warm(backend)  # a first call's imports are not the model's latency
-            started = self.seams.clock.monotonic()
-            if not guard.breaker.allow():
-                raise self._skipped(progress, backend, purpose)
-            model_request = self._model_request(progress, timeout_s, asked, backend)
-            try:
-                with (
-                    guard.breaker.watching(),
-                    progress.trace.attempt(backend, model_request) as t,
-                    progress.sending(backend, started, purpose),
-                ):
-                    response = await backend.complete(model_request)
-                    t.set_response(response)
-                response = self._restored(progress, backend, response)
-            except BackendError as exc:
-                self._note_failure(progress, backend, exc, started, purpose)
-                raise
-            elapsed = self._ms_since(started)
-            succeeded = attempt_succeeded(
-                backend, response, elapsed, prices, purpose, sent=model_request
-            )
-            progress.attempts.append(succeeded)
-            return response
-
+        guard = self._guard(progress, backend)
+        # A partial, not a closure: one object per call rather than a function and its cells
+        attempt = partial(
+            self._attempt, progress, backend, asked=asked, purpose=purpose, guard=guard
+        )
         policy = progress.request.policy
         return await call_with_retries(
             attempt,
@@ -289,6 +287,41 @@ class Pipeline:
             clock=self.seams.clock,
             budget=guard.budget,
         )
+
+    async def _attempt(
+        self,
+        progress: _Progress,
+        backend: Backend,
+        timeout_s: float,
+        *,
+        asked: ModelRequest | None,
+        purpose: str,
+        guard: BackendGuard,
+    ) -> ModelResponse:
+        """One call to `backend` within `timeout_s` (`_call_with_retries` retries it)."""
+        await warm(backend)  # a first call's imports are not the model's latency
+        started = self.seams.clock.monotonic()
+        if not guard.breaker.allow():
+            raise self._skipped(progress, backend, purpose)
+        model_request = self._model_request(progress, timeout_s, asked, backend)
+        try:
+            with (
+                guard.breaker.watching(),
+                progress.trace.attempt(backend, model_request) as t,
+                progress.sending(backend, started, purpose),
+            ):
+                response = await backend.complete(model_request)
+                t.set_response(response)
+            response = self._restored(progress, backend, response)
+        except BackendError as exc:
+            self._note_failure(progress, backend, exc, started, purpose)
+            raise
+        elapsed, prices = self._ms_since(started), self.seams.prices
+        succeeded = attempt_succeeded(
+            backend, response, elapsed, prices, purpose, sent=model_request
+        )
+        progress.attempts.append(succeeded)
+        return response
 
     def _guard(self, progress: _Progress, backend: Backend) -> BackendGuard:
         retries = progress.request.policy.retries
@@ -373,14 +406,7 @@ class Pipeline:
 
     def _frontier(self, progress: _Progress) -> tuple[Backend, ...]:
         """The frontier backends the request's policy allows, in the order its task rules prefer."""
-        request = progress.request
-        backends = {b.model: b for b in self.seams.frontier_for(request.policy)}
-        if request.model is not None:  # pinned: that model only (none when pinned local)
-            pinned = backends.get(request.model)
-            return guarded((pinned,) if pinned else (), progress.budget)
-        order = preferred_frontier(request.policy, request.scoring_text)
-        chosen = tuple(backends[name] for name in order if name in backends)
-        return guarded(chosen or tuple(backends.values()), progress.budget)
+        return guarded(progress.frontier_order(self.seams.frontier_for), progress.budget)
 
     @staticmethod
     def _restored(progress: _Progress, backend: Backend, response: ModelResponse) -> ModelResponse:
@@ -571,6 +597,18 @@ class Pipeline:
 
     def _ms_since(self, started: float) -> float:
         return (self.seams.clock.monotonic() - started) * 1000.0
+
+
+def _frontier_order(
+    request: RoutedRequest, frontier_for: Callable[[Policy], tuple[Backend, ...]]
+) -> tuple[Backend, ...]:
+    backends = {b.model: b for b in frontier_for(request.policy)}
+    if request.model is not None:  # pinned: that model only (none when pinned local)
+        pinned = backends.get(request.model)
+        return (pinned,) if pinned else ()
+    order = preferred_frontier(request.policy, request.scoring_text)
+    chosen = tuple(backends[name] for name in order if name in backends)
+    return chosen or tuple(backends.values())
 
 
 def _pick(redacted: bool, copy: T | None, original: T) -> T:

@@ -132,7 +132,7 @@ def build_request(
         sensitive=bool(sensitive),
         tools=tools,
         stop=stop,
-        other_fields={"response_format": fmt},
+        other_fields=None if fmt is None else {"response_format": fmt},
     )
     max_tokens = surface.check_max_tokens_pair(max_tokens, openai.get("max_completion_tokens"))
     return RoutedRequest(

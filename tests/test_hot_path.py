@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 
 import pytest
@@ -94,3 +95,25 @@ async def test_a_transient_failure_is_still_retried_by_the_same_rules() -> None:
             flaky, retries=Retries(max_attempts=2), deadline=Deadline(clock, 60.0), clock=clock
         )
     assert len(calls) == 2
+
+
+def test_a_call_in_flight_is_marked_without_a_generator_per_call() -> None:
+    """Every model call is marked in flight (the ledger row of a cancelled request shows it).
+    The mark is a plain context manager: `@contextmanager` built a generator, its wrapper and a
+    closure per call, objects a request at concurrency 32 carries into the older generations.
+    A failure ends the mark; a cancellation leaves it; the block may end it early."""
+    from router._pipeline import _Sending  # noqa: PLC0415 - the private piece under test
+
+    in_flight: list[tuple[object, float, str]] = []
+    entry = (object(), 1.0, "answer")
+    with _Sending(in_flight, entry) as answered:
+        assert in_flight == [entry]
+        answered()
+        assert in_flight == []
+    with pytest.raises(RateLimitError), _Sending(in_flight, entry):
+        raise RateLimitError("slow down", model="m", provider="p")
+    assert in_flight == []
+    with pytest.raises(asyncio.CancelledError), _Sending(in_flight, entry):
+        raise asyncio.CancelledError
+    assert in_flight == [entry]
+    assert not hasattr(_Sending(in_flight, entry), "gen")  # not a generator-based manager

@@ -362,6 +362,24 @@ def test_api_keys_are_found_with_zero_width_characters_inside(data, before, afte
     assert all(key not in repr(f) for f in scan(text))
 
 
+@given(
+    before=prose,
+    after=prose,
+    glue=st.sampled_from(["", "=", ":", '"', "\t", "\n", " "]),
+    escaped=st.booleans(),
+)
+def test_hex_encoded_keys_are_found_wherever_the_words_around_them_end(
+    before, after, glue, escaped
+):
+    """Only long whitespace-free words are searched for hex runs (a pre-filter): a run glued
+    to other characters, or at either end of the text, is still found."""
+    key = "sk-ant-api03-" + "Zx81kLmQ2vBc7Hd9Pq4Rs6Tu"
+    encoded = "".join(f"\\x{b:02x}" for b in key.encode()) if escaped else key.encode().hex()
+    head = f"{before} {glue}" if before else glue
+    text = f"{head}{encoded}{glue} {after}".rstrip()
+    assert found_exactly(text, len(head), len(head) + len(encoded), "secret"), text
+
+
 @pytest.mark.parametrize(
     ("text", "value"),
     [

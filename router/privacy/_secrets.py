@@ -44,6 +44,7 @@ _NOT_A_VALUE = re.compile(
     re.IGNORECASE,
 )
 _TOKEN = re.compile(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{32,256}={0,2}(?![A-Za-z0-9+/_\-=])")
+_MIN_TOKEN = 32  # `_TOKEN`'s shortest match
 _MIN_ENTROPY = 4.2  # bits per character; random base64/base62 tokens score about 4.5 and up
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _MAX_WORD = 3.0  # random tokens split into 1-2 character "words"; identifiers into real words
@@ -51,6 +52,7 @@ _MAX_WORD = 3.0  # random tokens split into 1-2 character "words"; identifiers i
 _HEX = re.compile(
     r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){20,}(?![0-9A-Fa-f])|(?:\\x[0-9A-Fa-f]{2}){20,}"
 )
+_MIN_HEX = 40  # `_HEX`'s shortest match: 20 bytes as bare hex
 
 
 def find_secrets(text: str) -> Iterator[Hit]:
@@ -64,13 +66,37 @@ def find_secrets(text: str) -> Iterator[Hit]:
     lowered = text.lower()
     if any(word in lowered for word in _KEYWORDS):
         yield from _assigned(text, lowered)
-    yield from _random_tokens(text)
-    yield from _hex_encoded(text)
+    long_words = _long_words(text, _MIN_TOKEN)
+    if long_words:  # random tokens and hex runs never span whitespace: most texts skip both
+        yield from _random_tokens(text, long_words)
+        yield from _hex_encoded(text, long_words)
 
 
-def _hex_encoded(text: str) -> Iterator[Hit]:
-    """A key or assignment hidden as hex: decoded, it must be printable ASCII holding one."""
-    for match in _HEX.finditer(text):
+def _long_words(text: str, least: int) -> list[tuple[int, int]]:
+    """The spans of the whitespace-separated words of `least` characters or more."""
+    words = text.split()
+    spans: list[tuple[int, int]] = []
+    if not words or max(map(len, words)) < least:  # the usual case, without a Python loop
+        return spans
+    start = 0
+    for word in words:
+        start = text.find(word, start)
+        if len(word) >= least:
+            spans.append((start, start + len(word)))
+        start += len(word)
+    return spans
+
+
+def _hex_encoded(text: str, long_words: list[tuple[int, int]] | None = None) -> Iterator[Hit]:
+    """A key or assignment hidden as hex: decoded, it must be printable ASCII holding one.
+    Only words long enough to hold `_HEX`'s shortest match are searched (`long_words`)."""
+    for start, end in _long_words(text, _MIN_HEX) if long_words is None else long_words:
+        if end - start >= _MIN_HEX:
+            yield from _hex_in(text, start, end)
+
+
+def _hex_in(text: str, start: int, end: int) -> Iterator[Hit]:
+    for match in _HEX.finditer(text, start, end):
         try:
             decoded = bytes.fromhex(match.group().replace("\\x", "")).decode("ascii")
         except (ValueError, UnicodeDecodeError):
@@ -86,15 +112,11 @@ def _holds_key(decoded: str) -> bool:
     return any(word in lowered for word in _KEYWORDS) and any(_assigned(decoded, lowered))
 
 
-def _random_tokens(text: str) -> Iterator[Hit]:
-    long_words = [w for w in text.split() if len(w) >= 32]
-    start = 0
-    for word in long_words:
-        start = text.find(word, start)
-        for match in _TOKEN.finditer(text, start, start + len(word)):
+def _random_tokens(text: str, long_words: list[tuple[int, int]] | None = None) -> Iterator[Hit]:
+    for start, end in _long_words(text, _MIN_TOKEN) if long_words is None else long_words:
+        for match in _TOKEN.finditer(text, start, end):
             if high_entropy(match.group()):
                 yield ("secret", match.start(), match.end(), "high_entropy_token")
-        start += len(word)
 
 
 def high_entropy(token: str) -> bool:
