@@ -27,9 +27,10 @@ import math
 import operator
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import Connection, Dialect, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
@@ -38,7 +39,7 @@ from sqlalchemy.sql import sqltypes
 from router._records import RequestRecord
 from router.ledger._convert import attempt_rows, content_row, request_row
 from router.ledger._schema import AttemptRow, ContentRow, RequestRow, metadata
-from router.ledger._types import Money, UTCDateTime, quantize_money
+from router.ledger._types import MONEY_QUANTUM, Money, UTCDateTime
 
 _TABLES: tuple[Table, ...] = tuple(
     metadata.tables[t.__tablename__] for t in (RequestRow, AttemptRow, ContentRow)
@@ -169,7 +170,7 @@ class _RecordsetColumns:
         return f"INSERT INTO {self.table} ({names}) SELECT {', '.join(self.keys)} FROM {source} ON CONFLICT DO NOTHING"  # noqa: S608, E501
 
     def json(self, rows: Sequence[dict[str, Any]]) -> str:
-        return json.dumps([self._row(r) for r in rows], ensure_ascii=False, separators=(",", ":"))
+        return _encode([self._row(r) for r in rows])
 
     def _row(self, row: dict[str, Any]) -> dict[str, Any]:
         values = list(self._values(row))
@@ -178,6 +179,23 @@ class _RecordsetColumns:
             if value is not None:
                 values[i] = convert(value)
         return dict(zip(self.keys, values, strict=True))
+
+
+def _orjson_text(values: list[dict[str, Any]]) -> str:
+    """JSON text by orjson (C: a tenth of `json.dumps`'s time for these rows, about 8 us a
+    row less). What it refuses (an integer beyond 64 bits, a non-string key, a lone
+    surrogate) goes through `json.dumps`, so such a value meets the same fate as before."""
+    try:
+        return orjson.dumps(values).decode()
+    except orjson.JSONEncodeError:
+        return _json_text(values)
+
+
+def _json_text(values: list[dict[str, Any]]) -> str:
+    return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+
+
+_encode = _orjson_text  # the benchmark puts `_json_text` back for its before/after figures
 
 
 def _getter(names: Sequence[str]) -> Callable[[dict[str, Any]], Sequence[Any]]:
@@ -209,12 +227,17 @@ def _json_converter(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None
 
 
 def _money_text(value: Any) -> str:
-    """`Money.process_bind_param` on PostgreSQL, as text."""
-    return format(quantize_money(Decimal(value)), "f")
+    """`Money.process_bind_param` on PostgreSQL (`quantize_money(Decimal(value))`), as text.
+    Inlined, and `str` rather than `format(..., "f")`: 0.6 instead of 1.9 us a value. `str`
+    may write an exponent (`0E-10`, `1E-10`), which `numeric` reads as the same number."""
+    decimal = value if value.__class__ is Decimal else Decimal(value)
+    return str(decimal.quantize(MONEY_QUANTUM, ROUND_HALF_EVEN))
 
 
 def _utc_text(value: datetime) -> str:
     """`UTCDateTime.process_bind_param` on PostgreSQL, as text."""
+    if value.tzinfo is UTC:  # already what the conversion would make of it
+        return value.isoformat()
     utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return utc.isoformat()
 
