@@ -39,6 +39,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 from sqlalchemy import create_engine, event, make_url, text
 
+from benchmarks import _ledger_before
 from router._records import AttemptRecord, RequestRecord
 from router.ledger import open_ledger, summarize
 from router.ledger._admin import upgrade_ledger
@@ -140,18 +141,6 @@ WRITERS = ("core", "second", "now")
 CURRENT = "now"  # on SQLite: the writer as it is (the variants are PostgreSQL's)
 
 
-class _SecondPassGroupCommit(GroupCommit):
-    """The group commit before the third pass: the next batch starts at once (in `submit`,
-    or as the previous one ends) and each caller awaits its row through `asyncio.shield`."""
-
-    def submit(self, rec: RequestRecord) -> Any:
-        written = super().submit(rec)
-        return None if written is None else asyncio.shield(written)
-
-    def _start_soon(self, loop: asyncio.AbstractEventLoop, queue: Any) -> None:
-        self._start(loop, queue)
-
-
 _group_commit: type[GroupCommit] = GroupCommit
 
 
@@ -161,13 +150,13 @@ def _use_writer(variant: str) -> None:
 
     global _group_commit  # noqa: PLW0603 - one writer per process, set before it starts
     if variant in ("core", "second"):
-        _group_commit = _SecondPassGroupCommit
-        _write._encode = _write._json_text  # type: ignore[attr-defined]
+        _group_commit = _ledger_before.SecondPassGroupCommit
+        _write._insert_via_json = _ledger_before.insert_via_recordset  # type: ignore[assignment]
     if variant == "core":
         pinging = functools.partial(_engine.create_engine, pool_pre_ping=True)
         _engine.create_engine = pinging  # type: ignore[assignment]
         _engine.record_engine = _engine.write_engine  # type: ignore[assignment]
-        _write._insert_via_recordset = _write._insert_via_core  # type: ignore[assignment]
+        _write._insert_via_json = _write._insert_via_core  # type: ignore[assignment]
 
 
 def _writer(

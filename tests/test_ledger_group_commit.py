@@ -27,7 +27,7 @@ from router.ledger._group import GroupCommit
 from router.ledger._journal import Journal
 from router.ledger._outbox import PENDING, REJECTED, Outbox
 from router.ledger._schema import RequestRow
-from router.ledger._write import _insert_via_core, _insert_via_driver, _insert_via_recordset
+from router.ledger._write import _insert_via_core, _insert_via_driver, _insert_via_json
 from router.policy import Policy
 from router.policy._model import Ledger as LedgerSection
 from router.testing import AnthropicServer, OllamaServer, OpenAIServer
@@ -314,13 +314,28 @@ def _varied_records() -> list[RequestRecord]:
     ]
 
 
+def _signed_floats() -> RequestRecord:
+    """Floats a JSON number cannot carry (NaN, infinities, -0.0); SQLite stores NaN as NULL."""
+    return make_record(
+        "signed",
+        attempts=(attempt("local", latency_ms=float("nan")),),
+        decision_score=-0.0,
+        decision_threshold=float("inf"),
+        latency_ms=float("-inf"),
+    )
+
+
 def _dump(url: str) -> dict[str, list[tuple[object, ...]]]:
     engine = create_engine(resolve_url(url))
     try:
         with engine.connect() as conn:
             return {
-                t: [
-                    tuple(v for k, v in row._mapping.items() if k != "recorded_at")
+                t: [  # floats by repr: -0.0 is not 0.0, and NaN is NaN
+                    tuple(
+                        repr(v) if isinstance(v, float) else v
+                        for k, v in row._mapping.items()
+                        if k != "recorded_at"
+                    )
                     for row in conn.exec_driver_sql(f"SELECT * FROM {t} ORDER BY 1, 2")
                 ]
                 for t in ("requests", "attempts", "request_content")
@@ -348,7 +363,7 @@ def test_the_sqlite_driver_path_stores_exactly_what_core_would(tmp_path: Path) -
 @pytest.mark.postgres
 def test_the_postgres_one_statement_path_stores_exactly_what_core_would(tmp_path: Path) -> None:
     dumps, counts = [], []
-    for name, insert in (("core", _insert_via_core), ("recordset", _insert_via_recordset)):
+    for name, insert in (("core", _insert_via_core), ("json", _insert_via_json)):
         for url in fresh_pg_schema(pg_base_url()):
             upgrade_ledger(url)
             with open_ledger(url, outbox_dir=tmp_path / name) as led:
@@ -356,11 +371,12 @@ def test_the_postgres_one_statement_path_stores_exactly_what_core_would(tmp_path
                 with led.engine.begin() as conn:
                     counts.append(insert(conn, _varied_records()[:4], now, "direct"))
                 with led.engine.begin() as conn:
-                    counts.append(insert(conn, _varied_records()[4:], now, "outbox"))
+                    later = [*_varied_records()[4:], _signed_floats()]
+                    counts.append(insert(conn, later, now, "outbox"))
             dumps.append(_dump(url))
-    assert counts == [4, 2, 4, 2]
+    assert counts == [4, 3, 4, 3]
     assert dumps[0] == dumps[1]
-    assert len(dumps[0]["attempts"]) == 9 and len(dumps[0]["request_content"]) == 2
+    assert len(dumps[0]["attempts"]) == 10 and len(dumps[0]["request_content"]) == 2
 
 
 def test_the_demo_writes_its_ledger_with_the_policys_durability(tmp_path: Path) -> None:
