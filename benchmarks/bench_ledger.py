@@ -151,6 +151,7 @@ def _use_writer(variant: str) -> None:
     global _group_commit  # noqa: PLW0603 - one writer per process, set before it starts
     if variant in ("core", "second"):
         _group_commit = _ledger_before.SecondPassGroupCommit
+    if variant in ("core", "second", "gather"):  # "gather": the second pass's rows, new batching
         _write._insert_via_json = _ledger_before.insert_via_recordset  # type: ignore[assignment]
     if variant == "core":
         pinging = functools.partial(_engine.create_engine, pool_pre_ping=True)

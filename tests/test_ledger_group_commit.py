@@ -137,6 +137,37 @@ def test_concurrent_rows_share_batches_and_each_is_written_once() -> None:
     assert len(ledger.batches) < 10  # batched: the first alone, then the rest together
 
 
+def test_callers_released_together_come_back_in_one_batch() -> None:
+    """32 requests at a time, each writing its next row as soon as the last is kept (a busy
+    gateway): the rows released by one batch share the next, instead of the first of them
+    going alone while the rest wait a whole write."""
+    ledger = SlowBatchLedger(delay_s=0.005)
+    writer = GroupCommit(ledger)
+
+    async def requester(first: int) -> None:
+        for i in range(first, 128, 32):
+            await writer.record(make_record(f"r{i}"))
+
+    async def main() -> None:
+        await asyncio.gather(*(requester(c) for c in range(32)))
+
+    asyncio.run(main())
+    assert [len(batch) for batch in ledger.batches] == [32, 32, 32, 32]
+
+
+def test_a_lone_row_is_written_on_the_next_loop_turn() -> None:
+    ledger = SlowBatchLedger(delay_s=0)
+    writer = GroupCommit(ledger)
+
+    async def main() -> None:
+        written = writer.submit(make_record("r1"))
+        assert written is not None and ledger.batches == []
+        await written
+        assert ledger.batches == [["r1"]]
+
+    asyncio.run(main())
+
+
 def test_a_request_is_acknowledged_only_after_its_batch_is_written() -> None:
     release = threading.Event()
 

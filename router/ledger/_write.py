@@ -227,11 +227,28 @@ def _json_converter(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None
     bind = impl.bind_processor(dialect)
     if isinstance(impl, _AS_GIVEN) and (bind is None or isinstance(impl, sqltypes.JSON)):
         return None  # a JSON column's own processor would serialise it: here it is nested
+    return _processed(impl, bind)
+
+
+def _processed(impl: Any, bind: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    """The bind processor's value (if there is one), as JSON carries it."""
     if isinstance(impl, sqltypes.Float):
         return _float_text if bind is None else lambda v: _float_text(bind(v))
     if bind is None:
         return _as_json_text
+    if isinstance(impl, sqltypes.Boolean):
+        return _bool_value(bind)
     return lambda v: _as_json_text(bind(v))
+
+
+def _bool_value(bind: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A bool as it is; anything else through the column's bind processor (which refuses
+    what is not 0, 1 or a bool, as Core would)."""
+
+    def convert(value: Any) -> Any:
+        return value if value.__class__ is bool else bind(value)
+
+    return convert
 
 
 def _money_text(value: Any) -> str:
