@@ -178,7 +178,7 @@ class _JsonColumns:
         return f"({alias}.e->>{i})::{self.types[i]}"
 
     def json(self, rows: Sequence[dict[str, Any]]) -> str:
-        return _encode([self._row(r) for r in rows])
+        return _orjson_text([self._row(r) for r in rows])
 
     def _row(self, row: dict[str, Any]) -> list[Any]:
         values = list(self._values(row))
@@ -201,9 +201,6 @@ def _orjson_text(values: list[list[Any]]) -> str:
 
 def _json_text(values: list[list[Any]]) -> str:
     return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
-
-
-_encode = _orjson_text
 
 
 def _getter(names: Sequence[str]) -> Callable[[dict[str, Any]], Sequence[Any]]:
