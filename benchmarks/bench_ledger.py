@@ -218,8 +218,8 @@ async def _concurrent_writes(ledger: Any, records: list[RequestRecord], concurre
 @dataclasses.dataclass
 class InsertRun:
     """One insert run: committed rows/s, CPU per row of the writer processes and of the
-    PostgreSQL server's processes on this machine (None for SQLite, or if /proc is missing),
-    and rows per batch (one transaction each)."""
+    PostgreSQL backends serving them (None for SQLite), and rows per batch (one transaction
+    each)."""
 
     rate: float
     writer_us: float
@@ -233,6 +233,7 @@ class _Backends:
 
     def __init__(self, ledger: Any) -> None:
         self.pids: list[int] = []
+        self.began = 0.0
         if ledger.engine.dialect.name == "postgresql":
             event.listen(ledger.engine, "connect", self._connected)
             with ledger.engine.connect() as conn:  # the pooled connection the writes will reuse
@@ -249,7 +250,7 @@ class _Backends:
             with contextlib.suppress(OSError):
                 fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
                 total += (int(fields[11]) + int(fields[12])) / tick
-        return total - getattr(self, "began", 0.0)
+        return total - self.began
 
 
 def inserts_per_second(
