@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import dataclasses
 import functools
 import json
 import multiprocessing as mp
@@ -35,8 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, event, make_url, text
 
+from benchmarks import _ledger_before
 from router._records import AttemptRecord, RequestRecord
 from router.ledger import open_ledger, summarize
 from router.ledger._admin import upgrade_ledger
@@ -130,24 +133,31 @@ def record(rid: str, i: int) -> RequestRecord:
 
 # How the PostgreSQL writer changed (issue 21), each measured against the others in one run:
 # "core": SQLAlchemy Core's executemany (insertmanyvalues) for the requests, then the attempts,
-# in a BEGIN/COMMIT transaction (the writer of 2026-12-05); "pre-ping": the whole batch in one
-# statement (json_to_recordset + data-modifying CTEs) on an autocommit connection, checked out
-# of a pool that pings the server first (`pool_pre_ping`, a `SELECT 1` round trip per batch:
-# the writer of the 14:05 run); "now": the same without that round trip (the writer now).
-WRITERS = ("core", "pre-ping", "now")
+# in a BEGIN/COMMIT transaction (the writer of 2026-12-05); "second": the whole batch in one
+# statement (json_to_recordset + data-modifying CTEs) on an autocommit connection, JSON by
+# `json.dumps`, a batch started inside `submit` and each caller awaiting a `shield` (the writer
+# of the second pass, 2026-12-06 15:50); "now": the writer as it is (third pass).
+WRITERS = ("core", "second", "now")
 CURRENT = "now"  # on SQLite: the writer as it is (the variants are PostgreSQL's)
+
+
+_group_commit: type[GroupCommit] = GroupCommit
 
 
 def _use_writer(variant: str) -> None:
     """In a writer process: put back an earlier PostgreSQL writer, for before/after figures."""
     from router.ledger import _engine, _write  # noqa: PLC0415 - benchmark-only switch
 
-    if variant in ("core", "pre-ping"):
+    global _group_commit  # noqa: PLW0603 - one writer per process, set before it starts
+    if variant in ("core", "second"):
+        _group_commit = _ledger_before.SecondPassGroupCommit
+    if variant in ("core", "second", "gather"):  # "gather": the second pass's rows, new batching
+        _write._insert_via_json = _ledger_before.insert_via_recordset  # type: ignore[assignment]
+    if variant == "core":
         pinging = functools.partial(_engine.create_engine, pool_pre_ping=True)
         _engine.create_engine = pinging  # type: ignore[assignment]
-    if variant == "core":
         _engine.record_engine = _engine.write_engine  # type: ignore[assignment]
-        _write._insert_via_recordset = _write._insert_via_core  # type: ignore[assignment]
+        _write._insert_via_json = _write._insert_via_core  # type: ignore[assignment]
 
 
 def _writer(
@@ -165,26 +175,82 @@ def _writer(
     # Made before the clock starts: building a RequestRecord is the request's work (measured
     # by the latency benchmark), not the ledger's, and took 17 us of the 2 shared cores per row.
     records = [record(f"{prefix}-{i}", i) for i in range(n)]
+    batches = _count_batches(ledger)
     start.wait()
+    backends = _Backends(ledger)
+    began = time.process_time()
     if concurrency:
         asyncio.run(_concurrent_writes(ledger, records, concurrency))
     else:
         for rec in records:
             ledger.record(rec)
+    cpu = time.process_time() - began
+    server = backends.cpu_s() if backends.pids else None
     ledger.close()
-    done.put(prefix)
+    done.put((cpu, server, len(batches)))
+
+
+def _count_batches(ledger: Any) -> list[int]:
+    """The sizes of the batches `ledger.record_many` is given from now on."""
+    sizes: list[int] = []
+    record_many = ledger.record_many
+
+    def counted(records: Any) -> None:
+        sizes.append(len(records))
+        record_many(records)
+
+    ledger.record_many = counted
+    return sizes
 
 
 async def _concurrent_writes(ledger: Any, records: list[RequestRecord], concurrency: int) -> None:
     """`concurrency` requests at a time finishing through the router's group commit, as in
     `Router.acomplete`: each awaits its own row before taking the next."""
-    group = GroupCommit(ledger)
+    group = _group_commit(ledger)
 
     async def requester(first: int) -> None:
         for rec in records[first::concurrency]:
             await group.record(rec)
 
     await asyncio.gather(*(requester(c) for c in range(concurrency)))
+
+
+@dataclasses.dataclass
+class InsertRun:
+    """One insert run: committed rows/s, CPU per row of the writer processes and of the
+    PostgreSQL backends serving them (None for SQLite), and rows per batch (one transaction
+    each)."""
+
+    rate: float
+    writer_us: float
+    server_us: float | None
+    rows_per_batch: float
+
+
+class _Backends:
+    """CPU used by the PostgreSQL backends serving one writer process's connections (Linux
+    /proc on this machine; nothing for SQLite): what the server spends on its rows."""
+
+    def __init__(self, ledger: Any) -> None:
+        self.pids: list[int] = []
+        self.began = 0.0
+        if ledger.engine.dialect.name == "postgresql":
+            event.listen(ledger.engine, "connect", self._connected)
+            with ledger.engine.connect() as conn:  # the pooled connection the writes will reuse
+                self.pids.append(conn.connection.driver_connection.info.backend_pid)
+        self.began = self.cpu_s()
+
+    def _connected(self, dbapi_conn: Any, _record: Any) -> None:
+        self.pids.append(dbapi_conn.info.backend_pid)
+
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the backends have used so far, less the start's."""
+        total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+        for pid in self.pids:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+                total += (int(fields[11]) + int(fields[12])) / tick
+        return total - self.began
 
 
 def inserts_per_second(
@@ -195,6 +261,18 @@ def inserts_per_second(
     concurrency: int = 0,
     variant: str = CURRENT,
 ) -> float:
+    """Committed rows per second over `writers` processes (see `insert_run`)."""
+    return insert_run(url, writers, per_writer, outbox, concurrency, variant).rate
+
+
+def insert_run(
+    url: str,
+    writers: int,
+    per_writer: int,
+    outbox: str,
+    concurrency: int = 0,
+    variant: str = CURRENT,
+) -> InsertRun:
     """Committed rows per second over `writers` processes. `concurrency` 0: each process calls
     `record()` in a loop (one transaction per row); N: N concurrent requests per process
     through the group commit (`router serve`, `acomplete`)."""
@@ -213,12 +291,14 @@ def inserts_per_second(
     time.sleep(2.0)  # let every writer import and open its ledger
     began = time.perf_counter()
     start.set()
-    for _ in procs:
-        done.get()
+    reports = [done.get() for _ in procs]
     elapsed = time.perf_counter() - began
     for p in procs:
         p.join()
-    return writers * per_writer / elapsed
+    rows = writers * per_writer
+    cpu, batches = sum(r[0] for r in reports), sum(r[2] for r in reports)
+    server = None if reports[0][1] is None else sum(r[1] for r in reports) / rows * 1e6
+    return InsertRun(rows / elapsed, cpu / rows * 1e6, server, rows / max(batches, 1))
 
 
 # -- bulk load and report ----------------------------------------------------------------------
@@ -420,29 +500,37 @@ def _load(url: str, kind: str, n: int) -> float:
 GROUP_CONCURRENCY = 32  # concurrent requests per writer process, as in the latency benchmark
 
 
+Rates = dict[str, dict[str, list[Any]]]  # mode ("record", "group") -> variant -> per round
+
+
 def insert_rates(
     kind: str, base: str, inserts: int, rounds: int, workdir: Path
-) -> dict[str, dict[str, list[float]]]:
+) -> tuple[Rates, Rates]:
     """Rows/s of 8 writer processes, one row per transaction (`record()`) and through the group
-    commit, for each PostgreSQL writer variant; interleaved, `rounds` times each."""
+    commit, for each PostgreSQL writer variant; interleaved, `rounds` times each. Also each
+    run's CPU per row (writers, server) and rows per batch."""
     variants = WRITERS if kind == "postgres" else (CURRENT,)
     # The group commit writes 32x the rows of a `record()` run (3 s instead of 0.8 s at 8,000
     # rows/s): a run that short was mostly each process's first, unprepared batches and noise.
     modes = {"record": (0, inserts), "group": (GROUP_CONCURRENCY, 32 * inserts)}
-    rates: dict[str, dict[str, list[float]]] = {m: {v: [] for v in variants} for m in modes}
+    rates: Rates = {m: {v: [] for v in variants} for m in modes}
+    costs: Rates = {m: {v: [] for v in variants} for m in modes}
     for r in range(rounds):
         for mode, (concurrency, n) in modes.items():
             for variant in variants:
                 with Database(kind, base, workdir) as url:
                     outbox = str(workdir / "outbox")
-                    rate = inserts_per_second(url, 8, n // 8, outbox, concurrency, variant)
-                rates[mode][variant].append(round(rate, 1))
+                    run = insert_run(url, 8, n // 8, outbox, concurrency, variant)
+                rates[mode][variant].append(round(run.rate, 1))
+                costs[mode][variant].append(dataclasses.asdict(run))
+                server = "-" if run.server_us is None else f"{run.server_us:.0f}"
                 print(
-                    f"{kind:8} round {r} {mode:6} {variant:13} 8 writers: {rate:8.1f} rows/s "
-                    f"(load {os.getloadavg()[0]:.1f})",
+                    f"{kind:8} round {r} {mode:6} {variant:7} 8 writers: {run.rate:8.1f} rows/s "
+                    f"(CPU/row writers {run.writer_us:.0f} us, server {server} us; "
+                    f"{run.rows_per_batch:.1f} rows/batch; load {os.getloadavg()[0]:.1f})",
                     flush=True,
                 )
-    return rates
+    return rates, costs
 
 
 def run(
@@ -465,7 +553,7 @@ def run(
                 what = "with" if rollup else "without"
                 print(f"{kind:8} {writers} writer(s): {rate:8.1f} inserts/s ({what} rollup)")
     result["load_before"] = os.getloadavg()
-    result["rates_8"] = insert_rates(kind, base, inserts, rounds, workdir)
+    result["rates_8"], result["costs_8"] = insert_rates(kind, base, inserts, rounds, workdir)
     result["load_after"] = os.getloadavg()
     result["group_per_s"] = {v: statistics.median(r) for v, r in result["rates_8"]["group"].items()}
     result["record_per_s"] = {

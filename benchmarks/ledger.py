@@ -16,6 +16,7 @@ more rows.
 from __future__ import annotations
 
 import itertools
+import statistics
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,24 @@ def _rounds_note(rates: dict[str, list[float]]) -> str:
         return variant if len(rates) > 1 else "rounds"
 
     return "; ".join(f"{name(v)}: {', '.join(f'{r:,.0f}' for r in rs)}" for v, rs in rates.items())
+
+
+def _cost_note(costs: dict[str, list[dict[str, Any]]]) -> str:
+    """Median CPU per row (writer processes + server backends) and rows per batch, per variant."""
+
+    def median(runs: list[dict[str, Any]], key: str) -> float | None:
+        values = [r[key] for r in runs if r[key] is not None]
+        return statistics.median(values) if values else None
+
+    parts = []
+    for variant, runs in costs.items():
+        writer, server = median(runs, "writer_us"), median(runs, "server_us")
+        batch = median(runs, "rows_per_batch")
+        where = f"{writer:.0f} us writers" + (
+            "" if server is None else f" + {server:.0f} us server"
+        )
+        parts.append(f"{variant}: {where}, {batch:.0f} rows/batch")
+    return "CPU per row: " + "; ".join(parts)
 
 
 def _reachable(url: str) -> bool:
@@ -107,16 +126,16 @@ def _rows(section: Section, kind: str, res: dict[str, Any], rows: list[int]) -> 
     )
     group = res["group_per_s"]
     current = group[bench_ledger_current()]
-    before = group.get("core")
+    before = group.get("second")
     section.add(
         f"{kind}: {what}, 8 writers x {GROUP} concurrent requests, group commit ({load})",
         current,
         alternative=before,
-        alt_name="previous writer (Core executemany, BEGIN/COMMIT)" if before else "",
+        alt_name="second-pass writer (json_to_recordset, json.dumps)" if before else "",
         unit="/s",
         target=f">= {TARGETS[kind]:,}/s",
         met=current >= TARGETS[kind],
-        note=_rounds_note(res["rates_8"]["group"]),
+        note=f"{_rounds_note(res['rates_8']['group'])}. {_cost_note(res['costs_8']['group'])}",
     )
     for writers in (1, 8):
         bare = res["inserts_per_s_without_rollup"][writers]

@@ -27,7 +27,7 @@ from router.ledger._group import GroupCommit
 from router.ledger._journal import Journal
 from router.ledger._outbox import PENDING, REJECTED, Outbox
 from router.ledger._schema import RequestRow
-from router.ledger._write import _insert_via_core, _insert_via_driver, _insert_via_recordset
+from router.ledger._write import _insert_via_core, _insert_via_driver, _insert_via_json
 from router.policy import Policy
 from router.policy._model import Ledger as LedgerSection
 from router.testing import AnthropicServer, OllamaServer, OpenAIServer
@@ -135,6 +135,37 @@ def test_concurrent_rows_share_batches_and_each_is_written_once() -> None:
     written = [rid for batch in ledger.batches for rid in batch]
     assert sorted(written) == sorted(f"r{i}" for i in range(64))
     assert len(ledger.batches) < 10  # batched: the first alone, then the rest together
+
+
+def test_callers_released_together_come_back_in_one_batch() -> None:
+    """32 requests at a time, each writing its next row as soon as the last is kept (a busy
+    gateway): the rows released by one batch share the next, instead of the first of them
+    going alone while the rest wait a whole write."""
+    ledger = SlowBatchLedger(delay_s=0.005)
+    writer = GroupCommit(ledger)
+
+    async def requester(first: int) -> None:
+        for i in range(first, 128, 32):
+            await writer.record(make_record(f"r{i}"))
+
+    async def main() -> None:
+        await asyncio.gather(*(requester(c) for c in range(32)))
+
+    asyncio.run(main())
+    assert [len(batch) for batch in ledger.batches] == [32, 32, 32, 32]
+
+
+def test_a_lone_row_is_written_on_the_next_loop_turn() -> None:
+    ledger = SlowBatchLedger(delay_s=0)
+    writer = GroupCommit(ledger)
+
+    async def main() -> None:
+        written = writer.submit(make_record("r1"))
+        assert written is not None and ledger.batches == []
+        await written
+        assert ledger.batches == [["r1"]]
+
+    asyncio.run(main())
 
 
 def test_a_request_is_acknowledged_only_after_its_batch_is_written() -> None:
@@ -314,13 +345,28 @@ def _varied_records() -> list[RequestRecord]:
     ]
 
 
+def _signed_floats() -> RequestRecord:
+    """Floats a JSON number cannot carry (NaN, infinities, -0.0); SQLite stores NaN as NULL."""
+    return make_record(
+        "signed",
+        attempts=(attempt("local", latency_ms=float("nan")),),
+        decision_score=-0.0,
+        decision_threshold=float("inf"),
+        latency_ms=float("-inf"),
+    )
+
+
 def _dump(url: str) -> dict[str, list[tuple[object, ...]]]:
     engine = create_engine(resolve_url(url))
     try:
         with engine.connect() as conn:
             return {
-                t: [
-                    tuple(v for k, v in row._mapping.items() if k != "recorded_at")
+                t: [  # floats by repr: -0.0 is not 0.0, and NaN is NaN
+                    tuple(
+                        repr(v) if isinstance(v, float) else v
+                        for k, v in row._mapping.items()
+                        if k != "recorded_at"
+                    )
                     for row in conn.exec_driver_sql(f"SELECT * FROM {t} ORDER BY 1, 2")
                 ]
                 for t in ("requests", "attempts", "request_content")
@@ -348,7 +394,7 @@ def test_the_sqlite_driver_path_stores_exactly_what_core_would(tmp_path: Path) -
 @pytest.mark.postgres
 def test_the_postgres_one_statement_path_stores_exactly_what_core_would(tmp_path: Path) -> None:
     dumps, counts = [], []
-    for name, insert in (("core", _insert_via_core), ("recordset", _insert_via_recordset)):
+    for name, insert in (("core", _insert_via_core), ("json", _insert_via_json)):
         for url in fresh_pg_schema(pg_base_url()):
             upgrade_ledger(url)
             with open_ledger(url, outbox_dir=tmp_path / name) as led:
@@ -356,11 +402,12 @@ def test_the_postgres_one_statement_path_stores_exactly_what_core_would(tmp_path
                 with led.engine.begin() as conn:
                     counts.append(insert(conn, _varied_records()[:4], now, "direct"))
                 with led.engine.begin() as conn:
-                    counts.append(insert(conn, _varied_records()[4:], now, "outbox"))
+                    later = [*_varied_records()[4:], _signed_floats()]
+                    counts.append(insert(conn, later, now, "outbox"))
             dumps.append(_dump(url))
-    assert counts == [4, 2, 4, 2]
+    assert counts == [4, 3, 4, 3]
     assert dumps[0] == dumps[1]
-    assert len(dumps[0]["attempts"]) == 9 and len(dumps[0]["request_content"]) == 2
+    assert len(dumps[0]["attempts"]) == 10 and len(dumps[0]["request_content"]) == 2
 
 
 def test_the_demo_writes_its_ledger_with_the_policys_durability(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import operator
 from collections.abc import Mapping
 from dataclasses import fields
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from router._records import AttemptRecord, CapturedContent, RequestRecord
@@ -19,6 +19,7 @@ from router.ledger._types import MONEY_QUANTUM, quantize_money
 
 OUTBOX_FORMAT = 1
 Row = dict[str, Any]
+_ZERO = Decimal(0)
 
 # The record fields stored as they are, read in C (attrgetter) rather than by a dict
 # comprehension over `dataclasses.fields()` per record: the ledger writes a row per request.
@@ -51,13 +52,14 @@ def _rounded_totals(rec: RequestRecord) -> Row:
     a few 1e-10, and the reports would not add up exactly. Only rounding is absorbed: a record
     whose cost really differs from its attempts is stored as it is, for `verify` to flag.
     """
-    stored = [quantize_money(a.cost_usd) for a in rec.attempts]
-    cost = sum(stored, Decimal(0))
-    if abs(cost - rec.cost_usd) > MONEY_QUANTUM * len(stored):
+    cost = local = _ZERO  # one pass, quantize inlined: the ledger does this for every row
+    for attempt in rec.attempts:
+        stored = attempt.cost_usd.quantize(MONEY_QUANTUM, ROUND_HALF_EVEN)  # quantize_money
+        cost += stored
+        if attempt.tier == "local":
+            local += stored
+    if abs(cost - rec.cost_usd) > MONEY_QUANTUM * len(rec.attempts):
         return {}
-    local = sum(
-        (q for q, a in zip(stored, rec.attempts, strict=True) if a.tier == "local"), Decimal(0)
-    )
     return {
         "cost_usd": cost,
         "local_cost_usd": local,
