@@ -1,13 +1,13 @@
 """Labelled files: rows in the shared-data schema as labels (`router learn --from-file`).
 
-The rows are read by `router adapt`'s reader (`read_traffic`: every row needs `id`, `prompt`,
-`scores` with its `local_model` and `frontier_model`, and those two fields; errors name
-`file:line`), so a file means the same to both commands: each row's gain is
-`scores[frontier] - scores[local]`, pooled with the file's other models (`pooled_gains`).
-Rows are stored like routed requests: their hashed features (the text too only under content
-capture), time-stamped in file order from the moment of import, so the file's last rows are the
-most recent traffic. Importing a file again changes nothing (ids are derived from the file's
-content and each row's position).
+The rows are read by `router adapt`'s reader (`read_traffic`: every row needs `prompt`,
+`scores` with its `local_model` and `frontier_model`, and those two fields; unusable rows are
+skipped and counted, see `router.learning._traffic`), so a file means the same to both
+commands: each row's gain is `scores[frontier] - scores[local]`, pooled with the file's other
+models (`pooled_gains`). Rows are stored like routed requests: their hashed features (the
+text too only under content capture), time-stamped in file order from the moment of import,
+so the file's last rows are the most recent traffic. Importing a file again changes nothing
+(ids are derived from the file's content and each row's position).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from router.evaluation._data import iter_jsonl
 from router.learning._adapt import read_traffic
 from router.learning._examples import FEATURES_VERSION
 from router.learning._judges import GainLabel
@@ -46,7 +45,7 @@ def import_file(
     """Store every row of `path` with its gain label, in batches."""
     traffic = read_traffic(path)
     tag = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-    prompts = [str(obj.get("prompt", "")) for _, obj in iter_jsonl(path)] if keep_text else None
+    prompts = traffic.texts if keep_text else None
     batch = Batch()
     for index, example in enumerate(traffic.examples):
         request_id, at = f"file:{tag}:{index}", now + timedelta(microseconds=index)
