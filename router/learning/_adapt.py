@@ -48,9 +48,12 @@ class TrafficFile:
     input: Mapping[str, Any] = field(default_factory=dict)
 
 
-def read_traffic(path: Path, pair: Pair | None = None, *, strict: bool = False) -> TrafficFile:
+def read_traffic(
+    path: Path, pair: Pair | None = None, *, strict: bool = False, keep_text: bool = False
+) -> TrafficFile:
     """Turn every usable row into a labelled example (`_traffic.read_rows` says which are
-    skipped; with `strict` the first is an error naming `file:line`)."""
+    skipped; with `strict` the first is an error naming `file:line`); `keep_text`: the prompts
+    too (`texts`), else they are dropped as soon as their features are taken."""
     read = read_rows(path, pair, strict=strict)
     rows, gains = read.rows, traffic_gains(read.rows)
     examples = [
@@ -66,7 +69,7 @@ def read_traffic(path: Path, pair: Pair | None = None, *, strict: bool = False) 
         "pairs": _pair_stats(rows),
     }
     pairs = frozenset(_pair(row) for row in rows)
-    return TrafficFile(examples, pairs, [r.prompt for r in rows], record)
+    return TrafficFile(examples, pairs, [r.prompt for r in rows] if keep_text else (), record)
 
 
 def _features_of(prompt: str) -> dict[int, float]:

@@ -43,7 +43,7 @@ def import_file(
     path: Path, store: LearningStore, *, now: datetime, keep_text: bool = False
 ) -> FileImport:
     """Store every row of `path` with its gain label, in batches."""
-    traffic = read_traffic(path)
+    traffic = read_traffic(path, keep_text=keep_text)
     tag = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     prompts = traffic.texts if keep_text else None
     batch = Batch()

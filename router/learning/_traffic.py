@@ -198,7 +198,7 @@ def prompt_text(prompt: object) -> str:
         users = [m for m in prompt if isinstance(m, dict) and m.get("role") == "user"]
         if users:
             return _content_text(users[-1].get("content"))
-    raise RowProblem("'prompt' is neither text nor a message list with a user message")
+    raise RowProblem("'prompt' must be a string or a message list with a user message")
 
 
 def _content_text(content: object) -> str:
@@ -249,9 +249,7 @@ def _on_unit_scale(rows: list[OutcomeRow]) -> tuple[list[OutcomeRow], tuple[floa
     if lo >= 0.0 and hi <= 1.0:
         return rows, None
     span = (hi - lo) or 1.0
-    scaled = [
-        replace(r, scores={m: (s - lo) / span for m, s in r.scores.items()}) for r in rows
-    ]
+    scaled = [replace(r, scores={m: (s - lo) / span for m, s in r.scores.items()}) for r in rows]
     return scaled, (lo, hi)
 
 
