@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,9 @@ from router.classifier import load_classifier
 from router.cli import main
 from router.errors import ClassifierError
 from router.evaluation import DataFormatError
-from router.learning import LearnedClassifier
+from router.learning import LearnedClassifier, LearningStore
 from router.learning._adapt import read_traffic
+from router.learning._files import import_file
 from router.learning._traffic import Pair, read_rows
 from router.policy import Routing
 from tests.learning_helpers import servers_fixture  # noqa: F401 - the `servers` fixture
@@ -201,8 +203,8 @@ def test_the_cli_says_what_it_skipped_and_strict_refuses_at_the_first_line(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("", "no usable rows"),
-        ("\n\n  \n", "no usable rows"),
+        ("", "no rows"),
+        ("\n\n  \n", "no rows"),
         ("not json at all\n", "no usable rows (1 not valid JSON (first at line 1))"),
         (jsonl([{**r, "local_model": FRONTIER} for r in rows(3)]), "name the same model"),
         (jsonl([{**r, "frontier_model": "gpt-typo"} for r in rows(3)]), "3 no numeric score"),
@@ -383,3 +385,13 @@ def test_a_bad_path_given_to_router_is_a_classifier_error(tmp_path: Path) -> Non
 def test_read_rows_strict_names_the_first_bad_line(tmp_path: Path) -> None:
     with pytest.raises(DataFormatError, match=r":5: no numeric score for the frontier model"):
         read_rows(_broken(tmp_path), strict=True)
+
+
+def test_router_learn_from_file_skips_the_same_rows_and_says_so(tmp_path: Path) -> None:
+    store = LearningStore(f"sqlite:///{tmp_path / 'ledger.db'}")
+    try:
+        done = import_file(_broken(tmp_path), store, now=datetime(2026, 5, 1, tzinfo=UTC))
+    finally:
+        store.close()
+    assert (done.rows, done.skipped) == (54, 8)
+    assert done.to_text().endswith("; 8 unusable rows skipped")

@@ -33,10 +33,12 @@ class FileImport:
     path: Path
     rows: int
     pairs: frozenset[tuple[str, str]]
+    skipped: int = 0
 
     def to_text(self) -> str:
         pairs = ", ".join(f"{lo} -> {fr}" for lo, fr in sorted(self.pairs))
-        return f"{self.path.name}: {self.rows} labels ({pairs})"
+        skipped = f"; {self.skipped} unusable rows skipped" if self.skipped else ""
+        return f"{self.path.name}: {self.rows} labels ({pairs}){skipped}"
 
 
 def import_file(
@@ -69,4 +71,5 @@ def import_file(
             store.write(batch)
             batch = Batch()
     store.write(batch)
-    return FileImport(path, len(traffic.examples), traffic.pairs)
+    skipped = sum(s["rows"] for s in traffic.input["skipped"].values())
+    return FileImport(path, len(traffic.examples), traffic.pairs, skipped)

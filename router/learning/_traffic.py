@@ -234,9 +234,11 @@ def read_rows(path: Path, pair: Pair | None = None, *, strict: bool = False) -> 
             skipped.add(str(exc), number)
     if strict and skipped.total:
         raise DataFormatError(f"{path}:{min(skipped.first.values())}: not valid JSON")
+    if not rows and skipped.total:
+        first = min(skipped.first.values())
+        raise DataFormatError(f"{path}:{first}: no usable rows ({skipped.to_text()})")
     if not rows:
-        why = f" ({skipped.to_text()})" if skipped.total else ""
-        raise DataFormatError(f"{path}: no usable rows{why}")
+        raise DataFormatError(f"{path}: no rows")
     scaled, span = _on_unit_scale(rows)
     return TrafficRows(scaled, skipped, span, _duplicates(rows))
 
