@@ -159,19 +159,23 @@ def _broken(tmp_path: Path) -> Path:
     table[10]["scores"][FRONTIER] = "n/a"  # line 11
     table[12]["prompt"] = None  # line 13
     table[14]["local_model"] = ""  # line 15
+    table[16]["scores"][LOCAL] = 10**400  # line 17: no float holds it
+    table[18]["frontier_model"] = "gpt-\ud800"  # line 19: not text (a lone surrogate)
+    table[18]["scores"]["gpt-\ud800"] = 1.0
     for r in table:
         r["prompt"] = r["prompt"] or None
         r["scores"]["extra"] = "junk"  # a non-number for another model: ignored
-    text = jsonl(table).replace(EASY.format(1), SECRET)
+    text = "".join(json.dumps(r) + "\n" for r in table).replace(EASY.format(1), SECRET)
     return write(tmp_path / "broken.jsonl", text + '[1, 2]\n{"id": "cut", "prompt": "abc')
 
 
 def test_unusable_rows_are_skipped_and_counted_by_reason(tmp_path: Path) -> None:
     read = read_rows(_broken(tmp_path))
-    assert len(read.rows) == 54
+    assert len(read.rows) == 52
     assert read.skipped.to_json() == {
         "no numeric score for the frontier model": {"rows": 2, "first_line": 5},
-        "no numeric score for the local model": {"rows": 2, "first_line": 7},
+        "no numeric score for the local model": {"rows": 3, "first_line": 7},
+        "a model name that is not valid text": {"rows": 1, "first_line": 19},
         "'prompt' must be a string or a message list with a user message": {
             "rows": 1,
             "first_line": 13,
@@ -188,10 +192,10 @@ def test_the_cli_says_what_it_skipped_and_strict_refuses_at_the_first_line(
     broken, out = _broken(tmp_path), tmp_path / "out"
     result = adapt_cli(broken, out)
     assert result.exit_code == 0, result.output
-    assert "skipped 8 of 62 rows: 2 no numeric score for the frontier model (first at line 5)" in (
+    assert "skipped 10 of 62 rows: 3 no numeric score for the local model (first at line 7)" in (
         result.output
     )
-    assert "learned from 54 labelled rows" in result.output
+    assert "learned from 52 labelled rows" in result.output
     assert load_classifier(out).training["input"]["skipped"]["not valid JSON"]["rows"] == 1
     strict = adapt_cli(broken, tmp_path / "strict", "--strict")
     assert strict.exit_code == 2
@@ -393,5 +397,21 @@ def test_router_learn_from_file_skips_the_same_rows_and_says_so(tmp_path: Path) 
         done = import_file(_broken(tmp_path), store, now=datetime(2026, 5, 1, tzinfo=UTC))
     finally:
         store.close()
-    assert (done.rows, done.skipped) == (54, 8)
-    assert done.to_text().endswith("; 8 unusable rows skipped")
+    assert (done.rows, done.skipped) == (52, 10)
+    assert done.to_text().endswith("; 10 unusable rows skipped")
+
+
+@pytest.mark.parametrize(
+    "prompt_of",
+    [lambda i: f"What is {i}?", lambda i: ""],
+)
+def test_prompts_the_fit_cannot_tell_apart_give_the_prior_not_a_traceback(
+    tmp_path: Path, prompt_of: Callable[[int], str]
+) -> None:
+    """Before, numpy's `LinAlgError` (SVD did not converge) ended the run."""
+    table = [{**r, "prompt": prompt_of(i)} for i, r in enumerate(rows(40))]
+    result = adapt_cli(write(tmp_path / "t.jsonl", jsonl(table)), tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "nothing in the prompts tells the gains apart" in result.output
+    clf = load_classifier(tmp_path / "out")
+    assert isinstance(clf, LearnedClassifier) and clf.gain_model is None

@@ -14,6 +14,7 @@ no better than chance is left out of the blend.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -170,10 +171,8 @@ def adapt(
     """Fit on `traffic` on top of `prior` (default: the shipped one) and save to `out_dir`.
     `pair` overrides the rows' own `local_model` / `frontier_model`; `strict` refuses a file
     with any unusable row. The artefact's `training.input` says how the file was read."""
-    from router.learning._fit import fit_candidate  # noqa: PLC0415 - numpy/scikit-learn
-
     data = read_traffic(traffic, pair, strict=strict)
-    clf = fit_candidate(data.examples, prior=prior, seed=seed, params=file_fit_params())
+    clf = _fit(data.examples, prior, seed)
     pairs = [{"local_model": lo, "frontier_model": fr} for lo, fr in sorted(data.pairs)]
     record = {
         **clf.training,
@@ -185,6 +184,34 @@ def adapt(
     learned = LearnedClassifier(clf.prior, clf.gain_model, record)
     learned.save(out_dir)
     return learned
+
+
+INDISTINCT = "prior (nothing in the prompts to fit)"
+
+
+def _fit(
+    examples: Sequence[LabelledExample], prior: Classifier | None, seed: int
+) -> LearnedClassifier:
+    """`fit_candidate` with the file's parameters. When nothing in the prompts varies with the
+    gain (e.g. every prompt the same text once lower-cased and digits read as 0) the fit's
+    calibration is a least squares on a constant, which numpy refuses with `LinAlgError` (a
+    traceback before): the result is then the prior alone, saying so."""
+    import numpy as np  # noqa: PLC0415 - training only
+    from scipy.stats import ConstantInputWarning  # noqa: PLC0415
+
+    from router.learning._fit import fit_candidate  # noqa: PLC0415 - numpy/scikit-learn
+
+    try:
+        # A constant input (its rank correlation counts as 0) is not worth a warning; nor is
+        # the division by zero numpy's least squares meets just before it refuses one.
+        with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+            warnings.simplefilter("ignore", ConstantInputWarning)
+            return fit_candidate(examples, prior=prior, seed=seed, params=file_fit_params())
+    except np.linalg.LinAlgError:
+        alone = fit_candidate([], prior=prior, seed=seed, params=file_fit_params())
+        return LearnedClassifier(
+            alone.prior, None, {**alone.training, "examples": len(examples), "chosen": INDISTINCT}
+        )
 
 
 def describe(learned: LearnedClassifier) -> list[str]:
@@ -237,6 +264,8 @@ def _why_prior(training: Mapping[str, Any], read: Mapping[str, Any]) -> str:
             f"only {n} usable rows, fewer than the {need} the fit needs: the artefact is the "
             "prior alone (it scores as the shipped classifier)"
         )
+    if training.get("chosen") == INDISTINCT:
+        return "nothing in the prompts tells the gains apart: the artefact is the prior alone"
     if read.get("constant_gain"):
         return "every row has the same gain, nothing to learn: the artefact is the prior alone"
     return "the in-domain model did not rank held-out rows: the artefact is the prior alone"

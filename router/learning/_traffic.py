@@ -159,9 +159,19 @@ def _pair_of(obj: Mapping[str, object], pair: Pair) -> tuple[str, str]:
         raise RowProblem("no 'local_model'")
     if not isinstance(frontier, str) or not frontier:
         raise RowProblem("no 'frontier_model'")
+    if not (_is_text(local) and _is_text(frontier)):
+        raise RowProblem("a model name that is not valid text")
     if local == frontier:
         raise RowProblem("'local_model' and 'frontier_model' name the same model")
     return local, frontier
+
+
+def _is_text(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: could not be written to the artefact
+        return False
+    return True
 
 
 def _scores(raw: object) -> dict[str, float]:
@@ -184,9 +194,13 @@ def _number(value: object) -> float | None:
             value = float(value.strip())
         except ValueError:
             return None
-    if isinstance(value, int | float) and math.isfinite(value):
-        return float(value)
-    return None
+    if not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        return None
+    return number if math.isfinite(number) else None
 
 
 def prompt_text(prompt: object) -> str:
