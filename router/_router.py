@@ -66,10 +66,11 @@ class Router:
     """Send each request to the cheapest model that can answer it well.
 
     Every external system is a seam you may replace: `local` and `frontier` backends, the
-    `classifier`, the `ledger` (`None` turns recording off), the `budget_store` (where budget
-    burn is kept: by default the ledger's database) and the `clock`. `verifiers` (plain
-    callables accepted) check local answers on top of the policy's `verify:` section; an answer
-    that fails is escalated to the frontier. Traces and metrics
+    `classifier` (or the path of its artefact, e.g. a `router adapt` DIR), the `ledger` (`None`
+    turns recording off), the `budget_store` (where budget burn is kept: by default the
+    ledger's database) and the `clock`. `verifiers` (plain callables accepted) check local
+    answers on top of the policy's `verify:` section; an answer that fails is escalated to the
+    frontier. Traces and metrics
     go to the global OpenTelemetry providers unless `tracer_provider`/`meter_provider` are given
     (with no SDK configured they cost next to nothing). Defaults come from
     the policy (the shipped `default` policy when none is given). Nothing connects until the
@@ -84,7 +85,7 @@ class Router:
         *,
         local: Backend | None = None,
         frontier: Sequence[Backend] | None = None,
-        classifier: Classifier | None = _DEFAULT,
+        classifier: Classifier | str | Path | None = _DEFAULT,
         ledger: Ledger | None = _DEFAULT,
         clock: Clock | None = None,
         verifiers: Sequence[Any] = (),
@@ -97,7 +98,7 @@ class Router:
         self._locals = LocalPool(local)
         self._frontier = FrontierPool(frontier)
         self._given = _Given(
-            classifier=classifier,
+            classifier=_given_classifier(classifier),
             ledger=_default_ledger(first) if ledger is _DEFAULT else ledger,
             clock=clock or SystemClock(),
             budget_store=_default_budget_store(first) if budget_store is _DEFAULT else budget_store,
@@ -440,6 +441,15 @@ def _price_table(policy: Policy, local: Backend) -> PriceTable:
     cost = policy.local_cost
     local_cost = LocalCostModel(cost.per_mtok_usd, cost.gpu_hour_usd, cost.tokens_per_second)
     return load_price_table(overrides, local_cost, frozenset({local.model}))
+
+
+def _given_classifier(classifier: Classifier | str | Path | None) -> Classifier | None:
+    """A classifier as given, or the artefact at a path (`router adapt` / `router train` DIR)."""
+    if isinstance(classifier, str | Path):
+        from router.classifier import load_classifier  # noqa: PLC0415
+
+        return load_classifier(classifier)
+    return classifier
 
 
 def _default_classifier(policy: Policy) -> Classifier | None:

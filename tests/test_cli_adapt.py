@@ -55,25 +55,33 @@ def test_adapt_writes_an_artefact_that_score_and_load_classifier_use(tmp_path: P
     assert json.loads(scored.read_text())["score"] == clf.score(MATHS.format(7))
 
 
-def test_a_row_without_the_pairs_scores_is_refused_with_its_line(tmp_path: Path) -> None:
+def test_a_row_without_the_pairs_scores_is_skipped_or_refused_under_strict(
+    tmp_path: Path,
+) -> None:
     traffic = _traffic(tmp_path / "traffic.jsonl", 3)
     lines = traffic.read_text().splitlines()
     bad = json.loads(lines[1])
     del bad["scores"]["big"]
     traffic.write_text("\n".join([lines[0], json.dumps(bad), lines[2]]) + "\n")
     out = tmp_path / "adapted"
-    result = CliRunner().invoke(main, ["adapt", "--traffic", str(traffic), "--out", str(out)])
+    args = ["adapt", "--traffic", str(traffic), "--out", str(out)]
+    result = CliRunner().invoke(main, [*args, "--strict"])
     assert result.exit_code == 2
-    assert f"{traffic}:2: 'scores' has no entry for big" in result.output
+    assert f"{traffic}:2: no numeric score for the frontier model" in result.output
     assert not out.exists()
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "skipped 1 of 3 rows: 1 no numeric score for the frontier model (first at line 2)" in (
+        result.output
+    )
 
 
-def test_a_row_without_a_pair_is_refused(tmp_path: Path) -> None:
+def test_a_file_without_a_pair_is_refused(tmp_path: Path) -> None:
     traffic = tmp_path / "t.jsonl"
     traffic.write_text(json.dumps({"id": "a", "prompt": "hi", "scores": {"x": 1.0}}) + "\n")
     result = CliRunner().invoke(main, ["adapt", "--traffic", str(traffic), "--out", str(tmp_path)])
     assert result.exit_code == 2
-    assert ":1: 'local_model' and 'frontier_model' are required" in result.output
+    assert ": no usable rows (1 no 'local_model' (first at line 1))" in result.output
 
 
 def test_few_labels_give_the_prior_alone(tmp_path: Path) -> None:

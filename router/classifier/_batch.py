@@ -13,7 +13,8 @@ from pathlib import Path
 
 from router.classifier import Classifier
 from router.errors import RouterError
-from router.evaluation._data import DataFormatError, iter_jsonl
+from router.evaluation._data import DataFormatError
+from router.learning._traffic import RowProblem, Skipped, iter_objects, prompt_text
 
 
 class ScoreInputError(RouterError):
@@ -28,21 +29,33 @@ class ScoreRequest:
 
 
 def read_requests(path: Path) -> list[ScoreRequest]:
+    """Every row, read as `router adapt` reads a file (BOM, UTF-16, gzip, a JSON array; a
+    prompt may be a chat message list); any bad row is an error naming its line."""
     out = []
+    skipped = Skipped()
     try:
-        for number, obj in iter_jsonl(path):
-            where = f"{path}:{number}"
-            rid, prompt, response = obj.get("id"), obj.get("prompt"), obj.get("response")
-            if isinstance(rid, bool) or not isinstance(rid, str | int):
-                raise ScoreInputError(f"{where}: 'id' must be a string or an integer")
-            if not isinstance(prompt, str):
-                raise ScoreInputError(f"{where}: 'prompt' must be a string")
-            if response is not None and not isinstance(response, str):
-                raise ScoreInputError(f"{where}: 'response' must be a string or null")
-            out.append(ScoreRequest(rid, prompt, response))
+        for number, obj in iter_objects(path, skipped):
+            out.append(_request(obj, f"{path}:{number}"))
     except DataFormatError as exc:
         raise ScoreInputError(str(exc)) from exc
+    if skipped.total:
+        raise ScoreInputError(f"{path}:{min(skipped.first.values())}: invalid JSON")
     return out
+
+
+def _request(obj: object, where: str) -> ScoreRequest:
+    if not isinstance(obj, dict):
+        raise ScoreInputError(f"{where}: expected a JSON object")
+    rid, response = obj.get("id"), obj.get("response")
+    if isinstance(rid, bool) or not isinstance(rid, str | int):
+        raise ScoreInputError(f"{where}: 'id' must be a string or an integer")
+    try:
+        prompt = prompt_text(obj.get("prompt"))
+    except RowProblem as exc:
+        raise ScoreInputError(f"{where}: {exc}") from None
+    if response is not None and not isinstance(response, str):
+        raise ScoreInputError(f"{where}: 'response' must be a string or null")
+    return ScoreRequest(rid, prompt, response)
 
 
 def score_file(classifier: Classifier, source: Path, target: Path) -> int:

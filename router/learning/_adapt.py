@@ -14,17 +14,19 @@ no better than chance is left out of the blend.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import fmean
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from router._scoring import Classifier
-from router.evaluation._data import DataFormatError, OutcomeRow, iter_jsonl, parse_row
+from router.evaluation._data import OutcomeRow
 from router.learning._examples import LabelledExample, hashed_features
 from router.learning._model import LearnedClassifier
+from router.learning._traffic import Pair, read_rows
 
 if TYPE_CHECKING:
     from router.learning._fit import FitParams
@@ -39,34 +41,58 @@ POOL_WEIGHT = 0.3
 
 @dataclass(frozen=True, slots=True)
 class TrafficFile:
-    """The labelled rows of a traffic file, and the pair(s) they name."""
+    """The labelled rows of a traffic file, the pair(s) they name, and how it was read."""
 
     examples: Sequence[LabelledExample]
     pairs: frozenset[tuple[str, str]]
+    texts: Sequence[str] = ()
+    input: Mapping[str, Any] = field(default_factory=dict)
 
 
-def read_traffic(path: Path) -> TrafficFile:
-    """Validate every row (errors name `file:line`) and turn it into a labelled example."""
-    rows = [_checked(obj, f"{path}:{number}") for number, obj in iter_jsonl(path)]
-    if not rows:
-        raise DataFormatError(f"{path}: no rows")
+def read_traffic(
+    path: Path, pair: Pair | None = None, *, strict: bool = False, keep_text: bool = False
+) -> TrafficFile:
+    """Turn every usable row into a labelled example (`_traffic.read_rows` says which are
+    skipped; with `strict` the first is an error naming `file:line`); `keep_text`: the prompts
+    too (`texts`), else they are dropped as soon as their features are taken."""
+    read = read_rows(path, pair, strict=strict)
+    rows, gains = read.rows, traffic_gains(read.rows)
     examples = [
-        LabelledExample(
-            hashed_features(row.prompt), gain, _FILE_EPOCH + timedelta(seconds=i), "file"
-        )
-        for i, (row, gain) in enumerate(zip(rows, traffic_gains(rows), strict=True))
+        LabelledExample(_features_of(row.prompt), gain, _FILE_EPOCH + timedelta(seconds=i), "file")
+        for i, (row, gain) in enumerate(zip(rows, gains, strict=True))
     ]
-    return TrafficFile(examples, frozenset(_pair(row) for row in rows))
+    record = {
+        "rows": len(rows),
+        "skipped": read.skipped.to_json(),
+        "duplicate_ids": read.duplicate_ids,
+        "scores_rescaled_from": list(read.rescaled_from) if read.rescaled_from else None,
+        "constant_gain": len(set(gains)) < 2,
+        "pairs": _pair_stats(rows),
+    }
+    pairs = frozenset(_pair(row) for row in rows)
+    return TrafficFile(examples, pairs, [r.prompt for r in rows] if keep_text else (), record)
 
 
-def _checked(obj: Mapping[str, object], where: str) -> OutcomeRow:
-    row = parse_row(obj, where)
-    if not row.local_model or not row.frontier_model:
-        raise DataFormatError(f"{where}: 'local_model' and 'frontier_model' are required")
-    missing = [m for m in _pair(row) if m not in row.scores]
-    if missing:
-        raise DataFormatError(f"{where}: 'scores' has no entry for {', '.join(missing)}")
-    return row
+def _features_of(prompt: str) -> dict[int, float]:
+    """`hashed_features`, in key order: the n-grams come out of a set, whose order changes with
+    each process's string hashing, and the fit's sums would change in their last bits with it."""
+    return dict(sorted(hashed_features(prompt).items()))
+
+
+def _pair_stats(rows: Sequence[OutcomeRow]) -> list[dict[str, Any]]:
+    by_pair: dict[tuple[str, str], list[OutcomeRow]] = {}
+    for row in rows:
+        by_pair.setdefault(_pair(row), []).append(row)
+    return [
+        {
+            "local_model": lo,
+            "frontier_model": fr,
+            "rows": len(group),
+            "local_mean": round(fmean(r.scores[lo] for r in group), 4),
+            "frontier_mean": round(fmean(r.scores[fr] for r in group), 4),
+        }
+        for (lo, fr), group in sorted(by_pair.items())
+    ]
 
 
 def _pair(row: OutcomeRow) -> tuple[str, str]:
@@ -134,15 +160,112 @@ def file_fit_params() -> FitParams:
 
 
 def adapt(
-    traffic: Path, out_dir: Path, *, prior: Classifier | None = None, seed: int = 0
+    traffic: Path,
+    out_dir: Path,
+    *,
+    prior: Classifier | None = None,
+    seed: int = 0,
+    pair: Pair | None = None,
+    strict: bool = False,
 ) -> LearnedClassifier:
-    """Fit on `traffic` on top of `prior` (default: the shipped one) and save to `out_dir`."""
-    from router.learning._fit import fit_candidate  # noqa: PLC0415 - numpy/scikit-learn
-
-    data = read_traffic(traffic)
-    clf = fit_candidate(data.examples, prior=prior, seed=seed, params=file_fit_params())
+    """Fit on `traffic` on top of `prior` (default: the shipped one) and save to `out_dir`.
+    `pair` overrides the rows' own `local_model` / `frontier_model`; `strict` refuses a file
+    with any unusable row. The artefact's `training.input` says how the file was read."""
+    data = read_traffic(traffic, pair, strict=strict)
+    clf = _fit(data.examples, prior, seed)
     pairs = [{"local_model": lo, "frontier_model": fr} for lo, fr in sorted(data.pairs)]
-    record = {**clf.training, "traffic": traffic.name, "pairs": pairs, "pool_weight": POOL_WEIGHT}
+    record = {
+        **clf.training,
+        "traffic": traffic.name,
+        "pairs": pairs,
+        "pool_weight": POOL_WEIGHT,
+        "input": dict(data.input),
+    }
     learned = LearnedClassifier(clf.prior, clf.gain_model, record)
     learned.save(out_dir)
     return learned
+
+
+INDISTINCT = "prior (nothing in the prompts to fit)"
+
+
+def _fit(
+    examples: Sequence[LabelledExample], prior: Classifier | None, seed: int
+) -> LearnedClassifier:
+    """`fit_candidate` with the file's parameters. When nothing in the prompts varies with the
+    gain (e.g. every prompt the same text once lower-cased and digits read as 0) the fit's
+    calibration is a least squares on a constant, which numpy refuses with `LinAlgError` (a
+    traceback before): the result is then the prior alone, saying so."""
+    import numpy as np  # noqa: PLC0415 - training only
+    from scipy.stats import ConstantInputWarning  # noqa: PLC0415
+
+    from router.learning._fit import fit_candidate  # noqa: PLC0415 - numpy/scikit-learn
+
+    try:
+        # A constant input (its rank correlation counts as 0) is not worth a warning; nor is
+        # the division by zero numpy's least squares meets just before it refuses one.
+        with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+            warnings.simplefilter("ignore", ConstantInputWarning)
+            return fit_candidate(examples, prior=prior, seed=seed, params=file_fit_params())
+    except np.linalg.LinAlgError:
+        alone = fit_candidate([], prior=prior, seed=seed, params=file_fit_params())
+        return LearnedClassifier(
+            alone.prior, None, {**alone.training, "examples": len(examples), "chosen": INDISTINCT}
+        )
+
+
+def describe(learned: LearnedClassifier) -> list[str]:
+    """What `router adapt` prints before its last line: how the file was read (rows skipped
+    and why, a rescaled score range, repeated ids), each pair, and why the result is the prior
+    alone when it is."""
+    t = learned.training
+    read: Mapping[str, Any] = t.get("input", {})
+    lines = _read_notes(read)
+    for p in read.get("pairs", []):
+        lines.append(
+            f"pair {p['local_model']} -> {p['frontier_model']}: {p['rows']} rows, "
+            f"mean quality {p['local_mean']:.3f} -> {p['frontier_mean']:.3f}"
+        )
+        if p["frontier_mean"] <= p["local_mean"]:
+            lines.append(
+                f"  note: {p['frontier_model']} is no better than {p['local_model']} on this "
+                "file, so the artefact will keep most prompts local"
+            )
+    if learned.gain_model is None:
+        lines.append(_why_prior(t, read))
+    return lines
+
+
+def _read_notes(read: Mapping[str, Any]) -> list[str]:
+    lines = []
+    skipped: Mapping[str, Mapping[str, int]] = read.get("skipped", {})
+    if skipped:
+        total = sum(s["rows"] for s in skipped.values())
+        parts = "; ".join(
+            f"{s['rows']} {reason} (first at line {s['first_line']})"
+            for reason, s in sorted(skipped.items(), key=lambda kv: -kv[1]["rows"])
+        )
+        lines.append(f"skipped {total} of {read['rows'] + total} rows: {parts}")
+    if read.get("scores_rescaled_from"):
+        lo, hi = read["scores_rescaled_from"]
+        lines.append(
+            f"scores run from {lo:g} to {hi:g}, not 0 to 1: rescaled linearly to [0, 1] "
+            "(the gains keep their order and sign)"
+        )
+    if read.get("duplicate_ids"):
+        lines.append(f"{read['duplicate_ids']} rows repeat an earlier id (all rows are used)")
+    return lines
+
+
+def _why_prior(training: Mapping[str, Any], read: Mapping[str, Any]) -> str:
+    n, need = training.get("examples", 0), training.get("params", {}).get("min_examples", 0)
+    if n < need:
+        return (
+            f"only {n} usable rows, fewer than the {need} the fit needs: the artefact is the "
+            "prior alone (it scores as the shipped classifier)"
+        )
+    if training.get("chosen") == INDISTINCT:
+        return "nothing in the prompts tells the gains apart: the artefact is the prior alone"
+    if read.get("constant_gain"):
+        return "every row has the same gain, nothing to learn: the artefact is the prior alone"
+    return "the in-domain model did not rank held-out rows: the artefact is the prior alone"

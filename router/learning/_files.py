@@ -1,13 +1,13 @@
 """Labelled files: rows in the shared-data schema as labels (`router learn --from-file`).
 
-The rows are read by `router adapt`'s reader (`read_traffic`: every row needs `id`, `prompt`,
-`scores` with its `local_model` and `frontier_model`, and those two fields; errors name
-`file:line`), so a file means the same to both commands: each row's gain is
-`scores[frontier] - scores[local]`, pooled with the file's other models (`pooled_gains`).
-Rows are stored like routed requests: their hashed features (the text too only under content
-capture), time-stamped in file order from the moment of import, so the file's last rows are the
-most recent traffic. Importing a file again changes nothing (ids are derived from the file's
-content and each row's position).
+The rows are read by `router adapt`'s reader (`read_traffic`: every row needs `prompt`,
+`scores` with its `local_model` and `frontier_model`, and those two fields; unusable rows are
+skipped and counted, see `router.learning._traffic`), so a file means the same to both
+commands: each row's gain is `scores[frontier] - scores[local]`, pooled with the file's other
+models (`pooled_gains`). Rows are stored like routed requests: their hashed features (the
+text too only under content capture), time-stamped in file order from the moment of import,
+so the file's last rows are the most recent traffic. Importing a file again changes nothing
+(ids are derived from the file's content and each row's position).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from router.evaluation._data import iter_jsonl
 from router.learning._adapt import read_traffic
 from router.learning._examples import FEATURES_VERSION
 from router.learning._judges import GainLabel
@@ -34,19 +33,21 @@ class FileImport:
     path: Path
     rows: int
     pairs: frozenset[tuple[str, str]]
+    skipped: int = 0
 
     def to_text(self) -> str:
         pairs = ", ".join(f"{lo} -> {fr}" for lo, fr in sorted(self.pairs))
-        return f"{self.path.name}: {self.rows} labels ({pairs})"
+        skipped = f"; {self.skipped} unusable rows skipped" if self.skipped else ""
+        return f"{self.path.name}: {self.rows} labels ({pairs}){skipped}"
 
 
 def import_file(
     path: Path, store: LearningStore, *, now: datetime, keep_text: bool = False
 ) -> FileImport:
     """Store every row of `path` with its gain label, in batches."""
-    traffic = read_traffic(path)
+    traffic = read_traffic(path, keep_text=keep_text)
     tag = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-    prompts = [str(obj.get("prompt", "")) for _, obj in iter_jsonl(path)] if keep_text else None
+    prompts = traffic.texts if keep_text else None
     batch = Batch()
     for index, example in enumerate(traffic.examples):
         request_id, at = f"file:{tag}:{index}", now + timedelta(microseconds=index)
@@ -70,4 +71,5 @@ def import_file(
             store.write(batch)
             batch = Batch()
     store.write(batch)
-    return FileImport(path, len(traffic.examples), traffic.pairs)
+    skipped = sum(s["rows"] for s in traffic.input["skipped"].values())
+    return FileImport(path, len(traffic.examples), traffic.pairs, skipped)
