@@ -83,6 +83,17 @@ def test_labels_teach_the_in_domain_gain() -> None:
     assert hard > easy + 0.15  # score = sigmoid(4 * predicted gain): gains 0.8 vs 0.2
 
 
+def test_labels_on_identical_prompts_leave_the_prior_alone_not_an_error() -> None:
+    """`router learn` on traffic where every prompt is the same text: nothing varies with the
+    gain, so the calibration has nothing to fit (numpy's least squares raised before)."""
+    same = hashed_features(MATHS.format("x"))
+    examples = [
+        LabelledExample(same, float(i % 2), T0 + timedelta(minutes=i), "file") for i in range(80)
+    ]
+    clf = fit_candidate(examples, prior=load_classifier())
+    assert clf.gain_model is None, clf.training
+
+
 def test_fit_is_deterministic_and_order_free() -> None:
     examples = _examples(120)
     shuffled = examples[::-1]

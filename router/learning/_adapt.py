@@ -14,7 +14,6 @@ no better than chance is left out of the blend.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -186,32 +185,14 @@ def adapt(
     return learned
 
 
-INDISTINCT = "prior (nothing in the prompts to fit)"
-
-
 def _fit(
     examples: Sequence[LabelledExample], prior: Classifier | None, seed: int
 ) -> LearnedClassifier:
-    """`fit_candidate` with the file's parameters. When nothing in the prompts varies with the
-    gain (e.g. every prompt the same text once lower-cased and digits read as 0) the fit's
-    calibration is a least squares on a constant, which numpy refuses with `LinAlgError` (a
-    traceback before): the result is then the prior alone, saying so."""
-    import numpy as np  # noqa: PLC0415 - training only
-    from scipy.stats import ConstantInputWarning  # noqa: PLC0415
-
+    """`fit_candidate` with the file's parameters. Prompts in which nothing varies with the
+    gain (all one text, all empty) leave the in-domain model unranked: the prior alone."""
     from router.learning._fit import fit_candidate  # noqa: PLC0415 - numpy/scikit-learn
 
-    try:
-        # A constant input (its rank correlation counts as 0) is not worth a warning; nor is
-        # the division by zero numpy's least squares meets just before it refuses one.
-        with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
-            warnings.simplefilter("ignore", ConstantInputWarning)
-            return fit_candidate(examples, prior=prior, seed=seed, params=file_fit_params())
-    except np.linalg.LinAlgError:
-        alone = fit_candidate([], prior=prior, seed=seed, params=file_fit_params())
-        return LearnedClassifier(
-            alone.prior, None, {**alone.training, "examples": len(examples), "chosen": INDISTINCT}
-        )
+    return fit_candidate(examples, prior=prior, seed=seed, params=file_fit_params())
 
 
 def describe(learned: LearnedClassifier) -> list[str]:
@@ -264,8 +245,6 @@ def _why_prior(training: Mapping[str, Any], read: Mapping[str, Any]) -> str:
             f"only {n} usable rows, fewer than the {need} the fit needs: the artefact is the "
             "prior alone (it scores as the shipped classifier)"
         )
-    if training.get("chosen") == INDISTINCT:
-        return "nothing in the prompts tells the gains apart: the artefact is the prior alone"
     if read.get("constant_gain"):
         return "every row has the same gain, nothing to learn: the artefact is the prior alone"
     return "the in-domain model did not rank held-out rows: the artefact is the prior alone"

@@ -265,9 +265,11 @@ def _rank_t(scores: FloatArray, gain: FloatArray) -> float:
     """t-statistic of the Spearman correlation between `scores` and `gain` (0 if undefined)."""
     from scipy.stats import spearmanr  # noqa: PLC0415 - training only
 
-    rho = float(spearmanr(scores, gain).statistic)
     n = len(gain)
-    if not math.isfinite(rho) or n < 4:
+    if n < 4 or not (np.ptp(scores) > 0.0 and np.ptp(gain) > 0.0):
+        return 0.0  # a constant side: no rank correlation to speak of
+    rho = float(spearmanr(scores, gain).statistic)
+    if not math.isfinite(rho):
         return 0.0
     return rho * math.sqrt((n - 2) / max(1e-12, 1.0 - rho * rho))
 
@@ -297,13 +299,25 @@ def _choose_blend(design: _Design, params: FitParams) -> tuple[_Blend | None, di
     b, coef = _ridge(design.x, design.gain, design.weight, params.alpha)
     fitted = design.x @ coef + b
     rm, rs = _standardise(fitted)
-    slope, offset = np.polyfit(blended, design.gain, 1, w=np.sqrt(design.weight))
+    slope, offset = _calibration(blended, design)
     if slope <= 0.0:  # out of fold too noisy to calibrate: calibrate in sample (over-confident)
         in_sample = (1 - weight) * (design.prior_z - pm) / ps + weight * (fitted - rm) / rs
-        slope, offset = np.polyfit(in_sample, design.gain, 1, w=np.sqrt(design.weight))
+        slope, offset = _calibration(in_sample, design)
     if slope <= 0.0:
         return None, rounded
     return _Blend(weight, b, coef, pm, ps, rm, rs, float(slope), float(offset)), rounded
+
+
+def _calibration(score: NDArray[np.float64], design: _Design) -> tuple[float, float]:
+    """Slope and offset of the gain on `score` (weighted least squares); a slope of 0 when the
+    score does not vary (every prompt alike to the model), where the fit has nothing to say."""
+    if not np.ptp(score) > 0.0:
+        return 0.0, 0.0
+    try:
+        slope, offset = np.polyfit(score, design.gain, 1, w=np.sqrt(design.weight))
+    except np.linalg.LinAlgError:
+        return 0.0, 0.0
+    return float(slope), float(offset)
 
 
 def _gain_model(design: _Design, blend: _Blend, params: FitParams) -> GainModel:
