@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import SecretStr
+
 from router._records import Tier
 from router.backends._base import ModelRequest, ModelResponse, ToolCall
 from router.backends._tool_wire import field_of
@@ -16,9 +18,23 @@ class FrontierIdentity:
     """What every frontier transport answers about itself: its model, provider and tier, and a
     repr that names the model and endpoint (never the key)."""
 
-    _model: str
-    _provider: str
-    _api_base: str | None
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_base: str | None = None,
+        api_key: SecretStr | str | None = None,
+        api_key_env: str | None = None,
+        timeout_s: float = 120.0,
+    ) -> None:
+        """The policy's fields for one frontier model. `api_base` comes only from here (the
+        policy), never from a request."""
+        self._model = model
+        self._provider = model.split("/", 1)[0] if "/" in model else "openai"
+        self._api_base = api_base
+        self._api_key = SecretStr(api_key) if isinstance(api_key, str) else api_key
+        self._api_key_env = api_key_env
+        self._timeout_s = timeout_s
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self._model!r}, api_base={self._api_base!r})"

@@ -14,8 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from types import ModuleType
 from typing import Any, TypeVar
 
-from pydantic import SecretStr
-
 from router._offline import litellm, tiktoken_encoding
 from router.backends._answer import FrontierIdentity, final_response
 from router.backends._base import ModelChunk, ModelRequest, ModelResponse, ToolCall
@@ -36,23 +34,9 @@ log = logging.getLogger("router")
 class LiteLLMBackend(FrontierIdentity):
     """One frontier model. `api_base` comes only from here (the policy), never from a request."""
 
-    def __init__(
-        self,
-        model: str,
-        *,
-        api_base: str | None = None,
-        api_key: SecretStr | str | None = None,
-        api_key_env: str | None = None,
-        timeout_s: float = 120.0,
-    ) -> None:
-        self._model = model
-        self._provider = model.split("/", 1)[0] if "/" in model else "openai"
-        self._api_base = api_base
-        self._api_key = SecretStr(api_key) if isinstance(api_key, str) else api_key
-        self._api_key_env = api_key_env
-        self._timeout_s = timeout_s
-        self._litellm_provider: str | None = None
-        self._warm = False
+    # Set on first use: litellm's name for the provider, and whether `warm_up` has run.
+    _litellm_provider: str | None = None
+    _warm = False
 
     async def warm_up(self) -> None:
         """Load what a first call would otherwise load inside its timing: litellm itself

@@ -63,13 +63,14 @@ class OpenAIBackend(FrontierIdentity):
         api_key_env: str | None = None,
         timeout_s: float = 120.0,
     ) -> None:
-        self._model = model
-        self._provider = model.split("/", 1)[0] if "/" in model else "openai"
+        super().__init__(
+            model,
+            api_base=api_base,
+            api_key=api_key,
+            api_key_env=api_key_env,
+            timeout_s=timeout_s,
+        )
         self._wire_model = model.removeprefix("openai/")
-        self._api_base = api_base
-        self._api_key = SecretStr(api_key) if isinstance(api_key, str) else api_key
-        self._api_key_env = api_key_env
-        self._timeout_s = timeout_s
         self._params = ParamPlan(self._wire_model)
         self._clients: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = (
             WeakKeyDictionary()
