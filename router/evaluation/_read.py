@@ -34,6 +34,7 @@ from router.evaluation._pairs import choose_pair
 _GZIP_MAGIC = b"\x1f\x8b"
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 NOT_JSON = "not valid JSON"
+BAD_NAME = "a model name that is not valid text"
 
 Refine = Callable[[OutcomeRow], OutcomeRow]
 """A caller's own check of a read row: the row to keep, or `RowProblem` saying why not."""
@@ -147,14 +148,17 @@ def parse_outcome_row(obj: object) -> OutcomeRow:
     if not isinstance(obj, dict):
         raise RowProblem("not a JSON object")
     scores = numeric_scores(obj.get("scores"))
+    local, frontier = _text(obj.get("local_model")), _text(obj.get("frontier_model"))
+    if not (is_text(local or "") and is_text(frontier or "")):
+        raise RowProblem(BAD_NAME)
     return OutcomeRow(
         id=_id(obj.get("id")),
         prompt=prompt_text(obj.get("prompt")),
         scores=scores,
         source=_text(obj.get("source")) or "",
         task=_text(obj.get("task")) or "",
-        local_model=_text(obj.get("local_model")),
-        frontier_model=_text(obj.get("frontier_model")),
+        local_model=local,
+        frontier_model=frontier,
         responses=_responses(obj.get("responses")),
     )
 
@@ -167,6 +171,15 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def is_text(name: str) -> bool:
+    """False for a string with a lone surrogate: it could not be printed nor written out."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _responses(value: object) -> dict[str, str]:
     if not isinstance(value, dict):
         return {}
@@ -174,13 +187,14 @@ def _responses(value: object) -> dict[str, str]:
 
 
 def numeric_scores(raw: object) -> dict[str, float]:
-    """The models with a usable score; `RowProblem` when there is none."""
+    """The models with a usable score (a model name that is not valid text is left out, as a
+    value that is not a number is); `RowProblem` when there is none."""
     if not isinstance(raw, dict):
         raise RowProblem("'scores' is not an object")
     out = {}
     for model, value in raw.items():
         number = _number(value)
-        if number is not None:
+        if number is not None and is_text(str(model)):
             out[str(model)] = number
     if not out:
         raise RowProblem("no numeric score for any model")

@@ -14,7 +14,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from router.evaluation._data import OutcomeRow
-from router.evaluation._read import OutcomeFile, RowProblem, pair_problem, read_outcomes
+from router.evaluation._read import (
+    BAD_NAME,
+    OutcomeFile,
+    RowProblem,
+    is_text,
+    pair_problem,
+    read_outcomes,
+)
 
 TrafficRows = OutcomeFile
 
@@ -42,19 +49,11 @@ def _pair_of(row: OutcomeRow, pair: Pair) -> tuple[str, str]:
         raise RowProblem("no 'local_model'")
     if not frontier:
         raise RowProblem("no 'frontier_model'")
-    if not (_is_text(local) and _is_text(frontier)):
-        raise RowProblem("a model name that is not valid text")
+    if not (is_text(local) and is_text(frontier)):  # a name given on the command line
+        raise RowProblem(BAD_NAME)
     if local == frontier:
         raise RowProblem("'local_model' and 'frontier_model' name the same model")
     return local, frontier
-
-
-def _is_text(name: str) -> bool:
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate: could not be written to the artefact
-        return False
-    return True
 
 
 def read_rows(path: Path, pair: Pair | None = None, *, strict: bool = False) -> TrafficRows:
