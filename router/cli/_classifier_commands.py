@@ -11,8 +11,8 @@ from router.classifier import load_classifier
 from router.classifier._batch import ScoreInputError, score_file
 from router.classifier._peers import LiteLLMPeer, PeerKind
 from router.errors import RouterError
+from router.evaluation import DataFormatError, evaluate_file, policy_fragment, read_outcomes
 from router.evaluation import calibrate as pick_threshold
-from router.evaluation import evaluate_file, policy_fragment, read_outcomes
 from router.evaluation._read import read_notes, read_pair
 
 _PEERS: dict[str, PeerKind] = {
@@ -56,6 +56,13 @@ class InputError(click.ClickException):
 
 def _fail(exc: RouterError, hint: str) -> click.ClickException:
     return click.ClickException(f"{exc}\nHint: {hint}")
+
+
+def _fail_eval(exc: RouterError) -> click.ClickException:
+    """`router eval` / `calibrate`: a hint on the file, or on the artefact."""
+    if isinstance(exc, DataFormatError):
+        return _fail(exc, _READ_HINT)
+    return _fail(exc, "pass --classifier DIR made by 'router train' or 'router adapt', or omit it")
 
 
 @click.command()
@@ -221,7 +228,7 @@ def eval_command(
             strict=strict,
         )
     except RouterError as exc:
-        raise _fail(exc, _READ_HINT) from exc
+        raise _fail_eval(exc) from exc
     click.echo(json.dumps(result.to_json(), indent=1) if as_json else result.to_text())
     if plot is not None:
         click.echo(f"plot written to {plot}", err=as_json)
@@ -301,7 +308,7 @@ def calibrate(
         pair = read.pair
         scores = load_classifier(classifier_path).score_batch([r.prompt for r in pair.rows])
     except RouterError as exc:
-        raise _fail(exc, _READ_HINT) from exc
+        raise _fail_eval(exc) from exc
     for line in read_notes(read.read.to_json()):
         click.echo(line, err=True)
     cal = pick_threshold(
