@@ -4,7 +4,6 @@ might take, is read to the same labels, skipped with a count, or refused with on
 
 from __future__ import annotations
 
-import codecs
 import gzip
 import json
 import os
@@ -29,42 +28,21 @@ from router.learning._adapt import read_traffic
 from router.learning._files import import_file
 from router.learning._traffic import Pair, read_rows
 from router.policy import Routing
+from tests.foreign_files import (
+    EASY,
+    FRONTIER,
+    HARD,
+    LOCAL,
+    SAME_ROWS,
+    SECRET,
+    broken_file,
+    chat,
+    jsonl,
+    rows,
+    write,
+)
 from tests.learning_helpers import servers_fixture  # noqa: F401 - the `servers` fixture
 from tests.support import loopback_policy
-
-HARD = "Prove that the integral of x^{} log x converges, step by step, rigorously."
-EASY = "Say hello to my friend number {} in a friendly tone."
-SECRET = "zq-secret-prompt-text"
-LOCAL, FRONTIER = "ollama/qwen3.5:9b", "openai/gpt-5.4"
-Row = dict[str, Any]
-
-
-def rows(n: int = 60, lo: float = 0.0, hi: float = 1.0) -> list[Row]:
-    """Hard prompts: local fails, frontier mostly passes; easy ones: both pass."""
-    out = []
-    for i in range(n):
-        hard = i % 2 == 0
-        local = lo if hard else hi
-        frontier = hi if (not hard or i % 10) else lo
-        out.append(
-            {
-                "id": f"r{i}",
-                "prompt": (HARD if hard else EASY).format(i),
-                "scores": {LOCAL: local, FRONTIER: frontier, "judge/other:7b": hi},
-                "local_model": LOCAL,
-                "frontier_model": FRONTIER,
-            }
-        )
-    return out
-
-
-def jsonl(table: list[Row]) -> str:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in table)
-
-
-def write(path: Path, data: str | bytes) -> Path:
-    path.write_bytes(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
-    return path
 
 
 def labels(path: Path, pair: Pair | None = None) -> list[tuple[float, tuple[Any, ...]]]:
@@ -77,51 +55,6 @@ def cli(*args: str) -> Result:
 
 def adapt_cli(traffic: Path, out: Path, *extra: str) -> Result:
     return cli("adapt", "--traffic", str(traffic), "--out", str(out), *extra)
-
-
-def _chat(r: Row) -> Row:
-    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]
-    messages += [
-        {"role": "assistant", "content": "Hello."},
-        {"role": "user", "content": r["prompt"]},
-    ]
-    return {**r, "prompt": messages}
-
-
-def _parts(r: Row) -> Row:
-    return {**r, "prompt": [{"role": "user", "content": [{"type": "text", "text": r["prompt"]}]}]}
-
-
-def _strings(r: Row) -> Row:
-    return {**r, "scores": {m: str(s) for m, s in r["scores"].items()}}
-
-
-def _booleans(r: Row) -> Row:
-    return {**r, "scores": {m: bool(s) for m, s in r["scores"].items()}}
-
-
-def _int_id(r: Row) -> Row:
-    return {**r, "id": int(r["id"][1:])}
-
-
-def _no_id(r: Row) -> Row:
-    return {k: v for k, v in r.items() if k != "id"}
-
-
-SAME_ROWS: dict[str, Callable[[list[Row]], str | bytes]] = {
-    "crlf": lambda t: jsonl(t).replace("\n", "\r\n"),
-    "utf-8 BOM": lambda t: "\ufeff" + jsonl(t),
-    "blank lines": lambda t: "\n \n" + jsonl(t).replace("\n", "\n\t\n"),
-    "utf-16 BOM": lambda t: codecs.BOM_UTF16_LE + jsonl(t).encode("utf-16-le"),
-    "gzip": lambda t: gzip.compress(jsonl(t).encode()),
-    "JSON array": lambda t: json.dumps(t, indent=2),
-    "chat messages": lambda t: jsonl([_chat(r) for r in t]),
-    "content parts": lambda t: jsonl([_parts(r) for r in t]),
-    "numeric strings": lambda t: jsonl([_strings(r) for r in t]),
-    "booleans": lambda t: jsonl([_booleans(r) for r in t]),
-    "integer ids": lambda t: jsonl([_int_id(r) for r in t]),
-    "no ids": lambda t: jsonl([_no_id(r) for r in t]),
-}
 
 
 @pytest.mark.parametrize("variant", sorted(SAME_ROWS))
@@ -151,26 +84,8 @@ def test_fractional_scores_in_range_are_used_as_they_are(tmp_path: Path) -> None
     assert [e.gain for e in read.examples][:3] == pytest.approx([0.55, 0.45, 0.35])
 
 
-def _broken(tmp_path: Path) -> Path:
-    table = rows()
-    del table[4]["scores"][FRONTIER]  # line 5
-    table[6]["scores"][LOCAL] = None  # line 7
-    table[8]["scores"][LOCAL] = float("nan")  # line 9: NaN, as Python's json writes it
-    table[10]["scores"][FRONTIER] = "n/a"  # line 11
-    table[12]["prompt"] = None  # line 13
-    table[14]["local_model"] = ""  # line 15
-    table[16]["scores"][LOCAL] = 10**400  # line 17: no float holds it
-    table[18]["frontier_model"] = "gpt-\ud800"  # line 19: not text (a lone surrogate)
-    table[18]["scores"]["gpt-\ud800"] = 1.0
-    for r in table:
-        r["prompt"] = r["prompt"] or None
-        r["scores"]["extra"] = "junk"  # a non-number for another model: ignored
-    text = "".join(json.dumps(r) + "\n" for r in table).replace(EASY.format(1), SECRET)
-    return write(tmp_path / "broken.jsonl", text + '[1, 2]\n{"id": "cut", "prompt": "abc')
-
-
 def test_unusable_rows_are_skipped_and_counted_by_reason(tmp_path: Path) -> None:
-    read = read_rows(_broken(tmp_path))
+    read = read_rows(broken_file(tmp_path))
     assert len(read.rows) == 52
     assert read.skipped.to_json() == {
         "no numeric score for the frontier model": {"rows": 2, "first_line": 5},
@@ -189,7 +104,7 @@ def test_unusable_rows_are_skipped_and_counted_by_reason(tmp_path: Path) -> None
 def test_the_cli_says_what_it_skipped_and_strict_refuses_at_the_first_line(
     tmp_path: Path,
 ) -> None:
-    broken, out = _broken(tmp_path), tmp_path / "out"
+    broken, out = broken_file(tmp_path), tmp_path / "out"
     result = adapt_cli(broken, out)
     assert result.exit_code == 0, result.output
     assert "skipped 10 of 62 rows: 3 no numeric score for the local model (first at line 7)" in (
@@ -337,7 +252,7 @@ def test_the_artefact_is_self_contained_and_moves_with_its_directory(
     shutil.copytree(build / "adapted", moved)
     shutil.rmtree(build)
     monkeypatch.setenv("ROUTER_SHARED_DATA", str(tmp_path / "absent"))
-    requests = write(tmp_path / "requests.jsonl", jsonl([_chat({"id": 7, "prompt": HARD})]))
+    requests = write(tmp_path / "requests.jsonl", jsonl([chat({"id": 7, "prompt": HARD})]))
     out = tmp_path / "scores.jsonl"
     result = cli(
         "score", "--input", str(requests), "--output", str(out), "--classifier", str(moved)
@@ -353,7 +268,7 @@ def test_score_reads_what_adapt_reads_and_names_a_bad_line(tmp_path: Path) -> No
     for name, data in {
         "plain": jsonl(asked),
         "gz": gzip.compress(("\ufeff" + jsonl(asked)).encode()),
-        "chat": jsonl([_chat(r) for r in asked]).replace("\n", "\r\n"),
+        "chat": jsonl([chat(r) for r in asked]).replace("\n", "\r\n"),
     }.items():
         out = tmp_path / f"{name}.out"
         source = write(tmp_path / name, data)
@@ -388,13 +303,13 @@ def test_a_bad_path_given_to_router_is_a_classifier_error(tmp_path: Path) -> Non
 
 def test_read_rows_strict_names_the_first_bad_line(tmp_path: Path) -> None:
     with pytest.raises(DataFormatError, match=r":5: no numeric score for the frontier model"):
-        read_rows(_broken(tmp_path), strict=True)
+        read_rows(broken_file(tmp_path), strict=True)
 
 
 def test_router_learn_from_file_skips_the_same_rows_and_says_so(tmp_path: Path) -> None:
     store = LearningStore(f"sqlite:///{tmp_path / 'ledger.db'}")
     try:
-        done = import_file(_broken(tmp_path), store, now=datetime(2026, 5, 1, tzinfo=UTC))
+        done = import_file(broken_file(tmp_path), store, now=datetime(2026, 5, 1, tzinfo=UTC))
     finally:
         store.close()
     assert (done.rows, done.skipped) == (52, 10)

@@ -250,7 +250,7 @@ def test_train_without_validation_and_with_bad_data(cli: click.Group, tmp_path: 
     bad.write_text('{"id": "x", "prompt": "p"}\n', encoding="utf-8")
     fail = CliRunner().invoke(cli, ["train", "--data", str(bad), "--out", str(out)])
     assert fail.exit_code == 1
-    assert "bad.jsonl:1: 'scores' must be" in fail.output
+    assert "bad.jsonl:1: 'scores' is not an object" in fail.output
 
 
 @pytest.mark.slow  # a fresh interpreter importing litellm

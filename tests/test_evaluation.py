@@ -187,19 +187,30 @@ def test_pick_pair_skips_rows_without_both_models(tmp_path: Path):
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("{not json", "d.jsonl:2: invalid JSON"),
-        ("[1, 2]", "d.jsonl:2: expected a JSON object"),
+        ("{not json", "d.jsonl:2: not valid JSON"),
+        ("[1, 2]", "d.jsonl:2: not a JSON object"),
         ('{"id": "x", "scores": {"m": 1}}', "d.jsonl:2: 'prompt' must be a string"),
-        ('{"id": "x", "prompt": "p", "scores": {"m": 2}}', r"d.jsonl:2: scores\['m'\]"),
-        ('{"id": "x", "prompt": "p", "scores": {}}', "d.jsonl:2: 'scores' must be"),
+        ('{"id": "x", "prompt": "p", "scores": {}}', "d.jsonl:2: no numeric score for any model"),
+        ('{"id": "x", "prompt": "p", "scores": []}', "d.jsonl:2: 'scores' is not an object"),
     ],
 )
 def test_load_outcomes_names_the_bad_line(tmp_path: Path, line: str, message: str):
+    """`load_outcomes` is the shared reader (`read_outcomes`) with `strict`: the first row that
+    cannot be used is an error naming its line."""
     good = json.dumps({"id": "ok", "prompt": "p", "scores": {"m": 1}})
     path = tmp_path / "d.jsonl"
     path.write_text(f"{good}\n{line}\n", encoding="utf-8")
     with pytest.raises(DataFormatError, match=message):
         load_outcomes(path)
+
+
+def test_load_outcomes_rescales_another_score_range(tmp_path: Path):
+    rows = [
+        {"id": "a", "prompt": "p", "scores": {"m": 2, "n": 10}},
+        {"id": "b", "prompt": "q", "scores": {"m": 6}},
+    ]
+    read = load_outcomes(_rows(tmp_path, rows))
+    assert [dict(r.scores) for r in read] == [{"m": 0.0, "n": 1.0}, {"m": 0.5}]
 
 
 def test_evaluate_file_end_to_end_with_plot(tmp_path: Path):

@@ -14,7 +14,7 @@ from pathlib import Path
 from router.classifier import Classifier
 from router.errors import RouterError
 from router.evaluation._data import DataFormatError
-from router.learning._traffic import RowProblem, Skipped, iter_objects, prompt_text
+from router.evaluation._read import RowProblem, Skipped, iter_objects, prompt_text
 
 
 class ScoreInputError(RouterError):

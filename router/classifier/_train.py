@@ -27,6 +27,7 @@ import re
 import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from statistics import fmean
@@ -65,7 +66,7 @@ class SourceFeatures:
 
     name: str
     dense: NDArray[np.float64]
-    grams: list[set[_features.Gram]]
+    grams: list[AbstractSet[_features.Gram]]
     target: NDArray[np.float64]
 
 
@@ -155,7 +156,7 @@ def _has_letter(gram: _features.Gram) -> bool:
 
 
 def _ngram_matrix(
-    grams: Sequence[set[_features.Gram]], vocab: Mapping[_features.Gram, int]
+    grams: Sequence[AbstractSet[_features.Gram]], vocab: Mapping[_features.Gram, int]
 ) -> sp.csr_matrix:
     indptr = [0]
     indices: list[int] = []

@@ -11,9 +11,9 @@ from router.classifier import load_classifier
 from router.classifier._batch import ScoreInputError, score_file
 from router.classifier._peers import LiteLLMPeer, PeerKind
 from router.errors import RouterError
+from router.evaluation import DataFormatError, evaluate_file, policy_fragment, read_outcomes
 from router.evaluation import calibrate as pick_threshold
-from router.evaluation import evaluate_file, load_outcomes, pick_pair, policy_fragment
-from router.evaluation._pairs import choose_pair
+from router.evaluation._read import read_notes, read_pair
 
 _PEERS: dict[str, PeerKind] = {
     "litellm-heuristic": "heuristic",
@@ -21,6 +21,11 @@ _PEERS: dict[str, PeerKind] = {
 }
 _IN_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 _SCHEMA_HINT = "the file must follow the shared-data schema (see docs/classifier.md)"
+_READ_HINT = (
+    "each row needs a prompt and numeric scores; the file is read as `router adapt` reads it "
+    "(docs/learning.md, 'What adapt accepts'): unusable rows are skipped and counted unless "
+    "--strict"
+)
 _classifier_option = click.option(
     "--classifier",
     "classifier_path",
@@ -35,6 +40,12 @@ _frontier_option = click.option(
     "--frontier-model",
     help="Escalation model (default: gpt-5.4 if the file scores it, else the file's own).",
 )
+_strict_option = click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse the file at its first unusable row, or row without a score for the pair, "
+    "instead of skipping such rows.",
+)
 
 
 class InputError(click.ClickException):
@@ -45,6 +56,13 @@ class InputError(click.ClickException):
 
 def _fail(exc: RouterError, hint: str) -> click.ClickException:
     return click.ClickException(f"{exc}\nHint: {hint}")
+
+
+def _fail_eval(exc: RouterError) -> click.ClickException:
+    """`router eval` / `calibrate`: a hint on the file, or on the artefact."""
+    if isinstance(exc, DataFormatError):
+        return _fail(exc, _READ_HINT)
+    return _fail(exc, "pass --classifier DIR made by 'router train' or 'router adapt', or omit it")
 
 
 @click.command()
@@ -155,6 +173,7 @@ def score(*, input_path: Path, output_path: Path, classifier_path: Path | None) 
 )
 @_local_option
 @_frontier_option
+@_strict_option
 @_classifier_option
 def eval_command(
     *,
@@ -167,6 +186,7 @@ def eval_command(
     classifier_path: Path | None,
     cascade: bool,
     list_models: bool,
+    strict: bool,
 ) -> None:
     """APGR, CPT(20/50/80%) and cost saved at 95% of frontier quality on a labelled file.
 
@@ -178,6 +198,9 @@ def eval_command(
     the answer (prompt-only score) and after it (the cascade: structural/format verifiers, then
     the post-hoc score of prompt + answer) side by side.
 
+    The file is read as `router adapt` reads it (gzip, UTF-16, chat prompts, other score
+    scales, ...); unusable rows are skipped and counted (--strict refuses them).
+
     \b
     Examples:
       router eval mmlu-pro.jsonl
@@ -188,7 +211,7 @@ def eval_command(
           --frontier-model o1-preview-2024-09-12
     """
     if list_models:
-        _list_models(data_file)
+        _list_models(data_file, strict)
         return
     try:
         clf = load_classifier(classifier_path)
@@ -202,21 +225,25 @@ def eval_command(
             frontier_model=frontier_model,
             plot=plot,
             after=clf.score_batch if cascade else None,
+            strict=strict,
         )
     except RouterError as exc:
-        raise _fail(exc, _SCHEMA_HINT) from exc
+        raise _fail_eval(exc) from exc
     click.echo(json.dumps(result.to_json(), indent=1) if as_json else result.to_text())
     if plot is not None:
         click.echo(f"plot written to {plot}", err=as_json)
 
 
-def _list_models(data_file: Path) -> None:
+def _list_models(data_file: Path, strict: bool) -> None:
     from router.evaluation._pairs import list_models  # noqa: PLC0415
 
     try:
-        click.echo(list_models(load_outcomes(data_file)))
+        read = read_outcomes(data_file, strict=strict)
     except RouterError as exc:
-        raise _fail(exc, _SCHEMA_HINT) from exc
+        raise _fail(exc, _READ_HINT) from exc
+    for line in read_notes(read.to_json()):
+        click.echo(line)
+    click.echo(list_models(read.rows))
 
 
 @click.command()
@@ -240,6 +267,7 @@ def _list_models(data_file: Path) -> None:
 )
 @_local_option
 @_frontier_option
+@_strict_option
 @_classifier_option
 def calibrate(
     *,
@@ -252,10 +280,12 @@ def calibrate(
     local_model: str | None,
     frontier_model: str | None,
     classifier_path: Path | None,
+    strict: bool,
 ) -> None:
     """Pick the routing threshold on a labelled file and print the policy YAML to paste.
 
-    The policy escalates a request when its score is >= the threshold.
+    The policy escalates a request when its score is >= the threshold. The file is read as
+    `router eval` reads it; what was skipped or rescaled is said on stderr.
 
     \b
     Examples:
@@ -274,12 +304,13 @@ def calibrate(
         return
     assert data_file is not None
     try:
-        rows = load_outcomes(data_file)
-        choice = choose_pair(rows, local_model, frontier_model)
-        pair = pick_pair(rows, choice.local, choice.frontier)
+        read = read_pair(data_file, local_model, frontier_model, strict=strict)
+        pair = read.pair
         scores = load_classifier(classifier_path).score_batch([r.prompt for r in pair.rows])
     except RouterError as exc:
-        raise _fail(exc, _SCHEMA_HINT) from exc
+        raise _fail_eval(exc) from exc
+    for line in read_notes(read.read.to_json()):
+        click.echo(line, err=True)
     cal = pick_threshold(
         scores, pair, target_share=target_frontier_share, target_quality=target_quality
     )

@@ -8,13 +8,7 @@ score moving together. `routing_curve` is the one place the sweep is computed.
 from __future__ import annotations
 
 from router.evaluation._calibrate import Calibration, calibrate, policy_fragment
-from router.evaluation._data import (
-    DataFormatError,
-    OutcomeRow,
-    PairOutcomes,
-    load_outcomes,
-    pick_pair,
-)
+from router.evaluation._data import DataFormatError, OutcomeRow, PairOutcomes, pick_pair
 from router.evaluation._harness import EvalResult, ScorerResult, evaluate_file
 from router.evaluation._metrics import (
     RoutingCurve,
@@ -26,12 +20,14 @@ from router.evaluation._metrics import (
     share_for_quality,
 )
 from router.evaluation._plot import oracle_curve, plot_curves
+from router.evaluation._read import OutcomeFile, load_outcomes, read_outcomes
 from router.evaluation._report import PairMetrics, format_metrics, multi_pair, pair_metrics
 
 __all__ = [
     "Calibration",
     "DataFormatError",
     "EvalResult",
+    "OutcomeFile",
     "OutcomeRow",
     "PairMetrics",
     "PairOutcomes",
@@ -51,6 +47,7 @@ __all__ = [
     "plot_curves",
     "policy_fragment",
     "random_cost_saved",
+    "read_outcomes",
     "routing_curve",
     "share_for_quality",
 ]

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from router.evaluation._cascade import AfterFn, CascadeResult, evaluate_cascade
-from router.evaluation._data import PairOutcomes, load_outcomes, pick_pair
+from router.evaluation._data import PairOutcomes
 from router.evaluation._metrics import RoutingCurve, routing_curve
-from router.evaluation._pairs import choose_pair
 from router.evaluation._plot import plot_curves
+from router.evaluation._read import read_notes, read_pair
 from router.evaluation._report import PairMetrics, format_metrics, multi_pair, pair_metrics
 
 ScoreFn = Callable[[Sequence[str]], list[float]]
@@ -35,6 +35,8 @@ class EvalResult:
     cascade: CascadeResult | None = None
     pair_reason: str = ""
     """Why this pair was evaluated (see `router.evaluation._pairs.choose_pair`)."""
+    input: Mapping[str, Any] = field(default_factory=dict)
+    """How the file was read (`OutcomeFile.to_json()`: rows skipped and why, a rescaled range)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -44,6 +46,7 @@ class EvalResult:
             "pair_chosen_by": self.pair_reason,
             "n": len(self.pair.rows),
             "skipped": self.pair.skipped,
+            "input": dict(self.input),
             "scorers": {
                 name: {
                     **r.metrics.to_json(),
@@ -60,7 +63,8 @@ class EvalResult:
 
     def to_text(self) -> str:
         pair = f"{self.pair.local_model} (local) vs {self.pair.frontier_model} (frontier)"
-        blocks = [f"evaluated pair: {pair}", f"  chosen as {self.pair_reason}"]
+        blocks = read_notes(self.input)
+        blocks += [f"evaluated pair: {pair}", f"  chosen as {self.pair_reason}"]
         blocks += [format_metrics(r.metrics, name) for name, r in self.scorers.items()]
         for name, r in self.scorers.items():
             if r.multi_pairs:
@@ -85,17 +89,19 @@ def evaluate_file(
     frontier_model: str | None = None,
     plot: Path | None = None,
     after: AfterFn | None = None,
+    strict: bool = False,
 ) -> EvalResult:
     """Score every prompt with each scorer and compute the metrics on the chosen pair: the
     models named, else the product's own pair when the file scores it, else the file's default.
 
     With `after` (a `(prompts, answers) -> scores` post-hoc scorer) and recorded answers of the
     local model in the file, also compare the first scorer (before the answer) with the cascade
-    (after it) side by side; see `router.evaluation._cascade`.
+    (after it) side by side; see `router.evaluation._cascade`. The file is read as every
+    command reads one (`router.evaluation._read`): unusable rows are skipped and counted, or
+    with `strict` refused, as are rows without a score for the pair.
     """
-    rows = load_outcomes(path)
-    choice = choose_pair(rows, local_model, frontier_model)
-    pair = pick_pair(rows, choice.local, choice.frontier)
+    read = read_pair(path, local_model, frontier_model, strict=strict)
+    rows, pair = read.read.rows, read.pair
     prompts = [r.prompt for r in rows]
     position = {id(r): i for i, r in enumerate(rows)}
     results: dict[str, ScorerResult] = {}
@@ -115,4 +121,4 @@ def evaluate_file(
     if plot is not None:
         plot_curves({n: r.curve for n, r in results.items()}, pair, plot, path.name)
     cascade = evaluate_cascade(rows, pair, first, after) if after and first else None
-    return EvalResult(path, pair, results, cascade, choice.reason)
+    return EvalResult(path, pair, results, cascade, read.reason, read.read.to_json())

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from router._scoring import Classifier
 from router.evaluation._data import OutcomeRow
+from router.evaluation._read import read_notes
 from router.learning._examples import LabelledExample, hashed_features
 from router.learning._model import LearnedClassifier
 from router.learning._traffic import Pair, read_rows
@@ -61,10 +62,7 @@ def read_traffic(
         for i, (row, gain) in enumerate(zip(rows, gains, strict=True))
     ]
     record = {
-        "rows": len(rows),
-        "skipped": read.skipped.to_json(),
-        "duplicate_ids": read.duplicate_ids,
-        "scores_rescaled_from": list(read.rescaled_from) if read.rescaled_from else None,
+        **read.to_json(),
         "constant_gain": len(set(gains)) < 2,
         "pairs": _pair_stats(rows),
     }
@@ -201,7 +199,7 @@ def describe(learned: LearnedClassifier) -> list[str]:
     alone when it is."""
     t = learned.training
     read: Mapping[str, Any] = t.get("input", {})
-    lines = _read_notes(read)
+    lines = read_notes(read)
     for p in read.get("pairs", []):
         lines.append(
             f"pair {p['local_model']} -> {p['frontier_model']}: {p['rows']} rows, "
@@ -214,27 +212,6 @@ def describe(learned: LearnedClassifier) -> list[str]:
             )
     if learned.gain_model is None:
         lines.append(_why_prior(t, read))
-    return lines
-
-
-def _read_notes(read: Mapping[str, Any]) -> list[str]:
-    lines = []
-    skipped: Mapping[str, Mapping[str, int]] = read.get("skipped", {})
-    if skipped:
-        total = sum(s["rows"] for s in skipped.values())
-        parts = "; ".join(
-            f"{s['rows']} {reason} (first at line {s['first_line']})"
-            for reason, s in sorted(skipped.items(), key=lambda kv: -kv[1]["rows"])
-        )
-        lines.append(f"skipped {total} of {read['rows'] + total} rows: {parts}")
-    if read.get("scores_rescaled_from"):
-        lo, hi = read["scores_rescaled_from"]
-        lines.append(
-            f"scores run from {lo:g} to {hi:g}, not 0 to 1: rescaled linearly to [0, 1] "
-            "(the gains keep their order and sign)"
-        )
-    if read.get("duplicate_ids"):
-        lines.append(f"{read['duplicate_ids']} rows repeat an earlier id (all rows are used)")
     return lines
 
 
