@@ -34,6 +34,12 @@ request (process CPU: the loop and the threads writing ledger and learning rows)
 parts switched off one at a time in interleaved rounds: learning, then the ledger, then the
 OpenTelemetry SDK. The differences of the medians are the parts' costs; what remains is the
 core (validation, privacy scan, scoring, token count, accounting).
+
+Those rows are the router's CPU with warm caches. With a real model client the router's code
+runs between litellm's (some 10,000 Python calls a request), which evicts its tables and code
+from the CPU caches: two more rows measure the router's own event-loop CPU with the real litellm
+backend (the request's loop CPU minus the model call's) and the call's own loop CPU inside the
+router against alone.
 """
 
 # ruff: noqa: PLC0415 - imports are lazy on purpose: a benchmark must not pay for, or time, another's imports
@@ -92,8 +98,10 @@ def make_router(
     token_limit: int = 10**7,
     simple_spans: bool = False,
     transport: str = "litellm",
+    frontier_backends: Sequence[Any] | None = None,
 ) -> Any:
-    """All to the frontier (classifier on, threshold 0), or routed by length at `token_limit`."""
+    """All to the frontier (classifier on, threshold 0), or routed by length at `token_limit`;
+    `frontier_backends` replace the policy's frontier backends (`Router(frontier=...)`)."""
     from router import Router
     from router.policy import Frontier, FrontierModel, LocalModel, Policy, Routing
     from router.policy._model import Ledger
@@ -116,7 +124,7 @@ def make_router(
         routing=routing,
         ledger=Ledger(url=ledger_url),
     )
-    return Router(policy, **_providers(simple=simple_spans))
+    return Router(policy, frontier=frontier_backends, **_providers(simple=simple_spans))
 
 
 class _Instant:
@@ -327,6 +335,7 @@ async def _scenarios(settings: Settings, prompts: list[str], tmp: Path) -> dict[
     rounds = settings.pick(quick=2, normal=5)
     with loopback_servers(KEY, child=True) as urls:
         out = await _against(urls, list(SCENARIOS), prompts, rounds, tmp / "child")
+        out["in_situ_cpu_us"] = await _in_situ(urls, prompts, rounds, tmp / "in_situ.db")
     with loopback_servers(KEY, child=False) as urls:
         out["in_process"] = await _against(urls, IN_PROCESS, prompts, rounds, tmp / "in")
     out["own_cpu_us"] = await _own_cost(prompts, rounds, tmp)
@@ -354,6 +363,97 @@ def _report(section: Section, results: dict[str, Any]) -> None:
             section, results["in_process"][key], SCENARIOS[key]._replace(label=label, target=False)
         )
     _own_rows(section, results["own_cpu_us"])
+    _in_situ_rows(section, results["in_situ_cpu_us"])
+
+
+class _LoopCpu:
+    """Wraps a backend and sums the calling thread's CPU spent inside its calls."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend, self.cpu_s = backend, 0.0
+        self.model, self.provider, self.tier = backend.model, backend.provider, backend.tier
+
+    async def complete(self, request: Any) -> Any:
+        start = time.thread_time()
+        try:
+            return await self.backend.complete(request)
+        finally:
+            self.cpu_s += time.thread_time() - start
+
+    def stream(self, request: Any) -> Any:
+        raise NotImplementedError
+
+    async def warm_up(self) -> None:
+        await self.backend.warm_up()
+
+    async def aclose(self) -> None:
+        await self.backend.aclose()
+
+
+async def _loop_cpu_us(call: Call, timed: _LoopCpu, prompts: list[str]) -> dict[str, float]:
+    """Event-loop CPU per request (us): all of it, and the part inside the model call."""
+    total, timed.cpu_s = 0.0, 0.0
+    for prompt in prompts:
+        start = time.thread_time()
+        await call(prompt)
+        total += time.thread_time() - start
+    inside = timed.cpu_s / len(prompts) * 1e6
+    return {"own": total / len(prompts) * 1e6 - inside, "model_call": inside}
+
+
+async def _in_situ(urls: Urls, prompts: list[str], rounds: int, tmp: Path) -> dict[str, Any]:
+    """The router's own event-loop CPU with the real litellm backend (the request's loop CPU
+    minus the call's), and the call's own loop CPU inside the router and bare."""
+    from router.backends import LiteLLMBackend, ModelRequest
+
+    def timed() -> _LoopCpu:
+        return _LoopCpu(LiteLLMBackend(MODEL, api_base=urls.openai + "/v1", api_key=KEY))
+
+    bare, routed = timed(), timed()
+    ledger = f"sqlite:///{tmp}"
+    router = make_router(
+        urls.ollama, urls.openai, ledger, frontier=True, frontier_backends=[routed]
+    )
+
+    async def call_bare(prompt: str) -> object:
+        return await bare.complete(ModelRequest(messages=({"role": "user", "content": prompt},)))
+
+    pair = {"bare": (call_bare, bare), "router": (router.acomplete, routed)}
+    try:
+        per = await _alternate(pair, prompts, rounds)
+    finally:
+        await router.aclose()
+        router.close()
+    return {n: {k: median([m[k] for m in per[n]]) for k in per[n][0]} for n in per}
+
+
+async def _alternate(
+    pair: dict[str, tuple[Call, _LoopCpu]], prompts: list[str], rounds: int
+) -> dict[str, list[dict[str, float]]]:
+    for call, timed in pair.values():  # warm up
+        await _loop_cpu_us(call, timed, prompts[:20])
+    per: dict[str, list[dict[str, float]]] = {name: [] for name in pair}
+    for r in range(rounds):
+        for name in list(pair) if r % 2 == 0 else list(pair)[::-1]:
+            per[name].append(await _loop_cpu_us(*pair[name], prompts))
+    return per
+
+
+def _in_situ_rows(section: Section, res: dict[str, dict[str, float]]) -> None:
+    """What the instant-backend rows miss: the router's code runs after litellm's, cold."""
+    section.add(
+        "router's own event-loop CPU per request, real litellm backend (child-process servers)",
+        res["router"]["own"],
+        unit="us",
+        note="the request's loop CPU minus the model call's; compare the instant-backend rows",
+    )
+    section.add(
+        "the litellm call's own event-loop CPU, inside the router vs bare",
+        res["router"]["model_call"],
+        alternative=res["bare"]["model_call"],
+        alt_name="LiteLLMBackend.complete alone",
+        unit="us",
+    )
 
 
 _OWN_PARTS = {

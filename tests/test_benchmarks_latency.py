@@ -74,6 +74,7 @@ def test_headline_rows_are_the_child_process_servers_and_in_process_rows_are_ext
     results: dict[str, Any] = {key: {"bare": stats, "router": stats} for key in latency.SCENARIOS}
     results["in_process"] = {key: {"bare": stats, "router": stats} for key in latency.IN_PROCESS}
     results["own_cpu_us"] = dict.fromkeys(("total", "core", "telemetry", "ledger", "learning"), 1.0)
+    results["in_situ_cpu_us"] = {n: {"own": 1.0, "model_call": 2.0} for n in ("bare", "router")}
     section = Section("latency")
     latency._report(section, results)
     judged = [r.metric for r in section.rows if r.target]
@@ -85,3 +86,16 @@ def test_headline_rows_are_the_child_process_servers_and_in_process_rows_are_ext
     extra = [r for r in section.rows if latency.IN_PROCESS_LABEL in r.metric]
     assert len(extra) == 7  # median and p99 of three scenarios, throughput at 32
     assert all(r.target == "" and r.met is None for r in extra)
+
+
+async def test_the_in_situ_rows_split_the_routers_loop_cpu_from_the_model_calls(
+    tmp_path: Path,
+) -> None:
+    """Against real servers: the router's own loop CPU is what is left outside the call."""
+    with loopback_servers(latency.KEY, child=False) as urls:
+        res = await latency._in_situ(urls, PROMPTS, 1, tmp_path / "l.db")
+    assert res["bare"]["own"] == pytest.approx(0.0, abs=200.0)  # only the wrapper's own glue
+    assert res["router"]["own"] > 0 and res["router"]["model_call"] > 0
+    section = Section("latency")
+    latency._in_situ_rows(section, res)
+    assert [r.unit for r in section.rows] == ["us", "us"]
