@@ -38,7 +38,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import sqltypes
 
 from router._records import RequestRecord
-from router.ledger._convert import attempt_rows, content_row, request_row
+from router.ledger._convert import (
+    attempt_rows,
+    attempt_values,
+    content_row,
+    content_values,
+    request_row,
+    request_values,
+)
 from router.ledger._schema import AttemptRow, ContentRow, RequestRow, metadata
 from router.ledger._types import MONEY_QUANTUM, Money, UTCDateTime
 
@@ -159,7 +166,6 @@ class _JsonColumns:
         self.columns = [c.name for c in table.columns]
         self.types = [c.type.compile(dialect=dialect) for c in table.columns]
         self.json_types = [isinstance(c.type, sqltypes.JSON) for c in table.columns]
-        self._values = _getter(self.columns)
         converters = [_json_converter(c.type, dialect) for c in table.columns]
         self.converted = [(i, f) for i, f in enumerate(converters) if f is not None]
 
@@ -177,11 +183,11 @@ class _JsonColumns:
             return f"NULLIF({alias}.e->{i}, 'null')::{self.types[i]}"
         return f"({alias}.e->>{i})::{self.types[i]}"
 
-    def json(self, rows: Sequence[dict[str, Any]]) -> str:
-        return _orjson_text([self._row(r) for r in rows])
+    def json(self, rows: Sequence[list[Any]]) -> str:
+        """The rows (values in column order, converted in place) as one JSON parameter."""
+        return _orjson_text([self._converted(r) for r in rows])
 
-    def _row(self, row: dict[str, Any]) -> list[Any]:
-        values = list(self._values(row))
+    def _converted(self, values: list[Any]) -> list[Any]:
         for i, convert in self.converted:
             value = values[i]
             if value is not None:
@@ -297,7 +303,7 @@ class _JsonInsert:
         )
         self.sql = f"WITH {', '.join(ctes)} SELECT count(*) FROM new"  # noqa: S608 - as above
 
-    def params(self, *rows: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+    def params(self, *rows: Sequence[list[Any]]) -> tuple[str, ...]:
         return tuple(table.json(r) for table, r in zip(self.tables, rows, strict=True))
 
 
@@ -315,9 +321,9 @@ def _insert_via_json(
     Core path would."""
     insert = _json_insert(conn.dialect)
     params = insert.params(
-        [request_row(r, recorded_at=now, ingest=ingest) for r in records],
-        [row for r in records for row in attempt_rows(r)],
-        [row for r in records if (row := content_row(r)) is not None],
+        [request_values(r, recorded_at=now, ingest=ingest) for r in records],
+        [row for r in records for row in attempt_values(r)],
+        [row for r in records if (row := content_values(r)) is not None],
     )
     driver: Any = conn.connection.driver_connection
     dbapi_error: type[Exception] = conn.dialect.loaded_dbapi.Error
