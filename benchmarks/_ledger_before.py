@@ -265,11 +265,14 @@ class _ThirdPassColumns(_write._JsonColumns):
     def json(self, rows: Sequence[Any]) -> str:
         return _write._orjson_text([self._converted(list(self._values(r))) for r in rows])
 
+    def insert(self, alias: str, only_new: bool) -> str:
+        plain = super().insert(alias, only_new)  # every table skipped conflicts then
+        return f"{plain} ON CONFLICT DO NOTHING" if only_new else plain
+
 
 class _ThirdPassInsert(_write._JsonInsert):
     def __init__(self, dialect: Dialect) -> None:
-        super().__init__(dialect)
-        self.tables = tuple(_ThirdPassColumns(t, dialect) for t in _TABLES)
+        super().__init__(dialect, _ThirdPassColumns)
 
 
 @functools.lru_cache(maxsize=8)
