@@ -1,5 +1,7 @@
-"""The PostgreSQL ledger writer of the second pass (issue 21, 2026-12-06 15:50 UTC), frozen
-for the benchmark's before/after figures: `bench_ledger.WRITERS`'s "second" variant.
+"""The PostgreSQL ledger writers of the second and third passes (issue 21, 2026-12-06 15:50
+and 19:30 UTC), frozen for the benchmark's before/after figures: `bench_ledger.WRITERS`'s
+"second" and "third" variants. Both build each row as a dict first (`request_row`,
+`attempt_rows`, `content_row` as they were until the fourth pass, copied below).
 
 A copy of what `router/ledger/_write.py` and `_group.py` did then: each table's rows as one
 JSON array of objects (`json_to_recordset`, keys `c0`, `c1`, ...) encoded by `json.dumps`, and a
@@ -10,23 +12,24 @@ ends) with each caller awaiting its row through `asyncio.shield`. Not used by th
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import math
 import operator
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, cast
 
 from sqlalchemy import Connection, Dialect, Table
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import sqltypes
 
-from router._records import RequestRecord
-from router.ledger._convert import attempt_rows, content_row, request_row
+from router._records import AttemptRecord, RequestRecord
+from router.ledger import _write
 from router.ledger._group import GroupCommit
-from router.ledger._types import Money, UTCDateTime, quantize_money
+from router.ledger._types import MONEY_QUANTUM, Money, UTCDateTime, quantize_money
 from router.ledger._write import _TABLES
 
 
@@ -172,6 +175,128 @@ def insert_via_recordset(
         [row for r in records for row in attempt_rows(r)],
         [row for r in records if (row := content_row(r)) is not None],
     )
+    driver: Any = conn.connection.driver_connection
+    dbapi_error: type[Exception] = conn.dialect.loaded_dbapi.Error
+    try:
+        with driver.cursor() as cursor:
+            cursor.execute(insert.sql, params)
+            row = cursor.fetchone()
+    except dbapi_error as exc:
+        if conn.dialect.is_disconnect(cast(Any, exc), driver, None):
+            conn.invalidate(exc)
+        raise DBAPIError.instance(insert.sql, None, exc, dbapi_error) from exc
+    return int(row[0])
+
+
+# -- rows as dicts (the second and third passes) -------------------------------------------
+
+Row = dict[str, Any]
+_ZERO = Decimal(0)
+_REQUEST_FIELDS = tuple(
+    f.name
+    for f in dataclasses.fields(RequestRecord)
+    if f.name not in ("attempts", "content", "user")
+)
+_request_values = operator.attrgetter(*_REQUEST_FIELDS)
+_ATTEMPT_FIELDS = tuple(f.name for f in dataclasses.fields(AttemptRecord))
+_attempt_values = operator.attrgetter(*_ATTEMPT_FIELDS)
+
+
+def request_row(rec: RequestRecord, *, recorded_at: datetime, ingest: str) -> Row:
+    row = dict(zip(_REQUEST_FIELDS, _request_values(rec), strict=True))
+    row.update(
+        user_id=rec.user,
+        tags=dict(rec.tags),
+        attempt_count=len(rec.attempts),
+        recorded_at=recorded_at,
+        ingest=ingest,
+    )
+    row.update(_rounded_totals(rec))
+    return row
+
+
+def _rounded_totals(rec: RequestRecord) -> Row:
+    cost = local = _ZERO
+    for attempt in rec.attempts:
+        stored = attempt.cost_usd.quantize(MONEY_QUANTUM, ROUND_HALF_EVEN)
+        cost += stored
+        if attempt.tier == "local":
+            local += stored
+    if abs(cost - rec.cost_usd) > MONEY_QUANTUM * len(rec.attempts):
+        return {}
+    return {
+        "cost_usd": cost,
+        "local_cost_usd": local,
+        "savings_usd": quantize_money(rec.baseline_cost_usd) - cost,
+    }
+
+
+def attempt_rows(rec: RequestRecord) -> list[Row]:
+    return [
+        dict(
+            zip(_ATTEMPT_FIELDS, _attempt_values(attempt), strict=True),
+            request_id=rec.request_id,
+            seq=seq,
+        )
+        for seq, attempt in enumerate(rec.attempts)
+    ]
+
+
+def content_row(rec: RequestRecord) -> Row | None:
+    if rec.content is None:
+        return None
+    return {
+        "request_id": rec.request_id,
+        "prompt": rec.content.prompt,
+        "answer": rec.content.answer,
+    }
+
+
+# -- the third pass: positional JSON arrays from the row dicts -------------------------------
+
+
+class _ThirdPassColumns(_write._JsonColumns):
+    """`_write._JsonColumns` as it was in the third pass: values taken from a dict per row."""
+
+    def __init__(self, table: Table, dialect: Dialect) -> None:
+        super().__init__(table, dialect)
+        self._values = _getter(self.columns)
+
+    def json(self, rows: Sequence[Any]) -> str:
+        return _write._orjson_text([self._converted(list(self._values(r))) for r in rows])
+
+    def insert(self, alias: str, only_new: bool) -> str:
+        plain = super().insert(alias, only_new)  # every table skipped conflicts then
+        return f"{plain} ON CONFLICT DO NOTHING" if only_new else plain
+
+
+class _ThirdPassInsert(_write._JsonInsert):
+    def __init__(self, dialect: Dialect) -> None:
+        super().__init__(dialect, _ThirdPassColumns)
+
+
+@functools.lru_cache(maxsize=8)
+def _third_pass_insert(dialect: Dialect) -> _ThirdPassInsert:
+    return _ThirdPassInsert(dialect)
+
+
+def third_pass_params(
+    dialect: Dialect, records: Sequence[RequestRecord], now: datetime, ingest: str
+) -> tuple[str, ...]:
+    return _third_pass_insert(dialect).params(
+        [request_row(r, recorded_at=now, ingest=ingest) for r in records],
+        [row for r in records for row in attempt_rows(r)],
+        [row for r in records if (row := content_row(r)) is not None],
+    )
+
+
+def insert_via_third_pass(
+    conn: Connection, records: Sequence[RequestRecord], now: datetime, ingest: str
+) -> int:
+    """The third pass's PostgreSQL path (`_write._insert_via_json` as it was): the same
+    statement as now, its parameters built from a dict per row."""
+    insert = _third_pass_insert(conn.dialect)
+    params = third_pass_params(conn.dialect, records, now, ingest)
     driver: Any = conn.connection.driver_connection
     dbapi_error: type[Exception] = conn.dialect.loaded_dbapi.Error
     try:

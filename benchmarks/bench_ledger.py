@@ -136,9 +136,21 @@ def record(rid: str, i: int) -> RequestRecord:
 # in a BEGIN/COMMIT transaction (the writer of 2026-12-05); "second": the whole batch in one
 # statement (json_to_recordset + data-modifying CTEs) on an autocommit connection, JSON by
 # `json.dumps`, a batch started inside `submit` and each caller awaiting a `shield` (the writer
-# of the second pass, 2026-12-06 15:50); "now": the writer as it is (third pass).
-WRITERS = ("core", "second", "now")
+# of the second pass, 2026-12-06 15:50); "third": positional JSON arrays by orjson, built from
+# a dict per row (the third pass, 2026-12-06 19:30); "now": the writer as it is.
+WRITERS = ("core", "second", "third", "now")
 CURRENT = "now"  # on SQLite: the writer as it is (the variants are PostgreSQL's)
+# The earlier writers run on the schema as it was in their day: with `ix_requests_tier`, which
+# migration 0007 dropped (fourth pass), so "third" vs "now" is the whole pass's before/after.
+OLD_SCHEMA = ("core", "second", "third")
+
+
+def with_tier_index(url: str) -> None:
+    """Put back the index migration 0007 dropped (the schema of the earlier writers)."""
+    engine = create_ledger_engine(resolve_url(url))
+    with engine.begin() as conn:
+        conn.execute(text("CREATE INDEX ix_requests_tier ON requests (tier)"))
+    engine.dispose()
 
 
 _group_commit: type[GroupCommit] = GroupCommit
@@ -153,6 +165,8 @@ def _use_writer(variant: str) -> None:
         _group_commit = _ledger_before.SecondPassGroupCommit
     if variant in ("core", "second", "gather"):  # "gather": the second pass's rows, new batching
         _write._insert_via_json = _ledger_before.insert_via_recordset  # type: ignore[assignment]
+    if variant == "third":
+        _write._insert_via_json = _ledger_before.insert_via_third_pass  # type: ignore[assignment]
     if variant == "core":
         pinging = functools.partial(_engine.create_engine, pool_pre_ping=True)
         _engine.create_engine = pinging  # type: ignore[assignment]
@@ -519,6 +533,8 @@ def insert_rates(
         for mode, (concurrency, n) in modes.items():
             for variant in variants:
                 with Database(kind, base, workdir) as url:
+                    if kind == "postgres" and variant in OLD_SCHEMA:
+                        with_tier_index(url)
                     outbox = str(workdir / "outbox")
                     run = insert_run(url, 8, n // 8, outbox, concurrency, variant)
                 rates[mode][variant].append(round(run.rate, 1))

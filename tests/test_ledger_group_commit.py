@@ -5,6 +5,7 @@ row in a batch does not push the others to the outbox."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import threading
 import time
@@ -21,7 +22,7 @@ from router._records import CapturedContent, RequestRecord
 from router.errors import LedgerError
 from router.ledger import SQLLedger, open_ledger
 from router.ledger._admin import upgrade_ledger
-from router.ledger._convert import from_json_line
+from router.ledger._convert import attempt_rows, from_json_line, request_row
 from router.ledger._engine import create_ledger_engine, resolve_url
 from router.ledger._group import GroupCommit
 from router.ledger._journal import Journal
@@ -373,6 +374,28 @@ def _dump(url: str) -> dict[str, list[tuple[object, ...]]]:
             }
     finally:
         engine.dispose()
+
+
+def test_a_rows_values_are_the_records_fields_in_column_order() -> None:
+    now = datetime.now(UTC)
+    totals = {"cost_usd", "local_cost_usd", "savings_usd"}  # sums of the stored attempts
+    for rec in [*_varied_records(), _signed_floats()]:
+        row = request_row(rec, recorded_at=now, ingest="outbox")
+        assert list(row) == [c.name for c in RequestRow.__table__.columns]
+        kept = {f.name for f in dataclasses.fields(rec)} - {"attempts", "content", "user", "tags"}
+        assert all(repr(row[n]) == repr(getattr(rec, n)) for n in kept - totals)
+        assert (row["user_id"], row["tags"], row["attempt_count"]) == (
+            rec.user,
+            dict(rec.tags),
+            len(rec.attempts),
+        )
+        assert (row["recorded_at"], row["ingest"]) == (now, "outbox")
+        for seq, (stored, given) in enumerate(zip(attempt_rows(rec), rec.attempts, strict=True)):
+            assert (stored["request_id"], stored["seq"]) == (rec.request_id, seq)
+            assert all(
+                repr(stored[f.name]) == repr(getattr(given, f.name))
+                for f in dataclasses.fields(given)
+            )
 
 
 def test_the_sqlite_driver_path_stores_exactly_what_core_would(tmp_path: Path) -> None:

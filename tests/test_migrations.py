@@ -88,3 +88,32 @@ def test_migrations_ship_inside_the_package() -> None:
 def test_bad_url_is_a_ledger_error() -> None:
     with pytest.raises(LedgerError, match="sqlite:///PATH"):
         resolve_url("bad scheme://x")
+
+
+def _request_indexes(engine: Engine) -> set[str]:
+    return {ix["name"] for ix in inspect(engine).get_indexes("requests") if ix["name"]}
+
+
+def test_0007_drops_the_tier_index_that_tier_latency_covers(engine: Engine) -> None:
+    upgrade(engine, "0006")
+    assert {"ix_requests_tier", "ix_requests_tier_latency"} <= _request_indexes(engine)
+    upgrade(engine, "0007")
+    assert "ix_requests_tier" not in _request_indexes(engine)
+    assert "ix_requests_tier_latency" in _request_indexes(engine)
+    downgrade(engine, "0006")
+    assert "ix_requests_tier" in _request_indexes(engine)
+
+
+def test_a_tier_filter_still_reads_an_index_on_sqlite(tmp_path: Path) -> None:
+    eng = create_ledger_engine(resolve_url(f"sqlite:///{tmp_path / 'ledger.db'}"))
+    upgrade(eng)
+    with eng.connect() as conn:
+        plan = " ".join(
+            str(row[-1])
+            for row in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT latency_ms FROM requests "
+                "WHERE tier IN ('frontier') ORDER BY tier, latency_ms"
+            )
+        )
+    eng.dispose()
+    assert "ix_requests_tier_latency" in plan

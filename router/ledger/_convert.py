@@ -15,42 +15,87 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from router._records import AttemptRecord, CapturedContent, RequestRecord
+from router.ledger._schema import AttemptRow, ContentRow, RequestRow
 from router.ledger._types import MONEY_QUANTUM, quantize_money
 
 OUTBOX_FORMAT = 1
 Row = dict[str, Any]
 _ZERO = Decimal(0)
 
-# The record fields stored as they are, read in C (attrgetter) rather than by a dict
-# comprehension over `dataclasses.fields()` per record: the ledger writes a row per request.
-_REQUEST_FIELDS = tuple(
-    f.name for f in fields(RequestRecord) if f.name not in ("attempts", "content", "user")
+# A row's values in the table's column order, read from the record in C (one `attrgetter`
+# over the whole row) rather than through a dict per row: the ledger writes a row per request,
+# and the PostgreSQL writer sends values in column order anyway (router/ledger/_write.py).
+# Columns the record does not hold as they are read `request_id` as a placeholder and are set
+# after.
+REQUEST_COLUMNS = tuple(c.name for c in RequestRow.__table__.columns)
+ATTEMPT_COLUMNS = tuple(c.name for c in AttemptRow.__table__.columns)
+CONTENT_COLUMNS = tuple(c.name for c in ContentRow.__table__.columns)
+_REQUEST_FIELDS = {f.name for f in fields(RequestRecord)} - {"attempts", "content", "user"}
+_ATTEMPT_FIELDS = {f.name for f in fields(AttemptRecord)}
+# Every column is a record field or set below; a new one must be added here, not read as a
+# placeholder by mistake.
+assert set(REQUEST_COLUMNS) - _REQUEST_FIELDS == {
+    "user_id",
+    "recorded_at",
+    "ingest",
+    "attempt_count",
+}
+assert set(ATTEMPT_COLUMNS) - _ATTEMPT_FIELDS == {"request_id", "seq"}
+assert CONTENT_COLUMNS == ("request_id", "prompt", "answer")
+_request_values = operator.attrgetter(
+    *(
+        {"user_id": "user"}.get(c, c if c in _REQUEST_FIELDS else "request_id")
+        for c in REQUEST_COLUMNS
+    )
 )
-_request_values = operator.attrgetter(*_REQUEST_FIELDS)
-_ATTEMPT_FIELDS = tuple(f.name for f in fields(AttemptRecord))
-_attempt_values = operator.attrgetter(*_ATTEMPT_FIELDS)
+_attempt_values = operator.attrgetter(
+    *(c if c in _ATTEMPT_FIELDS else "model" for c in ATTEMPT_COLUMNS)
+)
+_RECORDED, _INGEST, _COUNT, _TAGS, _COST, _LOCAL, _SAVINGS = (
+    REQUEST_COLUMNS.index(c)
+    for c in (
+        "recorded_at",
+        "ingest",
+        "attempt_count",
+        "tags",
+        "cost_usd",
+        "local_cost_usd",
+        "savings_usd",
+    )
+)
+_REQUEST_ID, _SEQ = (ATTEMPT_COLUMNS.index(c) for c in ("request_id", "seq"))
+
+
+def request_values(rec: RequestRecord, *, recorded_at: datetime, ingest: str) -> list[Any]:
+    """The `requests` row of `rec`, values in `REQUEST_COLUMNS` order."""
+    values = list(_request_values(rec))
+    values[_RECORDED] = recorded_at
+    values[_INGEST] = ingest
+    values[_COUNT] = len(rec.attempts)
+    values[_TAGS] = dict(rec.tags)
+    if (totals := _rounded_totals(rec)) is not None:
+        values[_COST], values[_LOCAL], values[_SAVINGS] = totals
+    return values
 
 
 def request_row(rec: RequestRecord, *, recorded_at: datetime, ingest: str) -> Row:
-    row = dict(zip(_REQUEST_FIELDS, _request_values(rec), strict=True))
-    row.update(
-        user_id=rec.user,
-        tags=dict(rec.tags),
-        attempt_count=len(rec.attempts),
-        recorded_at=recorded_at,
-        ingest=ingest,
+    return dict(
+        zip(
+            REQUEST_COLUMNS,
+            request_values(rec, recorded_at=recorded_at, ingest=ingest),
+            strict=True,
+        )
     )
-    row.update(_rounded_totals(rec))
-    return row
 
 
-def _rounded_totals(rec: RequestRecord) -> Row:
-    """Request totals as sums of the attempt costs *as stored* (rounded to 1e-10 USD each).
+def _rounded_totals(rec: RequestRecord) -> tuple[Decimal, Decimal, Decimal] | None:
+    """Request totals (cost, local cost, savings) as sums of the attempt costs *as stored*
+    (rounded to 1e-10 USD each).
 
     Costs with more decimals than the ledger keeps (a GPU-hour local price, a negotiated rate)
     would otherwise round to a row cost that differs from the sum of its stored attempts by
     a few 1e-10, and the reports would not add up exactly. Only rounding is absorbed: a record
-    whose cost really differs from its attempts is stored as it is, for `verify` to flag.
+    whose cost really differs from its attempts is stored as it is (None), for `verify` to flag.
     """
     cost = local = _ZERO  # one pass, quantize inlined: the ledger does this for every row
     for attempt in rec.attempts:
@@ -59,33 +104,35 @@ def _rounded_totals(rec: RequestRecord) -> Row:
         if attempt.tier == "local":
             local += stored
     if abs(cost - rec.cost_usd) > MONEY_QUANTUM * len(rec.attempts):
-        return {}
-    return {
-        "cost_usd": cost,
-        "local_cost_usd": local,
-        "savings_usd": quantize_money(rec.baseline_cost_usd) - cost,
-    }
+        return None
+    return cost, local, quantize_money(rec.baseline_cost_usd) - cost
+
+
+def attempt_values(rec: RequestRecord) -> list[list[Any]]:
+    """The `attempts` rows of `rec`, values in `ATTEMPT_COLUMNS` order."""
+    rows = []
+    for seq, attempt in enumerate(rec.attempts):
+        values = list(_attempt_values(attempt))
+        values[_REQUEST_ID] = rec.request_id
+        values[_SEQ] = seq
+        rows.append(values)
+    return rows
 
 
 def attempt_rows(rec: RequestRecord) -> list[Row]:
-    return [
-        dict(
-            zip(_ATTEMPT_FIELDS, _attempt_values(attempt), strict=True),
-            request_id=rec.request_id,
-            seq=seq,
-        )
-        for seq, attempt in enumerate(rec.attempts)
-    ]
+    return [dict(zip(ATTEMPT_COLUMNS, values, strict=True)) for values in attempt_values(rec)]
 
 
 def content_row(rec: RequestRecord) -> Row | None:
+    values = content_values(rec)
+    return None if values is None else dict(zip(CONTENT_COLUMNS, values, strict=True))
+
+
+def content_values(rec: RequestRecord) -> list[Any] | None:
+    """The `request_content` row of `rec` (`CONTENT_COLUMNS` order), if it captured any."""
     if rec.content is None:
         return None
-    return {
-        "request_id": rec.request_id,
-        "prompt": rec.content.prompt,
-        "answer": rec.content.answer,
-    }
+    return [rec.request_id, rec.content.prompt, rec.content.answer]
 
 
 def to_json_line(rec: RequestRecord) -> bytes:

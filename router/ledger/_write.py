@@ -38,7 +38,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import sqltypes
 
 from router._records import RequestRecord
-from router.ledger._convert import attempt_rows, content_row, request_row
+from router.ledger._convert import (
+    attempt_rows,
+    attempt_values,
+    content_row,
+    content_values,
+    request_row,
+    request_values,
+)
 from router.ledger._schema import AttemptRow, ContentRow, RequestRow, metadata
 from router.ledger._types import MONEY_QUANTUM, Money, UTCDateTime
 
@@ -159,7 +166,6 @@ class _JsonColumns:
         self.columns = [c.name for c in table.columns]
         self.types = [c.type.compile(dialect=dialect) for c in table.columns]
         self.json_types = [isinstance(c.type, sqltypes.JSON) for c in table.columns]
-        self._values = _getter(self.columns)
         converters = [_json_converter(c.type, dialect) for c in table.columns]
         self.converted = [(i, f) for i, f in enumerate(converters) if f is not None]
 
@@ -170,18 +176,23 @@ class _JsonColumns:
         key = self.columns.index("request_id")
         new = f" WHERE ({alias}.e->>{key}) IN (SELECT request_id FROM new)" if only_new else ""  # noqa: S608
         source = f"jsonb_array_elements(%s::jsonb) AS {alias}(e){new}"
-        return f"INSERT INTO {self.table} ({', '.join(self.columns)}) SELECT {values} FROM {source} ON CONFLICT DO NOTHING"  # noqa: S608, E501
+        # Only the requests take `ON CONFLICT DO NOTHING` (the first write wins). The other
+        # tables' rows belong to requests this statement has just inserted, so none can be
+        # there already; a plain insert spares each row the speculative insertion's extra
+        # index probe and WAL record.
+        skip = "" if only_new else " ON CONFLICT DO NOTHING"
+        return f"INSERT INTO {self.table} ({', '.join(self.columns)}) SELECT {values} FROM {source}{skip}"  # noqa: S608, E501
 
     def _value(self, alias: str, i: int) -> str:
         if self.json_types[i]:  # the JSON value itself; JSON null is SQL NULL, as before
             return f"NULLIF({alias}.e->{i}, 'null')::{self.types[i]}"
         return f"({alias}.e->>{i})::{self.types[i]}"
 
-    def json(self, rows: Sequence[dict[str, Any]]) -> str:
-        return _orjson_text([self._row(r) for r in rows])
+    def json(self, rows: Sequence[list[Any]]) -> str:
+        """The rows (values in column order, converted in place) as one JSON parameter."""
+        return _orjson_text([self._converted(r) for r in rows])
 
-    def _row(self, row: dict[str, Any]) -> list[Any]:
-        values = list(self._values(row))
+    def _converted(self, values: list[Any]) -> list[Any]:
         for i, convert in self.converted:
             value = values[i]
             if value is not None:
@@ -287,8 +298,8 @@ class _JsonInsert:
     The attempts and content go in only for the requests that were new (`RETURNING`), so a
     request already in the ledger keeps exactly what it had."""
 
-    def __init__(self, dialect: Dialect) -> None:
-        requests, attempts, contents = (_JsonColumns(t, dialect) for t in _TABLES)
+    def __init__(self, dialect: Dialect, columns: type[_JsonColumns] = _JsonColumns) -> None:
+        requests, attempts, contents = (columns(t, dialect) for t in _TABLES)
         self.tables = (requests, attempts, contents)
         ctes = (
             f"new AS ({requests.insert('r', only_new=False)} RETURNING request_id)",
@@ -297,7 +308,7 @@ class _JsonInsert:
         )
         self.sql = f"WITH {', '.join(ctes)} SELECT count(*) FROM new"  # noqa: S608 - as above
 
-    def params(self, *rows: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+    def params(self, *rows: Sequence[list[Any]]) -> tuple[str, ...]:
         return tuple(table.json(r) for table, r in zip(self.tables, rows, strict=True))
 
 
@@ -315,9 +326,9 @@ def _insert_via_json(
     Core path would."""
     insert = _json_insert(conn.dialect)
     params = insert.params(
-        [request_row(r, recorded_at=now, ingest=ingest) for r in records],
-        [row for r in records for row in attempt_rows(r)],
-        [row for r in records if (row := content_row(r)) is not None],
+        [request_values(r, recorded_at=now, ingest=ingest) for r in records],
+        [row for r in records for row in attempt_values(r)],
+        [row for r in records if (row := content_values(r)) is not None],
     )
     driver: Any = conn.connection.driver_connection
     dbapi_error: type[Exception] = conn.dialect.loaded_dbapi.Error
