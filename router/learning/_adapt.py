@@ -47,6 +47,7 @@ class TrafficFile:
     pairs: frozenset[tuple[str, str]]
     texts: Sequence[str] = ()
     input: Mapping[str, Any] = field(default_factory=dict)
+    tasks: Sequence[str] = ()  # each example's `task` ("" when the row has none)
 
 
 def read_traffic(
@@ -67,7 +68,8 @@ def read_traffic(
         "pairs": _pair_stats(rows),
     }
     pairs = frozenset(_pair(row) for row in rows)
-    return TrafficFile(examples, pairs, [r.prompt for r in rows] if keep_text else (), record)
+    texts: Sequence[str] = [r.prompt for r in rows] if keep_text else ()
+    return TrafficFile(examples, pairs, texts, record, [r.task for r in rows])
 
 
 def _features_of(prompt: str) -> dict[int, float]:
@@ -169,7 +171,7 @@ def adapt(
     `pair` overrides the rows' own `local_model` / `frontier_model`; `strict` refuses a file
     with any unusable row. The artefact's `training.input` says how the file was read."""
     data = read_traffic(traffic, pair, strict=strict)
-    clf = _fit(data.examples, prior, seed)
+    clf = _fit(data.examples, data.tasks, prior, seed)
     pairs = [{"local_model": lo, "frontier_model": fr} for lo, fr in sorted(data.pairs)]
     record = {
         **clf.training,
@@ -184,13 +186,18 @@ def adapt(
 
 
 def _fit(
-    examples: Sequence[LabelledExample], prior: Classifier | None, seed: int
+    examples: Sequence[LabelledExample],
+    tasks: Sequence[str],
+    prior: Classifier | None,
+    seed: int,
 ) -> LearnedClassifier:
-    """`fit_candidate` with the file's parameters. Prompts in which nothing varies with the
-    gain (all one text, all empty) leave the in-domain model unranked: the prior alone."""
+    """`fit_candidate` with the file's parameters and the rows' tasks (an offset per task when
+    they name two or more). Prompts in which nothing varies with the gain (all one text, all
+    empty) leave the in-domain model unranked: the prior alone."""
     from router.learning._fit import fit_candidate  # noqa: PLC0415 - numpy/scikit-learn
 
-    return fit_candidate(examples, prior=prior, seed=seed, params=file_fit_params())
+    params = file_fit_params()
+    return fit_candidate(examples, prior=prior, seed=seed, params=params, tasks=tasks)
 
 
 def describe(learned: LearnedClassifier) -> list[str]:
