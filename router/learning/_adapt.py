@@ -219,7 +219,24 @@ def describe(learned: LearnedClassifier) -> list[str]:
             )
     if learned.gain_model is None:
         lines.append(_why_prior(t, read))
+    elif t.get("tasks"):
+        lines.append(_task_note(learned.gain_model.task_offsets, t["tasks"]))
     return lines
+
+
+def _task_note(offsets: Mapping[str, float], counts: Mapping[str, int]) -> str:
+    """What the rows' tasks added: an offset per task, or why none."""
+    if not offsets:
+        return (
+            f"the rows name {len(counts)} tasks, but the outcomes do not differ by task beyond "
+            "what the prompts show: no per-task offsets"
+        )
+    ranked = sorted(offsets.items(), key=lambda kv: (kv[1], kv[0]))
+    (low, lo), (high, hi) = ranked[0], ranked[-1]
+    return (
+        f"per-task offsets for {len(offsets)} tasks (pass a request's task when scoring): "
+        f"most towards the frontier {high} {hi:+.2f}, most local {low} {lo:+.2f}"
+    )
 
 
 def _why_prior(training: Mapping[str, Any], read: Mapping[str, Any]) -> str:

@@ -150,10 +150,12 @@ def fit_candidate(
         return LearnedClassifier(base, None, {**training, "chosen": "prior (validated)"})
     model = _gain_model(design, blend, params)
     chosen = f"blend w={blend.weight:.3f}"
+    counts = _task_counts(ordered_tasks)
+    if len(counts) >= 2:
+        training["tasks"] = counts
     offsets = _task_offsets(design, blend, oof_blend, ordered_tasks, params)
     if offsets:
         model = replace(model, task_offsets=offsets)
-        training["tasks"] = _task_counts(ordered_tasks)
         chosen += f", offsets for {len(offsets)} tasks"
     return LearnedClassifier(base, model, {**training, "chosen": chosen})
 
