@@ -9,7 +9,9 @@ say the same thing about a prompt with less of it. Rows become `LabelledExample`
 "file", in file order) and go through `fit_candidate`, the same code path `router learn` uses
 with the ledger's labels, with two differences (`file_fit_params`): its validation folds
 interleave the rows, because a file's order need not be time, and a prior that ranks the rows
-no better than chance is left out of the blend.
+no better than chance is left out of the blend. Rows that name their `task` (two or more tasks)
+also give the fit a shrunk offset per task (`fit_candidate`, docs/learning.md "Per-task
+offsets"); a request is then scored with its task.
 """
 
 from __future__ import annotations

@@ -14,7 +14,11 @@ whose order need not be time) rank the held-out gains significantly worse than c
 (Spearman t < -2), leave the prior alone. Finally
 the blend is calibrated to expected gain by least squares on the out-of-fold blend
 (`gain ~ a + c * b`; in sample when that slope is not positive), and
-`score = sigmoid(4 * (a + c * b))`: 0.5 means no expected gain. The constants were chosen once,
+`score = sigmoid(4 * (a + c * b))`: 0.5 means no expected gain. When the labels name two or
+more tasks (`tasks`, a request's tag) whose out-of-fold residuals `gain - (a + c * b)` differ
+(one-way ANOVA p < 0.1), each task gets an offset: its mean residual shrunk by `n / (n + 20)`,
+i.e. `b + offset / c` on the blend's scale, added to the logit as `4 * offset`; no task, or an
+unseen one, adds nothing. The constants were chosen once,
 on the mean over every shared-data source held out in turn (docs/learning-model.md), never per
 deployment; alternatives tried (choosing `w` or `alpha` by internal cross-validation) were
 noisier at a few hundred labels.

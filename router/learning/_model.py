@@ -247,9 +247,7 @@ class LearnedClassifier:
                 raise ValueError(f"got {len(prompts)} prompts but {len(given)} {name}")
         answers = responses if responses is not None else [None] * len(prompts)
         named = tasks if tasks is not None else [None] * len(prompts)
-        return [
-            self.score(p, r, task=t) for p, r, t in zip(prompts, answers, named, strict=True)
-        ]
+        return [self.score(p, r, task=t) for p, r, t in zip(prompts, answers, named, strict=True)]
 
     def _content(self) -> dict[str, Any]:
         return {
