@@ -118,6 +118,7 @@ def test_a_file_without_tasks_gives_the_artefact_it_gave_before_offsets(tmp_path
         assert fitted.version == reference.version
         assert fitted.to_json()["model"] == reference.to_json()["model"]
     assert "task_offsets" not in reference.to_json()["model"]
+    assert reference.to_json()["format_version"] == 1  # readable by routers before offsets
     notask = adapt(_write(tmp_path / "n.jsonl", rows, keep_task=False), tmp_path / "n")
     assert notask.version == reference.version and "tasks" not in notask.training
     requests = tmp_path / "req.jsonl"
@@ -161,6 +162,12 @@ def test_the_offsets_survive_a_round_trip_and_are_checksummed(tmp_path: Path) ->
     trivia = TRIVIA.format("Oslo")
     assert loaded.score(trivia, task="alpha") == learned.score(trivia, task="alpha")
     doc = json.loads((tmp_path / "out" / "learned.json").read_text())
+    assert doc["format_version"] == 2  # a router without offsets refuses it by version
+    doc["format_version"] = 1
+    (tmp_path / "out" / "learned.json").write_text(json.dumps(doc))
+    with pytest.raises(ClassifierError, match="per-task offsets are format_version 2"):
+        load_learned(tmp_path / "out")
+    doc["format_version"] = 2
     doc["model"]["task_offsets"]["alpha"] += 1.0
     (tmp_path / "out" / "learned.json").write_text(json.dumps(doc))
     with pytest.raises(ClassifierError, match="checksum"):

@@ -45,6 +45,10 @@ from router.learning._fastscore import TextSums, bucket_table
 
 LEARNED_FORMAT = "cost-router/learned-classifier"
 LEARNED_FORMAT_VERSION = 1
+TASKS_FORMAT_VERSION = 2
+"""Written when the model has per-task offsets (`model.task_offsets`), so a router that predates
+them refuses the artefact by its version rather than by a checksum that leaves them out; a model
+without offsets is still written as version 1, readable by every router."""
 LEARNED_FILE = "learned.json"
 _HINT = "rebuild it with 'router adapt' or 'router learn'"
 
@@ -249,6 +253,11 @@ class LearnedClassifier:
         named = tasks if tasks is not None else [None] * len(prompts)
         return [self.score(p, r, task=t) for p, r, t in zip(prompts, answers, named, strict=True)]
 
+    @property
+    def format_version(self) -> int:
+        offsets = self.gain_model is not None and self.gain_model.task_offsets
+        return TASKS_FORMAT_VERSION if offsets else LEARNED_FORMAT_VERSION
+
     def _content(self) -> dict[str, Any]:
         return {
             "prior_checksum": _prior_document(self.prior)["checksum"],
@@ -259,7 +268,7 @@ class LearnedClassifier:
         content = self._content()
         return {
             "format": LEARNED_FORMAT,
-            "format_version": LEARNED_FORMAT_VERSION,
+            "format_version": self.format_version,
             "features_version": FEATURES_VERSION,
             "model": content["model"],
             "checksum": _checksum(content),
@@ -324,13 +333,14 @@ def parse_learned(doc: object, where: str) -> LearnedClassifier:
     if not isinstance(doc, dict) or doc.get("format") != LEARNED_FORMAT:
         raise ClassifierError(f"{where}: not a cost-router learned classifier; {_HINT}")
     for key, expected in (
-        ("format_version", LEARNED_FORMAT_VERSION),
-        ("features_version", FEATURES_VERSION),
+        ("format_version", (LEARNED_FORMAT_VERSION, TASKS_FORMAT_VERSION)),
+        ("features_version", (FEATURES_VERSION,)),
     ):
-        if doc.get(key) != expected:
+        if doc.get(key) not in expected:
+            readable = " or ".join(map(repr, expected))
             raise ClassifierError(
                 f"{where}: {key} {doc.get(key)!r} is not supported (this cost-router reads "
-                f"{expected!r}); {_HINT}"
+                f"{readable}); {_HINT}"
             )
     prior_doc = doc.get("prior")
     if not isinstance(prior_doc, dict):
@@ -339,6 +349,11 @@ def parse_learned(doc: object, where: str) -> LearnedClassifier:
     model = _gain_model(doc.get("model"), where)
     training = doc.get("training")
     learned = LearnedClassifier(prior, model, training if isinstance(training, dict) else {})
+    if doc["format_version"] != learned.format_version:
+        raise ClassifierError(
+            f"{where}: format_version {doc['format_version']} does not match the model "
+            f"(per-task offsets are format_version {TASKS_FORMAT_VERSION}); {_HINT}"
+        )
     if doc.get("checksum") != _checksum(learned._content()):
         raise ClassifierError(
             f"{where}: checksum mismatch, the weights were altered or truncated; {_HINT}"
