@@ -224,7 +224,8 @@ def adapt_split(
     dep: Deployment, seed: int, share: float = TRAIN_SHARE
 ) -> dict[str, tuple[float, float]]:
     """Every scorer's (APGR, saved@95) on the 80% after adapting on a seeded 20%, labelled as
-    `router adapt` labels a file of those rows (the pair's gain pooled with the other models)."""
+    `router adapt` labels a file of those rows (the pair's gain pooled with the other models),
+    with the rows' tasks (adapt learns an offset per task; the 80% is scored with its tasks)."""
     from router.learning._adapt import file_fit_params, pooled_gains
     from router.learning._fit import fit_candidate
 
@@ -234,8 +235,10 @@ def adapt_split(
     p = dep.pair
     gains = pooled_gains([p.rows[i] for i in train], p.local_model, p.frontier_model)
     found = examples(dep, train.tolist(), gains=gains)
-    clf = fit_candidate(found, prior=dep.prior, seed=seed, params=file_fit_params())
-    out = {"adapt (20%)": metrics(dep, test, [clf.score_features(dep.features[i]) for i in test])}
+    tasks = [p.rows[i].task for i in train]
+    clf = fit_candidate(found, prior=dep.prior, seed=seed, params=file_fit_params(), tasks=tasks)
+    scores = [clf.score_features(dep.features[i], task=p.rows[i].task) for i in test]
+    out = {"adapt (20%)": metrics(dep, test, scores)}
     for name, scores in dep.static.items():
         out[name] = metrics(dep, test, [scores[i] for i in test])
     return out

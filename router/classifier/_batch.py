@@ -1,6 +1,8 @@
-"""`router score`: read `{"id", "prompt"[, "response"]}` rows, write `{"id", "score"}` rows.
+"""`router score`: read `{"id", "prompt"[, "response"][, "task"]}` rows, write `{"id", "score"}`.
 
 Every row is validated before anything is written, so a bad line never leaves a partial output.
+A row's `task` (its tag, as in the shared-data schema) reaches an artefact that learned per-task
+offsets (`router adapt` on rows with tasks); other classifiers score the prompt alone.
 """
 
 from __future__ import annotations
@@ -8,8 +10,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, cast
 
 from router.classifier import Classifier
 from router.errors import RouterError
@@ -26,6 +30,19 @@ class ScoreRequest:
     id: str | int
     prompt: str
     response: str | None
+    task: str | None = None
+
+
+class _TaskAware(Protocol):
+    """A classifier whose `score_batch` takes the rows' tasks (`task_aware = True`)."""
+
+    def score_batch(
+        self,
+        prompts: Sequence[str],
+        responses: Sequence[str | None] | None = None,
+        *,
+        tasks: Sequence[str | None] | None = None,
+    ) -> list[float]: ...
 
 
 def read_requests(path: Path) -> list[ScoreRequest]:
@@ -46,7 +63,7 @@ def read_requests(path: Path) -> list[ScoreRequest]:
 def _request(obj: object, where: str) -> ScoreRequest:
     if not isinstance(obj, dict):
         raise ScoreInputError(f"{where}: expected a JSON object")
-    rid, response = obj.get("id"), obj.get("response")
+    rid, response, task = obj.get("id"), obj.get("response"), obj.get("task")
     if isinstance(rid, bool) or not isinstance(rid, str | int):
         raise ScoreInputError(f"{where}: 'id' must be a string or an integer")
     try:
@@ -55,13 +72,25 @@ def _request(obj: object, where: str) -> ScoreRequest:
         raise ScoreInputError(f"{where}: {exc}") from None
     if response is not None and not isinstance(response, str):
         raise ScoreInputError(f"{where}: 'response' must be a string or null")
-    return ScoreRequest(rid, prompt, response)
+    if task is not None and not isinstance(task, str):
+        raise ScoreInputError(f"{where}: 'task' must be a string or null")
+    return ScoreRequest(rid, prompt, response, task or None)
+
+
+def score_requests(classifier: Classifier, requests: Sequence[ScoreRequest]) -> list[float]:
+    """Each request's score; with its task when any has one and the classifier takes tasks."""
+    prompts = [r.prompt for r in requests]
+    responses = [r.response for r in requests]
+    tasks = [r.task for r in requests]
+    if any(tasks) and getattr(classifier, "task_aware", False):
+        return cast(_TaskAware, classifier).score_batch(prompts, responses, tasks=tasks)
+    return classifier.score_batch(prompts, responses)
 
 
 def score_file(classifier: Classifier, source: Path, target: Path) -> int:
     """Score every row of `source` into `target` (same order); returns the number of rows."""
     requests = read_requests(source)
-    scores = classifier.score_batch([r.prompt for r in requests], [r.response for r in requests])
+    scores = score_requests(classifier, requests)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:

@@ -121,7 +121,7 @@ def train(
     "input_path",
     type=_IN_FILE,
     required=True,
-    help='JSON Lines of {"id", "prompt"} with an optional "response".',
+    help='JSON Lines of {"id", "prompt"} with an optional "response" and "task".',
 )
 @click.option(
     "--output",
@@ -138,7 +138,8 @@ def score(*, input_path: Path, output_path: Path, classifier_path: Path | None) 
     Examples:
       router score --input requests.jsonl --output scores.jsonl
       router score --input answered.jsonl --output scores.jsonl --classifier build/clf
-    (a row with "response" is scored after the answer, when the artefact has a post-hoc model)
+    (a row with "response" is scored after the answer, when the artefact has a post-hoc model;
+    a row's "task" moves its score when the artefact learned that task with 'router adapt')
     """
     try:
         n = score_file(load_classifier(classifier_path), input_path, output_path)

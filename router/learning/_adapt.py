@@ -9,7 +9,9 @@ say the same thing about a prompt with less of it. Rows become `LabelledExample`
 "file", in file order) and go through `fit_candidate`, the same code path `router learn` uses
 with the ledger's labels, with two differences (`file_fit_params`): its validation folds
 interleave the rows, because a file's order need not be time, and a prior that ranks the rows
-no better than chance is left out of the blend.
+no better than chance is left out of the blend. Rows that name their `task` (two or more tasks)
+also give the fit a shrunk offset per task (`fit_candidate`, docs/learning.md "Per-task
+offsets"); a request is then scored with its task.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class TrafficFile:
     pairs: frozenset[tuple[str, str]]
     texts: Sequence[str] = ()
     input: Mapping[str, Any] = field(default_factory=dict)
+    tasks: Sequence[str] = ()  # each example's `task` ("" when the row has none)
 
 
 def read_traffic(
@@ -67,7 +70,8 @@ def read_traffic(
         "pairs": _pair_stats(rows),
     }
     pairs = frozenset(_pair(row) for row in rows)
-    return TrafficFile(examples, pairs, [r.prompt for r in rows] if keep_text else (), record)
+    texts: Sequence[str] = [r.prompt for r in rows] if keep_text else ()
+    return TrafficFile(examples, pairs, texts, record, [r.task for r in rows])
 
 
 def _features_of(prompt: str) -> dict[int, float]:
@@ -169,7 +173,7 @@ def adapt(
     `pair` overrides the rows' own `local_model` / `frontier_model`; `strict` refuses a file
     with any unusable row. The artefact's `training.input` says how the file was read."""
     data = read_traffic(traffic, pair, strict=strict)
-    clf = _fit(data.examples, prior, seed)
+    clf = _fit(data.examples, data.tasks, prior, seed)
     pairs = [{"local_model": lo, "frontier_model": fr} for lo, fr in sorted(data.pairs)]
     record = {
         **clf.training,
@@ -184,13 +188,18 @@ def adapt(
 
 
 def _fit(
-    examples: Sequence[LabelledExample], prior: Classifier | None, seed: int
+    examples: Sequence[LabelledExample],
+    tasks: Sequence[str],
+    prior: Classifier | None,
+    seed: int,
 ) -> LearnedClassifier:
-    """`fit_candidate` with the file's parameters. Prompts in which nothing varies with the
-    gain (all one text, all empty) leave the in-domain model unranked: the prior alone."""
+    """`fit_candidate` with the file's parameters and the rows' tasks (an offset per task when
+    they name two or more). Prompts in which nothing varies with the gain (all one text, all
+    empty) leave the in-domain model unranked: the prior alone."""
     from router.learning._fit import fit_candidate  # noqa: PLC0415 - numpy/scikit-learn
 
-    return fit_candidate(examples, prior=prior, seed=seed, params=file_fit_params())
+    params = file_fit_params()
+    return fit_candidate(examples, prior=prior, seed=seed, params=params, tasks=tasks)
 
 
 def describe(learned: LearnedClassifier) -> list[str]:
@@ -212,7 +221,24 @@ def describe(learned: LearnedClassifier) -> list[str]:
             )
     if learned.gain_model is None:
         lines.append(_why_prior(t, read))
+    elif t.get("tasks"):
+        lines.append(_task_note(learned.gain_model.task_offsets, t["tasks"]))
     return lines
+
+
+def _task_note(offsets: Mapping[str, float], counts: Mapping[str, int]) -> str:
+    """What the rows' tasks added: an offset per task, or why none."""
+    if not offsets:
+        return (
+            f"the rows name {len(counts)} tasks, but the outcomes do not differ by task beyond "
+            "what the prompts show: no per-task offsets"
+        )
+    ranked = sorted(offsets.items(), key=lambda kv: (kv[1], kv[0]))
+    (low, lo), (high, hi) = ranked[0], ranked[-1]
+    return (
+        f"per-task offsets for {len(offsets)} tasks (pass a request's task when scoring): "
+        f"most towards the frontier {high} {hi:+.2f}, most local {low} {lo:+.2f}"
+    )
 
 
 def _why_prior(training: Mapping[str, Any], read: Mapping[str, Any]) -> str:

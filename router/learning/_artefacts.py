@@ -160,15 +160,28 @@ class PromotedClassifier:
         self._maybe_check()
         return self._current
 
-    def score(self, prompt: str, response: str | None = None) -> float:
+    task_aware = True
+
+    def score(self, prompt: str, response: str | None = None, *, task: str | None = None) -> float:
+        """The current artefact's score; `task` reaches it when it learned per-task offsets."""
         self._maybe_check()
-        return self._current.score(prompt, response)
+        current = self._current
+        if task and isinstance(current, LearnedClassifier):
+            return current.score(prompt, response, task=task)
+        return current.score(prompt, response)
 
     def score_batch(
-        self, prompts: Sequence[str], responses: Sequence[str | None] | None = None
+        self,
+        prompts: Sequence[str],
+        responses: Sequence[str | None] | None = None,
+        *,
+        tasks: Sequence[str | None] | None = None,
     ) -> list[float]:
         self._maybe_check()
-        return self._current.score_batch(prompts, responses)
+        current = self._current
+        if tasks is not None and isinstance(current, LearnedClassifier):
+            return current.score_batch(prompts, responses, tasks=tasks)
+        return current.score_batch(prompts, responses)
 
     def refresh(self) -> bool:
         """Load the pointed-to artefact now if the pointer changed; True when one was swapped

@@ -14,7 +14,11 @@ whose order need not be time) rank the held-out gains significantly worse than c
 (Spearman t < -2), leave the prior alone. Finally
 the blend is calibrated to expected gain by least squares on the out-of-fold blend
 (`gain ~ a + c * b`; in sample when that slope is not positive), and
-`score = sigmoid(4 * (a + c * b))`: 0.5 means no expected gain. The constants were chosen once,
+`score = sigmoid(4 * (a + c * b))`: 0.5 means no expected gain. When the labels name two or
+more tasks (`tasks`, a request's tag) whose out-of-fold residuals `gain - (a + c * b)` differ
+(one-way ANOVA p < 0.1), each task gets an offset: its mean residual shrunk by `n / (n + 20)`,
+i.e. `b + offset / c` on the blend's scale, added to the logit as `4 * offset`; no task, or an
+unseen one, adds nothing. The constants were chosen once,
 on the mean over every shared-data source held out in turn (docs/learning-model.md), never per
 deployment; alternatives tried (choosing `w` or `alpha` by internal cross-validation) were
 noisier at a few hundred labels.
@@ -23,9 +27,10 @@ noisier at a few hundred labels.
 from __future__ import annotations
 
 import math
+import warnings
 import zlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +46,7 @@ from router.learning._model import GainModel, HashedPrior, LearnedClassifier
 
 FloatArray = NDArray[np.float64]
 _DECIMALS = 6
+TASK_SHRINK = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +77,13 @@ class FitParams:
     # The prior's dense signals (length, structure, scripts, lexicons), standardised, join the
     # ridge at this scale next to the unit-norm TF-IDF rows (0: n-grams only).
     dense_weight: float = 0.05
+    # Per-task offsets (labels that carry a task, two tasks or more): each task's mean residual
+    # of the calibrated blend, shrunk by n / (n + this) for its n labels. None: no offsets.
+    task_shrink: float | None = TASK_SHRINK
+    # The residual is the out-of-fold blend's (True) or the fitted blend's (False).
+    task_residual_oof: bool = True
+    # Offsets only when the tasks' residuals differ (one-way ANOVA p below this; None: always).
+    task_max_p: float | None = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,26 +133,48 @@ def fit_candidate(
     prior: Classifier | None = None,
     seed: int = 0,
     params: FitParams | None = None,
+    tasks: Sequence[str | None] | None = None,
 ) -> LearnedClassifier:
-    """The prior plus a gain model fitted to `examples` (the prior alone when too few).
+    """The prior plus a gain model fitted to `examples` (the prior alone when too few), plus a
+    shrunk offset per task when `tasks` (one per example, None or "" for none) name two or more.
 
     Deterministic: the same examples (in any order of equal `observed_at`) give the same model.
     `seed` is recorded; the fit itself uses no randomness."""
     params = params or FitParams()
     base = base_prior(prior)
-    ordered = sorted(examples, key=lambda e: (e.observed_at, _order_key(e)))
+    ordered, ordered_tasks = _ordered(examples, tasks)
     training = _training_record(ordered, params, seed)
     gains = [e.gain for e in ordered]
     if len(ordered) < params.min_examples or len(set(gains)) < 2:
         return LearnedClassifier(base, None, {**training, "chosen": "prior (too few labels)"})
     design = _design(ordered, HashedPrior(base), params)
-    blend, table = _choose_blend(design, params)
+    blend, table, oof_blend = _choose_blend(design, params)
     training["validation"] = table
     if blend is None:
         return LearnedClassifier(base, None, {**training, "chosen": "prior (validated)"})
     model = _gain_model(design, blend, params)
     chosen = f"blend w={blend.weight:.3f}"
+    counts = _task_counts(ordered_tasks)
+    if len(counts) >= 2:
+        training["tasks"] = counts
+    offsets = _task_offsets(design, blend, oof_blend, ordered_tasks, params)
+    if offsets:
+        model = replace(model, task_offsets=offsets)
+        chosen += f", offsets for {len(offsets)} tasks"
     return LearnedClassifier(base, model, {**training, "chosen": chosen})
+
+
+def _ordered(
+    examples: Sequence[LabelledExample], tasks: Sequence[str | None] | None
+) -> tuple[list[LabelledExample], list[str]]:
+    """The examples in time order (ties by content) and their tasks ("" for none) alongside."""
+    if tasks is not None and len(tasks) != len(examples):
+        raise ValueError(f"got {len(examples)} examples but {len(tasks)} tasks")
+    named = [t or "" for t in tasks] if tasks is not None else [""] * len(examples)
+    order = sorted(
+        range(len(examples)), key=lambda i: (examples[i].observed_at, _order_key(examples[i]))
+    )
+    return [examples[i] for i in order], [named[i] for i in order]
 
 
 def _order_key(example: LabelledExample) -> int:
@@ -274,9 +309,12 @@ def _rank_t(scores: FloatArray, gain: FloatArray) -> float:
     return rho * math.sqrt((n - 2) / max(1e-12, 1.0 - rho * rho))
 
 
-def _choose_blend(design: _Design, params: FitParams) -> tuple[_Blend | None, dict[str, float]]:
+def _choose_blend(
+    design: _Design, params: FitParams
+) -> tuple[_Blend | None, dict[str, float], FloatArray]:
     """In-domain weight by label count, once held-out labels show the ridge ranks at all; all of
-    it when the prior ranks the labels no better than chance (with `min_prior_t` set)."""
+    it when the prior ranks the labels no better than chance (with `min_prior_t` set). Also
+    the out-of-fold blend (the task offsets' residuals)."""
     n = len(design.gain)
     oof = _out_of_fold(design, params)
     pm, ps = _standardise(design.prior_z)
@@ -295,7 +333,7 @@ def _choose_blend(design: _Design, params: FitParams) -> tuple[_Blend | None, di
     }
     rounded = {k: round(v, 6) for k, v in table.items()}
     if table["ridge_oof_rank_t"] < params.min_signal_t:
-        return None, rounded
+        return None, rounded, blended
     b, coef = _ridge(design.x, design.gain, design.weight, params.alpha)
     fitted = design.x @ coef + b
     rm, rs = _standardise(fitted)
@@ -304,8 +342,9 @@ def _choose_blend(design: _Design, params: FitParams) -> tuple[_Blend | None, di
         in_sample = (1 - weight) * (design.prior_z - pm) / ps + weight * (fitted - rm) / rs
         slope, offset = _calibration(in_sample, design)
     if slope <= 0.0:
-        return None, rounded
-    return _Blend(weight, b, coef, pm, ps, rm, rs, float(slope), float(offset)), rounded
+        return None, rounded, blended
+    blend = _Blend(weight, b, coef, pm, ps, rm, rs, float(slope), float(offset))
+    return blend, rounded, blended
 
 
 def _calibration(score: NDArray[np.float64], design: _Design) -> tuple[float, float]:
@@ -343,6 +382,66 @@ def _gain_model(design: _Design, blend: _Blend, params: FitParams) -> GainModel:
             for b, c in zip(design.columns, blend.ridge_coef[:n_grams], strict=True)
         },
     )
+
+
+def _task_offsets(
+    design: _Design,
+    blend: _Blend,
+    oof_blend: FloatArray,
+    tasks: Sequence[str],
+    params: FitParams,
+) -> dict[str, float]:
+    """Each task's offset to the score's logit: its labels' weighted mean residual against the
+    calibrated blend, shrunk towards 0 by `n / (n + task_shrink)` (a ridge on task indicators),
+    times the output scale. On the blend's standardised scale that is `residual / slope`, so
+    the text model keeps its weight. Nothing unless two or more tasks are named."""
+    named = sorted({t for t in tasks if t})
+    if params.task_shrink is None or len(named) < 2:
+        return {}
+    b = oof_blend if params.task_residual_oof else _fitted_blend(design, blend)
+    residual = design.gain - (blend.offset + blend.slope * b)
+    if params.task_max_p is not None and not _tasks_differ(residual, tasks, params.task_max_p):
+        return {}
+    sums: dict[str, list[float]] = {t: [0.0, 0.0] for t in named}
+    for task, r, w in zip(tasks, residual, design.weight, strict=True):
+        if task:
+            sums[task][0] += float(w * r)
+            sums[task][1] += float(w)
+    return {
+        t: _round(params.output_scale * total / (n + params.task_shrink))
+        for t, (total, n) in sums.items()
+    }
+
+
+def _tasks_differ(residual: FloatArray, tasks: Sequence[str], max_p: float) -> bool:
+    """Whether the residuals' means differ between tasks: one-way ANOVA p below `max_p`."""
+    from scipy.stats import f_oneway  # noqa: PLC0415 - training only
+
+    groups: dict[str, list[float]] = {}
+    for task, r in zip(tasks, residual, strict=True):
+        if task:
+            groups.setdefault(task, []).append(float(r))
+    if sum(len(g) for g in groups.values()) <= len(groups):
+        return False  # no task has two labels: nothing to compare within
+    with warnings.catch_warnings():  # a constant or one-label group: p is nan or exact
+        warnings.simplefilter("ignore")
+        p = float(f_oneway(*groups.values()).pvalue)
+    return math.isfinite(p) and p < max_p
+
+
+def _fitted_blend(design: _Design, blend: _Blend) -> FloatArray:
+    fitted = design.x @ blend.ridge_coef + blend.ridge_intercept
+    prior = (design.prior_z - blend.prior_mean) / blend.prior_scale
+    ridge = (fitted - blend.ridge_mean) / blend.ridge_scale
+    return np.asarray((1 - blend.weight) * prior + blend.weight * ridge, dtype=np.float64)
+
+
+def _task_counts(tasks: Sequence[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for t in tasks:
+        if t:
+            counts[t] = counts.get(t, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def _round(value: float) -> float:

@@ -2,12 +2,16 @@
 
     u = intercept + prior_coef * (z0 - prior_mean) / prior_scale
         + sum(dense_coef * (x - dense_mean) / dense_scale) + sum(ngram_coef[b] * tfidf[b])
+        + task_offsets.get(task, 0)
     score = sigmoid(u)
 
 `z0` is the prior's logit of the prompt, computed from the same hashed features the learning store
 keeps (`HashedPrior`), so training on stored features and scoring a live prompt agree. `tfidf` is
 the prompt's hashed n-gram counts times the learned inverse document frequencies, L2-normalised
-over the buckets the model knows. Without a gain model (cold start) the score is the prior's own.
+over the buckets the model knows. `task` is the request's optional tag (the labelled rows'
+`task`): a task the model was fitted with moves the score by its learned offset; no task, or one
+it never saw, scores exactly as a model without offsets. Without a gain model (cold start) the
+score is the prior's own, whatever the task.
 
 The artefact is one JSON file, `DIR/learned.json`, that embeds the prior's artefact document, so a
 directory is self-contained; nothing is unpickled. `version` is a content hash of both models.
@@ -41,6 +45,10 @@ from router.learning._fastscore import TextSums, bucket_table
 
 LEARNED_FORMAT = "cost-router/learned-classifier"
 LEARNED_FORMAT_VERSION = 1
+TASKS_FORMAT_VERSION = 2
+"""Written when the model has per-task offsets (`model.task_offsets`), so a router that predates
+them refuses the artefact by its version rather than by a checksum that leaves them out; a model
+without offsets is still written as version 1, readable by every router."""
 LEARNED_FILE = "learned.json"
 _HINT = "rebuild it with 'router adapt' or 'router learn'"
 
@@ -101,6 +109,8 @@ class GainModel:
     dense_coef: tuple[float, ...]
     idf: Mapping[int, float]
     ngram_coef: Mapping[int, float]
+    # Added to `u` for a request of that task (the task names as the labelled rows gave them).
+    task_offsets: Mapping[str, float] = field(default_factory=dict)
     # The dense part folded once: sum(c * (x - m) / s) = bias + sum((c / s) * x).
     _dense_w: tuple[float, ...] = field(init=False, repr=False, compare=False)
     _dense_bias: float | None = field(init=False, repr=False, compare=False)
@@ -112,7 +122,11 @@ class GainModel:
         object.__setattr__(self, "_dense_bias", bias)
 
     def to_json(self) -> dict[str, Any]:
+        """The stored form; `task_offsets` only when there are any, so a model fitted without
+        tasks keeps the document (and the version) it had before offsets existed."""
+        offsets = {"task_offsets": dict(sorted(self.task_offsets.items()))}
         return {
+            **(offsets if self.task_offsets else {}),
             "intercept": self.intercept,
             "prior_coef": self.prior_coef,
             "prior_mean": self.prior_mean,
@@ -123,6 +137,10 @@ class GainModel:
             "idf": {str(b): v for b, v in sorted(self.idf.items())},
             "ngram_coef": {str(b): v for b, v in sorted(self.ngram_coef.items())},
         }
+
+    def offset(self, task: str | None) -> float:
+        """The task's offset to `u`: 0 for no task or one the model was not fitted with."""
+        return self.task_offsets.get(task, 0.0) if task else 0.0
 
     def value(self, prior_logit: float, dense: list[float], grams: Mapping[int, float]) -> float:
         """The gain model's logit from the prior's logit, the dense signals and hashed grams."""
@@ -148,9 +166,12 @@ class LearnedClassifier:
 
     Satisfies `router.classifier.Classifier`. With `response` and a prior that judges answers
     (`uses_response`), the score is the prior's after-the-answer score (the post-hoc verifier).
+    Every scoring method takes an optional `task` (`tasks` for a batch): the request's tag, e.g.
+    `metadata["task"]`; `task_aware` tells a caller it may pass one.
     """
 
     __slots__ = ("_hashed", "_text_sums", "gain_model", "prior", "training", "version")
+    task_aware = True
 
     def __init__(
         self,
@@ -172,48 +193,70 @@ class LearnedClassifier:
     def uses_response(self) -> bool:
         return self.prior.uses_response
 
-    def score_features(self, features: Mapping[int, float]) -> float:
-        """The score of a prompt given its `hashed_features` (what the learning store keeps)."""
-        return self._score_parts(*split_features(features))
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """The tasks with a learned offset (none without a gain model or tasks in training)."""
+        return () if self.gain_model is None else tuple(sorted(self.gain_model.task_offsets))
 
-    def _score_parts(self, dense: list[float], grams: Mapping[int, float], n_grams: int) -> float:
+    def score_features(self, features: Mapping[int, float], *, task: str | None = None) -> float:
+        """The score of a prompt given its `hashed_features` (what the learning store keeps)."""
+        return self._score_parts(*split_features(features), task)
+
+    def _score_parts(
+        self, dense: list[float], grams: Mapping[int, float], n_grams: int, task: str | None
+    ) -> float:
         z0 = self._hashed.logit_parts(dense, grams, n_grams)
         if self.gain_model is None:
             return _sigmoid(z0)
-        return _sigmoid(self.gain_model.value(z0, dense, grams))
+        return _sigmoid(self.gain_model.value(z0, dense, grams) + self.gain_model.offset(task))
 
-    def score(self, prompt: str, response: str | None = None) -> float:
+    def score(self, prompt: str, response: str | None = None, *, task: str | None = None) -> float:
         if not isinstance(prompt, str):
             raise TypeError(f"prompt must be str, not {type(prompt).__name__}")
         if self.gain_model is None or (response is not None and self.uses_response):
             return self.prior.score(prompt, response)
-        return self._score_extracted(_features.extract(prompt), self.gain_model)
+        return self._score_extracted(_features.extract(prompt), self.gain_model, task)
 
-    def score_with_features(self, prompt: str) -> tuple[float, _features.PromptFeatures]:
-        """`score(prompt)` and the features it was computed from (the learning loop stores
-        them instead of extracting them again)."""
+    def score_with_features(
+        self, prompt: str, *, task: str | None = None
+    ) -> tuple[float, _features.PromptFeatures]:
+        """`score(prompt, task=task)` and the features it was computed from (the learning loop
+        stores them instead of extracting them again)."""
         if self.gain_model is None:
             return self.prior.score_with_features(prompt)
         extracted = _features.extract(prompt)
-        return self._score_extracted(extracted, self.gain_model), extracted
+        return self._score_extracted(extracted, self.gain_model, task), extracted
 
-    def _score_extracted(self, extracted: _features.PromptFeatures, model: GainModel) -> float:
-        """`score_features(hashed_features(prompt))`, through the precomputed table."""
+    def _score_extracted(
+        self, extracted: _features.PromptFeatures, model: GainModel, task: str | None
+    ) -> float:
+        """`score_features(hashed_features(prompt), task=task)`, through the precomputed table."""
         sums = self._text_sums(extracted) if self._text_sums is not None else None
         if sums is None:  # two grams share a bucket: count them together
-            return self._score_parts(*extracted_parts(extracted))
+            return self._score_parts(*extracted_parts(extracted), task)
         dense, prior_part, squares, dot = sums
         z0 = self._hashed.logit_from_sum(dense, prior_part)
-        return _sigmoid(model.value_from_sums(z0, dense, squares, dot))
+        return _sigmoid(model.value_from_sums(z0, dense, squares, dot) + model.offset(task))
 
     def score_batch(
-        self, prompts: Sequence[str], responses: Sequence[str | None] | None = None
+        self,
+        prompts: Sequence[str],
+        responses: Sequence[str | None] | None = None,
+        *,
+        tasks: Sequence[str | None] | None = None,
     ) -> list[float]:
-        if responses is None:
-            return [self.score(p) for p in prompts]
-        if len(responses) != len(prompts):
-            raise ValueError(f"got {len(prompts)} prompts but {len(responses)} responses")
-        return [self.score(p, r) for p, r in zip(prompts, responses, strict=True)]
+        """`score` of each prompt, with its response and task when given (aligned lists)."""
+        for name, given in (("responses", responses), ("tasks", tasks)):
+            if given is not None and len(given) != len(prompts):
+                raise ValueError(f"got {len(prompts)} prompts but {len(given)} {name}")
+        answers = responses if responses is not None else [None] * len(prompts)
+        named = tasks if tasks is not None else [None] * len(prompts)
+        return [self.score(p, r, task=t) for p, r, t in zip(prompts, answers, named, strict=True)]
+
+    @property
+    def format_version(self) -> int:
+        offsets = self.gain_model is not None and self.gain_model.task_offsets
+        return TASKS_FORMAT_VERSION if offsets else LEARNED_FORMAT_VERSION
 
     def _content(self) -> dict[str, Any]:
         return {
@@ -225,7 +268,7 @@ class LearnedClassifier:
         content = self._content()
         return {
             "format": LEARNED_FORMAT,
-            "format_version": LEARNED_FORMAT_VERSION,
+            "format_version": self.format_version,
             "features_version": FEATURES_VERSION,
             "model": content["model"],
             "checksum": _checksum(content),
@@ -290,13 +333,14 @@ def parse_learned(doc: object, where: str) -> LearnedClassifier:
     if not isinstance(doc, dict) or doc.get("format") != LEARNED_FORMAT:
         raise ClassifierError(f"{where}: not a cost-router learned classifier; {_HINT}")
     for key, expected in (
-        ("format_version", LEARNED_FORMAT_VERSION),
-        ("features_version", FEATURES_VERSION),
+        ("format_version", (LEARNED_FORMAT_VERSION, TASKS_FORMAT_VERSION)),
+        ("features_version", (FEATURES_VERSION,)),
     ):
-        if doc.get(key) != expected:
+        if doc.get(key) not in expected:
+            readable = " or ".join(map(repr, expected))
             raise ClassifierError(
                 f"{where}: {key} {doc.get(key)!r} is not supported (this cost-router reads "
-                f"{expected!r}); {_HINT}"
+                f"{readable}); {_HINT}"
             )
     prior_doc = doc.get("prior")
     if not isinstance(prior_doc, dict):
@@ -305,6 +349,11 @@ def parse_learned(doc: object, where: str) -> LearnedClassifier:
     model = _gain_model(doc.get("model"), where)
     training = doc.get("training")
     learned = LearnedClassifier(prior, model, training if isinstance(training, dict) else {})
+    if doc["format_version"] != learned.format_version:
+        raise ClassifierError(
+            f"{where}: format_version {doc['format_version']} does not match the model "
+            f"(per-task offsets are format_version {TASKS_FORMAT_VERSION}); {_HINT}"
+        )
     if doc.get("checksum") != _checksum(learned._content()):
         raise ClassifierError(
             f"{where}: checksum mismatch, the weights were altered or truncated; {_HINT}"
@@ -356,7 +405,15 @@ def _parse_gain_model(model: Any) -> GainModel:
         dense_coef=_numbers(model["dense_coef"], n),
         idf=_buckets(model["idf"]),
         ngram_coef=_buckets(model["ngram_coef"]),
+        task_offsets=_task_offsets(model.get("task_offsets", {})),
     )
+
+
+def _task_offsets(values: Mapping[str, Any]) -> dict[str, float]:
+    """Absent in a model fitted without tasks; else non-empty names to finite numbers."""
+    if not isinstance(values, dict) or not all(isinstance(k, str) and k for k in values):
+        raise ValueError("task_offsets must map task names to numbers")
+    return {k: _number(v) for k, v in values.items()}
 
 
 __all__ = [
