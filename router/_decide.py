@@ -63,7 +63,7 @@ def _scored(
         tier: Tier = "frontier" if request.prompt_tokens >= limit else "local"
         reason = f"prompt of {request.prompt_tokens} tokens vs limit {limit:.0f}"
         return Decision(tier, "token-count", float(request.prompt_tokens), limit, reason), None
-    score, features = score_and_features(classifier, request.scoring_text)
+    score, features = score_and_features(classifier, request.scoring_text, request.tags.get("task"))
     threshold = raise_threshold(routing.threshold, progress)
     chosen: Tier = "frontier" if score >= threshold else "local"
     sign = ">=" if chosen == "frontier" else "<"

@@ -38,12 +38,19 @@ def version_of(classifier: Classifier | None) -> str | None:
     return version if isinstance(version, str) else None
 
 
-def score_and_features(classifier: Classifier, prompt: str) -> tuple[float, PromptFeatures | None]:
+def score_and_features(
+    classifier: Classifier, prompt: str, task: str | None = None
+) -> tuple[float, PromptFeatures | None]:
     """The score, and the prompt features it was computed from when the classifier hands them
     over (`score_with_features`, the shipped classifiers): the learning loop stores those
-    instead of extracting them again. None from any other classifier."""
+    instead of extracting them again. None from any other classifier.
+
+    `task` (the request's `metadata["task"]`) goes only to a classifier that learned per-task
+    offsets (`task_aware`: an artefact of `router adapt` on rows naming their task); a task it
+    never saw moves nothing, and every other classifier scores the prompt alone."""
+    aware = task is not None and getattr(classifier, "task_aware", False)
     with_features = getattr(classifier, "score_with_features", None)
     if callable(with_features):
-        score, features = with_features(prompt)
+        score, features = with_features(prompt, task=task) if aware else with_features(prompt)
         return score, features
-    return classifier.score(prompt), None
+    return (classifier.score(prompt, task=task) if aware else classifier.score(prompt)), None  # type: ignore[call-arg]

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from router import Router
 from router.classifier import load_classifier
 from router.cli import main
 from router.errors import ClassifierError
@@ -23,6 +24,9 @@ from router.learning import LabelledExample, LearnedClassifier, hashed_features,
 from router.learning._adapt import adapt, describe, file_fit_params
 from router.learning._artefacts import ArtefactDir, PromotedClassifier
 from router.learning._fit import FitParams, fit_candidate
+from router.policy import Routing
+from tests.learning_helpers import servers_fixture  # noqa: F401 - the `servers` fixture
+from tests.support import loopback_policy
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 MATHS = "Prove that the integral of {} over the unit interval converges, step by step."
@@ -231,3 +235,23 @@ def test_a_promoted_classifier_passes_the_task_to_its_artefact(tmp_path: Path) -
     assert isinstance(pinned, LearnedClassifier) and pinned.task_aware
     score, _ = pinned.score_with_features(trivia, task="alpha")
     assert score == learned.score(trivia, task="alpha")
+
+
+def test_a_requests_metadata_task_reaches_the_adapted_classifier(
+    servers: Any, tmp_path: Path
+) -> None:
+    """Router(classifier=DIR) scores with the request's `metadata["task"]`: its decision's score
+    is the artefact's score for that task; an unseen task, or none, scores the prompt alone."""
+    learned = adapt(_write(tmp_path / "t.jsonl", _rows()), tmp_path / "out")
+    trivia = TRIVIA.format("Lima")
+    policy = loopback_policy(*servers, routing=Routing(rule="classifier", threshold=0.5))
+    router = Router(policy, classifier=tmp_path / "out", ledger=None)
+    try:
+        for task in ("alpha", "gamma", "unseen", None):
+            metadata = {"team": "t"} if task is None else {"task": task}
+            decision = router.complete(trivia, metadata=metadata).decision
+            expected = learned.score(trivia, task=task) if task else learned.score(trivia)
+            assert decision.score == pytest.approx(expected), task
+    finally:
+        router.close()
+    assert learned.score(trivia, task="alpha") > learned.score(trivia) + 0.05
