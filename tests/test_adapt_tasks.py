@@ -255,3 +255,28 @@ def test_a_requests_metadata_task_reaches_the_adapted_classifier(
     finally:
         router.close()
     assert learned.score(trivia, task="alpha") > learned.score(trivia) + 0.05
+
+
+def _eval_apgr(data: Path, classifier: Path) -> float:
+    args = ["eval", str(data), "--classifier", str(classifier), "--json", "--no-cascade"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return float(json.loads(result.output)["scorers"]["cost-router"]["apgr"])
+
+
+def test_router_eval_and_calibrate_score_each_row_with_its_task(tmp_path: Path) -> None:
+    """On traffic whose tasks carry what the text cannot show, eval of the adapted artefact on
+    rows naming their task routes better than on the same rows without it, and calibrate's
+    threshold is picked on the task-aware scores."""
+    adapt(_write(tmp_path / "t.jsonl", _rows()), tmp_path / "out")
+    held_out = _rows(seed=1)
+    with_tasks = _write(tmp_path / "with.jsonl", held_out)
+    without = _write(tmp_path / "without.jsonl", held_out, keep_task=False)
+    assert _eval_apgr(with_tasks, tmp_path / "out") > _eval_apgr(without, tmp_path / "out") + 0.02
+    calibrate_args = ["--classifier", str(tmp_path / "out"), "--target-frontier-share", "0.4"]
+    thresholds = [
+        CliRunner().invoke(main, ["calibrate", str(f), *calibrate_args])
+        for f in (with_tasks, without)
+    ]
+    assert all(t.exit_code == 0 for t in thresholds), [t.output for t in thresholds]
+    assert thresholds[0].stdout != thresholds[1].stdout

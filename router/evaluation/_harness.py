@@ -81,6 +81,15 @@ def _none_if_nan(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
+def _scored(score: ScoreFn, prompts: list[str], tasks: list[str | None]) -> list[float]:
+    """The scorer's scores; a task-aware one (the `score_batch` of an artefact `router adapt`
+    learned per-task offsets for) also gets each row's task, as `router score` gives it."""
+    owner = getattr(score, "__self__", None)
+    if getattr(owner, "task_aware", False) and any(tasks):
+        return score(prompts, tasks=tasks)  # type: ignore[call-arg]
+    return score(prompts)
+
+
 def evaluate_file(
     path: Path,
     scorers: Mapping[str, ScoreFn],
@@ -102,12 +111,12 @@ def evaluate_file(
     """
     read = read_pair(path, local_model, frontier_model, strict=strict)
     rows, pair = read.read.rows, read.pair
-    prompts = [r.prompt for r in rows]
+    prompts, tasks = [r.prompt for r in rows], [r.task or None for r in rows]
     position = {id(r): i for i, r in enumerate(rows)}
     results: dict[str, ScorerResult] = {}
     first: list[float] = []
     for name, score in scorers.items():
-        all_scores = score(prompts)
+        all_scores = _scored(score, prompts, tasks)
         first = first or all_scores
         scores = [all_scores[position[id(r)]] for r in pair.rows]
         mean_apgr, mean_saved, n_pairs = multi_pair(rows, all_scores)
