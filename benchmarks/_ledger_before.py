@@ -20,10 +20,9 @@ import operator
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import sqltypes
 
 from router._records import AttemptRecord, RequestRecord
@@ -175,17 +174,7 @@ def insert_via_recordset(
         [row for r in records for row in attempt_rows(r)],
         [row for r in records if (row := content_row(r)) is not None],
     )
-    driver: Any = conn.connection.driver_connection
-    dbapi_error: type[Exception] = conn.dialect.loaded_dbapi.Error
-    try:
-        with driver.cursor() as cursor:
-            cursor.execute(insert.sql, params)
-            row = cursor.fetchone()
-    except dbapi_error as exc:
-        if conn.dialect.is_disconnect(cast(Any, exc), driver, None):
-            conn.invalidate(exc)
-        raise DBAPIError.instance(insert.sql, None, exc, dbapi_error) from exc
-    return int(row[0])
+    return _write.execute_count(conn, insert.sql, params)
 
 
 # -- rows as dicts (the second and third passes) -------------------------------------------
@@ -297,14 +286,4 @@ def insert_via_third_pass(
     statement as now, its parameters built from a dict per row."""
     insert = _third_pass_insert(conn.dialect)
     params = third_pass_params(conn.dialect, records, now, ingest)
-    driver: Any = conn.connection.driver_connection
-    dbapi_error: type[Exception] = conn.dialect.loaded_dbapi.Error
-    try:
-        with driver.cursor() as cursor:
-            cursor.execute(insert.sql, params)
-            row = cursor.fetchone()
-    except dbapi_error as exc:
-        if conn.dialect.is_disconnect(cast(Any, exc), driver, None):
-            conn.invalidate(exc)
-        raise DBAPIError.instance(insert.sql, None, exc, dbapi_error) from exc
-    return int(row[0])
+    return _write.execute_count(conn, insert.sql, params)

@@ -317,27 +317,32 @@ def _json_insert(dialect: Dialect) -> _JsonInsert:
     return _JsonInsert(dialect)
 
 
+def execute_count(conn: Connection, sql: str, params: Sequence[Any]) -> int:
+    """Run one statement on the driver's own cursor and return the count its single row holds.
+    Driver errors are raised as SQLAlchemy's, and a lost connection is invalidated, as the Core
+    path would."""
+    driver: Any = conn.connection.driver_connection
+    dbapi_error: type[Exception] = conn.dialect.loaded_dbapi.Error
+    try:
+        with driver.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    except dbapi_error as exc:
+        if conn.dialect.is_disconnect(cast(Any, exc), driver, None):
+            conn.invalidate(exc)
+        raise DBAPIError.instance(sql, None, exc, dbapi_error) from exc
+    return int(row[0])
+
+
 def _insert_via_json(
     conn: Connection, records: Sequence[RequestRecord], now: datetime, ingest: str
 ) -> int:
     """The PostgreSQL path: the whole batch in one statement, so one round trip, and atomic
-    even on an autocommit connection (the ledger's, which then needs no BEGIN or COMMIT).
-    Driver errors are raised as SQLAlchemy's, and a lost connection is invalidated, as the
-    Core path would."""
+    even on an autocommit connection (the ledger's, which then needs no BEGIN or COMMIT)."""
     insert = _json_insert(conn.dialect)
     params = insert.params(
         [request_values(r, recorded_at=now, ingest=ingest) for r in records],
         [row for r in records for row in attempt_values(r)],
         [row for r in records if (row := content_values(r)) is not None],
     )
-    driver: Any = conn.connection.driver_connection
-    dbapi_error: type[Exception] = conn.dialect.loaded_dbapi.Error
-    try:
-        with driver.cursor() as cursor:
-            cursor.execute(insert.sql, params)
-            row = cursor.fetchone()
-    except dbapi_error as exc:
-        if conn.dialect.is_disconnect(cast(Any, exc), driver, None):
-            conn.invalidate(exc)
-        raise DBAPIError.instance(insert.sql, None, exc, dbapi_error) from exc
-    return int(row[0])
+    return execute_count(conn, insert.sql, params)
