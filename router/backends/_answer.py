@@ -35,6 +35,10 @@ class FrontierIdentity:
         self._api_key = SecretStr(api_key) if isinstance(api_key, str) else api_key
         self._api_key_env = api_key_env
         self._timeout_s = timeout_s
+        self._setup()
+
+    def _setup(self) -> None:
+        """A transport's own state, set after the shared fields (none by default)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self._model!r}, api_base={self._api_base!r})"

@@ -25,7 +25,6 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 import orjson
-from pydantic import SecretStr
 
 from router.backends._answer import FrontierIdentity, final_response
 from router.backends._base import ModelChunk, ModelRequest, ModelResponse
@@ -54,23 +53,10 @@ class OpenAIBackend(FrontierIdentity):
     chat protocol). `api_base` comes only from here (the policy), never from a request; an
     `openai/` prefix on the name is litellm's and is not sent."""
 
-    def __init__(
-        self,
-        model: str,
-        *,
-        api_base: str | None = None,
-        api_key: SecretStr | str | None = None,
-        api_key_env: str | None = None,
-        timeout_s: float = 120.0,
-    ) -> None:
-        super().__init__(
-            model,
-            api_base=api_base,
-            api_key=api_key,
-            api_key_env=api_key_env,
-            timeout_s=timeout_s,
-        )
-        self._wire_model = model.removeprefix("openai/")
+    def _setup(self) -> None:
+        """Its wire name (without litellm's `openai/` prefix), parameter plan and per-loop
+        clients, next to the shared fields `FrontierIdentity.__init__` sets."""
+        self._wire_model = self._model.removeprefix("openai/")
         self._params = ParamPlan(self._wire_model)
         self._clients: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = (
             WeakKeyDictionary()
