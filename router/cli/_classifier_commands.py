@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -15,6 +13,7 @@ from router.classifier._peers import LiteLLMPeer, PeerKind
 from router.errors import RouterError
 from router.evaluation import DataFormatError, evaluate_file, policy_fragment, read_outcomes
 from router.evaluation import calibrate as pick_threshold
+from router.evaluation._harness import score_rows
 from router.evaluation._read import read_notes, read_pair
 
 _PEERS: dict[str, PeerKind] = {
@@ -58,15 +57,6 @@ class InputError(click.ClickException):
 
 def _fail(exc: RouterError, hint: str) -> click.ClickException:
     return click.ClickException(f"{exc}\nHint: {hint}")
-
-
-def _scores_of(clf: Any, rows: Sequence[Any]) -> list[float]:
-    """The classifier's scores of the rows; a task-aware artefact (per-task offsets) also gets
-    each row's task, as `router score` and `router eval` give it."""
-    prompts, tasks = [r.prompt for r in rows], [r.task or None for r in rows]
-    if getattr(clf, "task_aware", False) and any(tasks):
-        return list(clf.score_batch(prompts, tasks=tasks))
-    return list(clf.score_batch(prompts))
 
 
 def _fail_eval(exc: RouterError) -> click.ClickException:
@@ -318,7 +308,7 @@ def calibrate(
     try:
         read = read_pair(data_file, local_model, frontier_model, strict=strict)
         pair = read.pair
-        scores = _scores_of(load_classifier(classifier_path), pair.rows)
+        scores = score_rows(load_classifier(classifier_path).score_batch, pair.rows)
     except RouterError as exc:
         raise _fail_eval(exc) from exc
     for line in read_notes(read.read.to_json()):

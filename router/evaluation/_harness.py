@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from router.evaluation._cascade import AfterFn, CascadeResult, evaluate_cascade
-from router.evaluation._data import PairOutcomes
+from router.evaluation._data import OutcomeRow, PairOutcomes
 from router.evaluation._metrics import RoutingCurve, routing_curve
 from router.evaluation._plot import plot_curves
 from router.evaluation._read import read_notes, read_pair
@@ -81,13 +81,14 @@ def _none_if_nan(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _scored(score: ScoreFn, prompts: list[str], tasks: list[str | None]) -> list[float]:
-    """The scorer's scores; a task-aware one (the `score_batch` of an artefact `router adapt`
-    learned per-task offsets for) also gets each row's task, as `router score` gives it."""
-    owner = getattr(score, "__self__", None)
-    if getattr(owner, "task_aware", False) and any(tasks):
-        return score(prompts, tasks=tasks)  # type: ignore[call-arg]
-    return score(prompts)
+def score_rows(score: ScoreFn, rows: Sequence[OutcomeRow]) -> list[float]:
+    """`score`'s scores of the rows' prompts; a task-aware scorer (the `score_batch` of an
+    artefact `router adapt` learned per-task offsets for) also gets each row's task, as
+    `router score` gives it."""
+    prompts, tasks = [r.prompt for r in rows], [r.task or None for r in rows]
+    if getattr(getattr(score, "__self__", None), "task_aware", False) and any(tasks):
+        return list(score(prompts, tasks=tasks))  # type: ignore[call-arg]
+    return list(score(prompts))
 
 
 def evaluate_file(
@@ -111,12 +112,11 @@ def evaluate_file(
     """
     read = read_pair(path, local_model, frontier_model, strict=strict)
     rows, pair = read.read.rows, read.pair
-    prompts, tasks = [r.prompt for r in rows], [r.task or None for r in rows]
     position = {id(r): i for i, r in enumerate(rows)}
     results: dict[str, ScorerResult] = {}
     first: list[float] = []
     for name, score in scorers.items():
-        all_scores = _scored(score, prompts, tasks)
+        all_scores = score_rows(score, rows)
         first = first or all_scores
         scores = [all_scores[position[id(r)]] for r in pair.rows]
         mean_apgr, mean_saved, n_pairs = multi_pair(rows, all_scores)
