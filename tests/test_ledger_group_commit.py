@@ -532,3 +532,19 @@ def test_journaled_group_commit_gathers_rows_and_flush_writes_them(tmp_path: Pat
 
 async def _submit_and_leave(writer: GroupCommit, request_id: str) -> None:
     writer.submit(make_record(request_id))
+
+
+def test_every_ledger_column_is_a_record_field_or_set_by_the_writer() -> None:
+    """The PostgreSQL writer reads rows from the record in column order and fills the rest in
+    `request_values` / `attempt_values`: a new column that is neither must fail here, not be
+    read as a placeholder by mistake."""
+    from router.ledger import _convert  # noqa: PLC0415
+
+    assert set(_convert.REQUEST_COLUMNS) - _convert.REQUEST_FIELDS == {
+        "user_id",
+        "recorded_at",
+        "ingest",
+        "attempt_count",
+    }
+    assert set(_convert.ATTEMPT_COLUMNS) - _convert.ATTEMPT_FIELDS == {"request_id", "seq"}
+    assert _convert.CONTENT_COLUMNS == ("request_id", "prompt", "answer")
