@@ -224,16 +224,17 @@ def adapt_split(
     dep: Deployment, seed: int, share: float = TRAIN_SHARE
 ) -> dict[str, tuple[float, float]]:
     """Every scorer's (APGR, saved@95) on the 80% after adapting on a seeded 20%, labelled as
-    `router adapt` labels a file of those rows (the pair's gain pooled with the other models),
+    `router adapt` labels a file of those rows (the pair's gain pooled with the other models and
+    averaged with the graded fields that track it),
     with the rows' tasks (adapt learns an offset per task; the 80% is scored with its tasks)."""
-    from router.learning._adapt import file_fit_params, pooled_gains
+    from router.learning._adapt import file_fit_params, label_gains
     from router.learning._fit import fit_candidate
 
     perm = np.random.default_rng(seed).permutation(len(dep.gain))
     k = round(share * len(perm))
     train, test = np.sort(perm[:k]), np.sort(perm[k:])
     p = dep.pair
-    gains = pooled_gains([p.rows[i] for i in train], p.local_model, p.frontier_model)
+    gains, _fields = label_gains([p.rows[i] for i in train], p.local_model, p.frontier_model)
     found = examples(dep, train.tolist(), gains=gains)
     tasks = [p.rows[i].task for i in train]
     clf = fit_candidate(found, prior=dep.prior, seed=seed, params=file_fit_params(), tasks=tasks)

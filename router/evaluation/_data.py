@@ -1,8 +1,10 @@
 """Outcome rows in the shared-data schema, and the (local, frontier) pair measured on them.
 
 A row has `prompt` and `scores` (model -> quality in [0, 1]); `id`, `local_model`,
-`frontier_model`, `responses`, `source` and `task` are optional. Files are read by
-`router.evaluation._read` (`read_outcomes`, `load_outcomes`), the one reader of every command.
+`frontier_model`, `responses`, `source` and `task` are optional, and any other field that maps
+model names to numbers (a partial-credit score, a looser grading) is kept in `graded`. Files
+are read by `router.evaluation._read` (`read_outcomes`, `load_outcomes`), the one reader of
+every command.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class OutcomeRow:
     local_model: str | None = None
     frontier_model: str | None = None
     responses: Mapping[str, str] = field(default_factory=dict)
+    # Other fields of the row that map models (of `scores`) to numbers: field -> model -> value.
+    graded: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,9 @@ Accepted without a word: UTF-8 with or without a BOM, UTF-16 with a BOM, gzip (b
 bytes), CRLF line endings, blank lines, a JSON array document instead of JSON Lines, ids as
 strings or integers (or absent), prompts as text or as a chat message list (the last user
 message is what the router scores, so it is what is measured and learned from), scores as
-numbers, booleans or numeric strings (other values are ignored), any number of models.
+numbers, booleans or numeric strings (other values are ignored), any number of models. Any
+other field that maps two or more of the scored models to numbers is kept as the row's
+`graded` outcomes (`router adapt` may learn from them, docs/learning.md "Graded outcomes").
 
 Scores on another scale than [0, 1] (1-5, 0-10, -1..1) are mapped linearly from the file's own
 range onto [0, 1] (`OutcomeFile.rescaled_from` says so): gains keep their order and sign.
@@ -160,7 +162,23 @@ def parse_outcome_row(obj: object) -> OutcomeRow:
         local_model=local,
         frontier_model=frontier,
         responses=_responses(obj.get("responses")),
+        graded=_graded(obj, scores),
     )
+
+
+_NOT_GRADED = frozenset({"scores", "responses"})
+
+
+def _graded(obj: Mapping[str, object], scores: Mapping[str, float]) -> dict[str, dict[str, float]]:
+    """The row's other fields that map two or more of its scored models to numbers."""
+    out = {}
+    for name, value in obj.items():
+        if name in _NOT_GRADED or not isinstance(value, dict):
+            continue
+        numbers = {m: n for m, v in value.items() if m in scores and (n := _number(v)) is not None}
+        if len(numbers) >= 2:
+            out[name] = numbers
+    return out
 
 
 def _id(value: object) -> str:

@@ -17,10 +17,10 @@ offsets"); a request is then scored with its task.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from statistics import fmean
+from statistics import StatisticsError, correlation, fmean
 from typing import TYPE_CHECKING, Any
 
 from router._scoring import Classifier
@@ -39,6 +39,9 @@ _FILE_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 POOL_WEIGHT = 0.3
 """Share of a file label that comes from the pooled models (0: the pair's own difference)."""
+MIN_TRACKING_R = 0.5
+"""A graded field joins the label when its pair gain correlates with `scores`' at least this."""
+MIN_TRACKING_ROWS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +62,7 @@ def read_traffic(
     skipped; with `strict` the first is an error naming `file:line`); `keep_text`: the prompts
     too (`texts`), else they are dropped as soon as their features are taken."""
     read = read_rows(path, pair, strict=strict)
-    rows, gains = read.rows, traffic_gains(read.rows)
+    rows, (gains, graded) = read.rows, traffic_labels(read.rows)
     examples = [
         LabelledExample(_features_of(row.prompt), gain, _FILE_EPOCH + timedelta(seconds=i), "file")
         for i, (row, gain) in enumerate(zip(rows, gains, strict=True))
@@ -68,6 +71,7 @@ def read_traffic(
         **read.to_json(),
         "constant_gain": len(set(gains)) < 2,
         "pairs": _pair_stats(rows),
+        **({"graded_fields": graded} if any(graded.values()) else {}),
     }
     pairs = frozenset(_pair(row) for row in rows)
     texts: Sequence[str] = [r.prompt for r in rows] if keep_text else ()
@@ -101,16 +105,68 @@ def _pair(row: OutcomeRow) -> tuple[str, str]:
 
 
 def traffic_gains(rows: Sequence[OutcomeRow]) -> list[float]:
-    """Each row's gain label for its own pair, pooled among the rows that name the same pair."""
+    """Each row's gain label for its own pair, among the rows that name the same pair."""
+    return traffic_labels(rows)[0]
+
+
+def traffic_labels(rows: Sequence[OutcomeRow]) -> tuple[list[float], dict[str, list[str]]]:
+    """Each row's gain label (`label_gains` among the rows that name the same pair), and the
+    graded fields each pair's labels used ("local -> frontier": field names)."""
     by_pair: dict[tuple[str, str], list[int]] = {}
     for i, row in enumerate(rows):
         by_pair.setdefault(_pair(row), []).append(i)
-    gains = [0.0] * len(rows)
+    gains, used = [0.0] * len(rows), {}
     for (local, frontier), index in by_pair.items():
-        pooled = pooled_gains([rows[i] for i in index], local, frontier)
-        for i, gain in zip(index, pooled, strict=True):
+        labels, fields = label_gains([rows[i] for i in index], local, frontier)
+        used[f"{local} -> {frontier}"] = fields
+        for i, gain in zip(index, labels, strict=True):
             gains[i] = gain
-    return gains
+    return gains, used
+
+
+def label_gains(
+    rows: Sequence[OutcomeRow], local: str, frontier: str
+) -> tuple[list[float], list[str]]:
+    """`pooled_gains` of `scores`, averaged with the same of every graded field that tracks it
+    (`tracking_fields`): a partial-credit grading of the same answers says the same thing about
+    a prompt with less noise than one 0/1 outcome. Also the fields used."""
+    fields = tracking_fields(rows, local, frontier)
+    labels = [pooled_gains(rows, local, frontier)]
+    for name in fields:
+        graded = [replace(r, scores=r.graded[name]) for r in rows]
+        labels.append(pooled_gains(graded, local, frontier))
+    return [_clamp(fmean(g)) for g in zip(*labels, strict=True)], fields
+
+
+def tracking_fields(rows: Sequence[OutcomeRow], local: str, frontier: str) -> list[str]:
+    """The graded fields that every row has for both models, on [0, 1], whose pair gain
+    correlates with `scores`' at r >= `MIN_TRACKING_R` over at least `MIN_TRACKING_ROWS` rows
+    (a cost or latency map, whatever its name, does not)."""
+    if len(rows) < MIN_TRACKING_ROWS:
+        return []
+    own = [r.scores[frontier] - r.scores[local] for r in rows]
+    names = set.intersection(*(set(r.graded) for r in rows))
+    return [n for n in sorted(names) if _tracks(rows, n, local, frontier, own)]
+
+
+def _tracks(
+    rows: Sequence[OutcomeRow], name: str, local: str, frontier: str, own: Sequence[float]
+) -> bool:
+    gains = []
+    for row in rows:
+        lo, fr = row.graded[name].get(local), row.graded[name].get(frontier)
+        if lo is None or fr is None or not (0.0 <= lo <= 1.0 and 0.0 <= fr <= 1.0):
+            return False
+        gains.append(fr - lo)
+    return _correlation(own, gains) >= MIN_TRACKING_R
+
+
+def _correlation(a: Sequence[float], b: Sequence[float]) -> float:
+    """Pearson's r; 0 when either side is constant."""
+    try:
+        return correlation(a, b)
+    except StatisticsError:
+        return 0.0
 
 
 def pooled_gains(
@@ -219,11 +275,23 @@ def describe(learned: LearnedClassifier) -> list[str]:
                 f"  note: {p['frontier_model']} is no better than {p['local_model']} on this "
                 "file, so the artefact will keep most prompts local"
             )
+    lines.extend(
+        _graded_note(pair, fields)
+        for pair, fields in read.get("graded_fields", {}).items()
+        if fields
+    )
     if learned.gain_model is None:
         lines.append(_why_prior(t, read))
     elif t.get("tasks"):
         lines.append(_task_note(learned.gain_model.task_offsets, t["tasks"]))
     return lines
+
+
+def _graded_note(pair: str, fields: Sequence[str]) -> str:
+    return (
+        f"pair {pair}: labels also use {', '.join(fields)} (graded outcomes of the same models "
+        "whose gains track the scores')"
+    )
 
 
 def _task_note(offsets: Mapping[str, float], counts: Mapping[str, int]) -> str:
