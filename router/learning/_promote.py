@@ -4,10 +4,12 @@
 2. The labels are put in traffic order (when the request was seen, never shuffled); the most
    recent `holdout_share` of them is held back.
 3. The candidate is `fit_candidate` on the older labels, on top of the shipped prior (with too
-   few labels it is the prior itself).
+   few labels it is the prior itself); when the labels' requests name two or more tasks (their
+   `metadata["task"]`, a file row's `task`), with a shrunk offset per task, as `router adapt`.
 4. Candidate and champion (the artefact in use, or the shipped prior) are scored on the held-back
-   labels from their stored features; each captures `recovered_gain`: the area under the
-   cumulative-gain curve when requests go to the frontier in score order.
+   labels from their stored features and tasks, as a router scores a request; each captures
+   `recovered_gain`: the area under the cumulative-gain curve when requests go to the frontier
+   in score order.
 5. The candidate is promoted only when it captures more than the champion plus
    `learning.min_improvement`: saved under its version, then `CURRENT` is switched atomically.
    Exactly the evaluated candidate is promoted (it has not seen the held-back labels, so the next
@@ -150,7 +152,9 @@ def labelled_examples(stored: Sequence[StoredExample]) -> tuple[list[LabelledExa
         else:
             skipped += 1
             continue
-        examples.append(LabelledExample(features, gain, row.observed_at, row.source, weight))
+        examples.append(
+            LabelledExample(features, gain, row.observed_at, row.source, weight, task=row.task)
+        )
     return examples, skipped
 
 
@@ -174,12 +178,15 @@ def split_by_time(
 
 
 def recovered(model: LearnedClassifier, examples: Sequence[LabelledExample]) -> float:
-    """The gain `model` captures routing `examples` (weighted gains; see `recovered_gain`)."""
+    """The gain `model` captures routing `examples`, each scored with its task as a request of
+    that task would be (weighted gains; see `recovered_gain`)."""
     import numpy as np  # noqa: PLC0415 - training only
 
     from router.learning._fit import recovered_gain  # noqa: PLC0415
 
-    scores = np.array([model.score_features(e.features) for e in examples], dtype=np.float64)
+    scores = np.array(
+        [model.score_features(e.features, task=e.task) for e in examples], dtype=np.float64
+    )
     gains = np.array([e.gain * e.weight for e in examples], dtype=np.float64)
     return recovered_gain(scores, gains)
 
