@@ -203,6 +203,7 @@ def test_router_learn_fits_task_offsets_and_evaluates_with_the_tasks(tmp_path: P
     result = learn(policy, store, artefacts, now=NOW)
 
     assert result.status == "promoted", result.to_text()
+    assert result.to_json()["tasks"] == 3
     candidate = artefacts.load_current()
     assert candidate is not None and candidate.gain_model is not None
     offsets = candidate.gain_model.task_offsets
@@ -270,5 +271,6 @@ def test_cli_learn_from_file_promotes_an_artefact_with_task_offsets(tmp_path: Pa
     result = CliRunner().invoke(main, ["learn", "--ledger", url, "--from-file", str(traffic)])
     assert result.exit_code == 0, result.output
     assert "promoted:" in result.output
+    assert "the candidate has per-task offsets for 3 tasks" in result.output
     learned = ArtefactDir(tmp_path / "ledger-learning").load_current()
     assert learned is not None and learned.tasks == TASKS

@@ -59,6 +59,7 @@ class LearnResult:
     reason: str
     seconds: float
     skipped: int = 0  # labels whose stored features are of another version (and no text kept)
+    tasks: int = 0  # tasks the candidate learned an offset for
 
     @property
     def promoted(self) -> bool:
@@ -76,6 +77,8 @@ class LearnResult:
                 f"({self.candidate_version}), in use {self.champion_value:.4f} "
                 f"({self.champion_version or 'shipped prior'})"
             )
+        if self.tasks:
+            lines.append(f"the candidate has per-task offsets for {self.tasks} tasks")
         if self.skipped:
             lines.append(f"{self.skipped} label(s) skipped: features of another version")
         return "\n".join(lines)
@@ -93,6 +96,7 @@ class LearnResult:
             "reason": self.reason,
             "seconds": round(self.seconds, 3),
             "skipped": self.skipped,
+            "tasks": self.tasks,
         }
 
 
@@ -254,6 +258,7 @@ class _Evidence:
             reason=reason,
             seconds=time.perf_counter() - self.started,
             skipped=self.skipped,
+            tasks=0 if candidate is None else len(candidate.tasks),
         )
 
 
