@@ -107,6 +107,7 @@ class LabelledExample:
     """One labelled request: its stored features and how much the frontier model gained on it.
 
     `gain` is `quality(frontier) - quality(local)` for the deployment's own pair, in [-1, 1].
+    `task` is the request's task tag ("" for none): a fit learns an offset per task from it.
     """
 
     features: Mapping[int, float]
@@ -115,6 +116,7 @@ class LabelledExample:
     source: str
     weight: float = 1.0
     prior_score: float | None = None
+    task: str = ""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.gain) and -1.0 <= self.gain <= 1.0):
@@ -125,3 +127,5 @@ class LabelledExample:
             raise ValueError(f"source must be one of {sorted(LABEL_SOURCES)}, got {self.source!r}")
         if not (math.isfinite(self.weight) and self.weight > 0.0):
             raise ValueError(f"weight must be a positive number, got {self.weight!r}")
+        if not isinstance(self.task, str):
+            raise ValueError(f"task must be a string ('' for none), got {type(self.task).__name__}")

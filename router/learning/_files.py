@@ -6,8 +6,10 @@ skipped and counted, see `router.learning._traffic`), so a file means the same t
 commands: each row's gain is `scores[frontier] - scores[local]`, pooled with the file's other
 models (`pooled_gains`). Rows are stored like routed requests: their hashed features (the
 text too only under content capture), time-stamped in file order from the moment of import,
-so the file's last rows are the most recent traffic. Importing a file again changes nothing
-(ids are derived from the file's content and each row's position).
+so the file's last rows are the most recent traffic. A row's `task` is kept as a request's
+task tag is (`stored_task`), so `router learn` fits the per-task offsets `router adapt` would.
+Importing a file again changes nothing (ids are derived from the file's content and each row's
+position).
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from router.learning._adapt import read_traffic
+from router.learning._adapt import TrafficFile, read_traffic
 from router.learning._examples import FEATURES_VERSION
 from router.learning._judges import GainLabel
-from router.learning._labels import label_row
+from router.learning._labels import Row, label_row, stored_task
 from router.learning._store import Batch, LearningStore
 
 _BATCH = 2000
@@ -47,24 +49,10 @@ def import_file(
     """Store every row of `path` with its gain label, in batches."""
     traffic = read_traffic(path, keep_text=keep_text)
     tag = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-    prompts = traffic.texts if keep_text else None
     batch = Batch()
     for index, example in enumerate(traffic.examples):
         request_id, at = f"file:{tag}:{index}", now + timedelta(microseconds=index)
-        batch.requests.append(
-            {
-                "request_id": request_id,
-                "observed_at": at,
-                "features": {str(k): v for k, v in example.features.items()},
-                "features_version": FEATURES_VERSION,
-                "prompt": prompts[index] if prompts is not None else None,
-                "local_model": "",
-                "frontier_model": None,
-                "answered_by": "file",
-                "artefact_version": None,
-                "decision_score": None,
-            }
-        )
+        batch.requests.append(_request_row(traffic, index, request_id, at))
         gain = max(-1.0, min(1.0, example.gain))
         batch.labels.append(label_row(request_id, "file", GainLabel(gain, "recorded"), at))
         if len(batch.requests) >= _BATCH:
@@ -73,3 +61,21 @@ def import_file(
     store.write(batch)
     skipped = sum(s["rows"] for s in traffic.input["skipped"].values())
     return FileImport(path, len(traffic.examples), traffic.pairs, skipped)
+
+
+def _request_row(traffic: TrafficFile, index: int, request_id: str, at: datetime) -> Row:
+    """Row `index` of the file as a stored request (its text only when the file kept it)."""
+    features = traffic.examples[index].features
+    return {
+        "request_id": request_id,
+        "observed_at": at,
+        "features": {str(k): v for k, v in features.items()},
+        "features_version": FEATURES_VERSION,
+        "prompt": traffic.texts[index] if traffic.texts else None,
+        "local_model": "",
+        "frontier_model": None,
+        "answered_by": "file",
+        "artefact_version": None,
+        "decision_score": None,
+        "task": stored_task(traffic.tasks[index]),
+    }

@@ -136,7 +136,8 @@ def fit_candidate(
     tasks: Sequence[str | None] | None = None,
 ) -> LearnedClassifier:
     """The prior plus a gain model fitted to `examples` (the prior alone when too few), plus a
-    shrunk offset per task when `tasks` (one per example, None or "" for none) name two or more.
+    shrunk offset per task when the examples' tasks name two or more: `tasks` (one per example,
+    None or "" for none) when given, else each example's own `task`.
 
     Deterministic: the same examples (in any order of equal `observed_at`) give the same model.
     `seed` is recorded; the fit itself uses no randomness."""
@@ -167,10 +168,11 @@ def fit_candidate(
 def _ordered(
     examples: Sequence[LabelledExample], tasks: Sequence[str | None] | None
 ) -> tuple[list[LabelledExample], list[str]]:
-    """The examples in time order (ties by content) and their tasks ("" for none) alongside."""
+    """The examples in time order (ties by content) and their tasks ("" for none) alongside:
+    `tasks` when given, else the examples' own."""
     if tasks is not None and len(tasks) != len(examples):
         raise ValueError(f"got {len(examples)} examples but {len(tasks)} tasks")
-    named = [t or "" for t in tasks] if tasks is not None else [""] * len(examples)
+    named = [t or "" for t in tasks] if tasks is not None else [e.task for e in examples]
     order = sorted(
         range(len(examples)), key=lambda i: (examples[i].observed_at, _order_key(examples[i]))
     )

@@ -4,7 +4,9 @@
 turn it, its labels and its paid learning calls into rows of the learning tables. Text never
 goes into a row unless `privacy.capture_content` is on: the request row holds the prompt's
 hashed features (hashed on the writer's thread, not on the request path, from the features the
-classifier already extracted to score the prompt, or from the text when there are none).
+classifier already extracted to score the prompt, or from the text when there are none). The
+row also keeps the request's task (`metadata["task"]`, the tag the classifier was given), so
+`router learn` can fit per-task offsets as `router adapt` does.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from datetime import datetime
 from typing import Any
 
 from router._records import AttemptRecord, Tier
-from router._request import RoutedRequest
+from router._request import _MAX_METADATA_VALUE, RoutedRequest
+from router._request_checks import check_text
 from router.backends import Backend
 from router.classifier._features import PromptFeatures
+from router.errors import InvalidRequestError
 from router.learning._examples import stored_features
 from router.learning._judges import GainLabel
 from router.pricing import PriceTable
@@ -25,6 +29,7 @@ Row = dict[str, Any]
 PROMPT_TEXT = "_prompt_text"  # a request row's text, replaced by its features before writing
 SCORED_FEATURES = "_scored_features"  # what the classifier extracted from that text, if given
 SOURCES = ("shadow", "escalation", "feedback", "file")
+MAX_TASK_CHARS = _MAX_METADATA_VALUE  # a task longer than any request's tag could be is dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +65,19 @@ def request_row(item: Finished) -> Row:
         "answered_by": item.tier,
         "artefact_version": item.artefact_version,
         "decision_score": item.decision_score,
+        "task": stored_task(request.tags.get("task")),
     }
+
+
+def stored_task(task: object) -> str | None:
+    """A task as the store keeps it: text of 1 to `MAX_TASK_CHARS` characters that the ledger
+    can store (no NUL, no lone surrogate), as a request's metadata must be; else no task."""
+    if not isinstance(task, str) or not 0 < len(task) <= MAX_TASK_CHARS:
+        return None
+    try:
+        return check_text("task", task, stored=True)
+    except InvalidRequestError:
+        return None
 
 
 def label_row(

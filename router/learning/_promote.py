@@ -4,10 +4,12 @@
 2. The labels are put in traffic order (when the request was seen, never shuffled); the most
    recent `holdout_share` of them is held back.
 3. The candidate is `fit_candidate` on the older labels, on top of the shipped prior (with too
-   few labels it is the prior itself).
+   few labels it is the prior itself); when the labels' requests name two or more tasks (their
+   `metadata["task"]`, a file row's `task`), with a shrunk offset per task, as `router adapt`.
 4. Candidate and champion (the artefact in use, or the shipped prior) are scored on the held-back
-   labels from their stored features; each captures `recovered_gain`: the area under the
-   cumulative-gain curve when requests go to the frontier in score order.
+   labels from their stored features and tasks, as a router scores a request; each captures
+   `recovered_gain`: the area under the cumulative-gain curve when requests go to the frontier
+   in score order.
 5. The candidate is promoted only when it captures more than the champion plus
    `learning.min_improvement`: saved under its version, then `CURRENT` is switched atomically.
    Exactly the evaluated candidate is promoted (it has not seen the held-back labels, so the next
@@ -57,6 +59,7 @@ class LearnResult:
     reason: str
     seconds: float
     skipped: int = 0  # labels whose stored features are of another version (and no text kept)
+    tasks: int = 0  # tasks the candidate learned an offset for
 
     @property
     def promoted(self) -> bool:
@@ -74,6 +77,8 @@ class LearnResult:
                 f"({self.candidate_version}), in use {self.champion_value:.4f} "
                 f"({self.champion_version or 'shipped prior'})"
             )
+        if self.tasks:
+            lines.append(f"the candidate has per-task offsets for {self.tasks} tasks")
         if self.skipped:
             lines.append(f"{self.skipped} label(s) skipped: features of another version")
         return "\n".join(lines)
@@ -91,6 +96,7 @@ class LearnResult:
             "reason": self.reason,
             "seconds": round(self.seconds, 3),
             "skipped": self.skipped,
+            "tasks": self.tasks,
         }
 
 
@@ -150,7 +156,9 @@ def labelled_examples(stored: Sequence[StoredExample]) -> tuple[list[LabelledExa
         else:
             skipped += 1
             continue
-        examples.append(LabelledExample(features, gain, row.observed_at, row.source, weight))
+        examples.append(
+            LabelledExample(features, gain, row.observed_at, row.source, weight, task=row.task)
+        )
     return examples, skipped
 
 
@@ -174,12 +182,15 @@ def split_by_time(
 
 
 def recovered(model: LearnedClassifier, examples: Sequence[LabelledExample]) -> float:
-    """The gain `model` captures routing `examples` (weighted gains; see `recovered_gain`)."""
+    """The gain `model` captures routing `examples`, each scored with its task as a request of
+    that task would be (weighted gains; see `recovered_gain`)."""
     import numpy as np  # noqa: PLC0415 - training only
 
     from router.learning._fit import recovered_gain  # noqa: PLC0415
 
-    scores = np.array([model.score_features(e.features) for e in examples], dtype=np.float64)
+    scores = np.array(
+        [model.score_features(e.features, task=e.task) for e in examples], dtype=np.float64
+    )
     gains = np.array([e.gain * e.weight for e in examples], dtype=np.float64)
     return recovered_gain(scores, gains)
 
@@ -247,6 +258,7 @@ class _Evidence:
             reason=reason,
             seconds=time.perf_counter() - self.started,
             skipped=self.skipped,
+            tasks=0 if candidate is None else len(candidate.tasks),
         )
 
 

@@ -1,7 +1,8 @@
 """The learning store: labelled requests in the ledger database (SQLite or PostgreSQL).
 
 Four tables (router/ledger/_schema.py, migration 0003): `learning_requests` (what a request
-looks like to the model: hashed features, never the text unless content capture is on),
+looks like to the model: hashed features, never the text unless content capture is on; and its
+task tag, migration 0008),
 `learning_labels` (one gain label per request and source), `learning_attempts` (paid shadow and
 judge calls: learning spend) and `learning_artefacts` (every candidate `router learn` built).
 
@@ -82,6 +83,7 @@ class StoredExample:
     artefact_version: str | None
     answered_by: str
     feedback_score: float | None
+    task: str = ""  # the request's task; "" for none
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +188,7 @@ class LearningStore:
                 r.artefact_version,
                 r.answered_by,
                 lab.feedback_score,
+                func.coalesce(r.task, ""),
             )
             .join(lab, lab.request_id == r.request_id)
             .where((lab.weight > 0) | (lab.source == "feedback"))

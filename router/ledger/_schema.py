@@ -138,7 +138,9 @@ class LearningRequestRow(Base):
     """A request the learning loop may label: what the model is trained on, instead of the text.
 
     `features` is `hashed_features(prompt)` (index -> value); `prompt` is kept only under
-    `privacy.capture_content`. Sensitive and local-only requests are never stored here.
+    `privacy.capture_content`. Sensitive and local-only requests are never stored here. `task`
+    is the request's `metadata["task"]` (a labelled file row's `task`), the tag a classifier
+    with per-task offsets scores it with (migration 0008).
     """
 
     __tablename__ = "learning_requests"
@@ -153,6 +155,7 @@ class LearningRequestRow(Base):
     answered_by: Mapped[str] = mapped_column(String)  # tier that answered the caller
     artefact_version: Mapped[str | None] = mapped_column(String)
     decision_score: Mapped[float | None]
+    task: Mapped[str | None] = mapped_column(String)
 
     __table_args__ = (Index("ix_learning_requests_observed_at", "observed_at"),)
 
