@@ -26,6 +26,8 @@ from router.learning import (
     LearningStore,
     hashed_features,
 )
+from router.learning._calibrate import calibrate_from_store
+from router.learning._examples import FEATURES_VERSION
 from router.learning._files import import_file
 from router.learning._fit import fit_candidate
 from router.learning._labels import MAX_TASK_CHARS, stored_task
@@ -274,3 +276,21 @@ def test_cli_learn_from_file_promotes_an_artefact_with_task_offsets(tmp_path: Pa
     assert "the candidate has per-task offsets for 3 tasks" in result.output
     learned = ArtefactDir(tmp_path / "ledger-learning").load_current()
     assert learned is not None and learned.tasks == TASKS
+
+
+def test_calibrate_from_labels_scores_the_stored_traffic_with_its_tasks(tmp_path: Path) -> None:
+    """`router calibrate --from-labels` must see the scores live routing gives: each stored
+    request scored with its task. The share it reports is measured with the tasks."""
+    policy, store, artefacts = _setup(tmp_path, _rows())
+    assert learn(policy, store, artefacts, now=NOW).promoted
+    model = artefacts.load_current()
+    assert model is not None
+    traffic = store.traffic(FEATURES_VERSION)
+    assert {task for _, task in traffic} == set(TASKS)
+    with_tasks = [model.score_features(f, task=t) for f, t in traffic]
+    without = [model.score_features(f) for f, _ in traffic]
+    assert with_tasks != without
+
+    found = calibrate_from_store(store, model, target_share=0.3)
+    assert found.share == sum(s >= found.threshold for s in with_tasks) / len(traffic)
+    assert found.share != sum(s >= found.threshold for s in without) / len(traffic)

@@ -62,12 +62,14 @@ def calibrate_from_store(
     """Pick the threshold on the store's traffic (module docstring)."""
     if (target_share is None) == (target_quality is None):
         raise ConfigError("give exactly one of a target frontier share and a target quality")
-    features = store.features(FEATURES_VERSION)
-    if not features:
+    traffic = store.traffic(FEATURES_VERSION)
+    if not traffic:
         raise ConfigError("the learning store has no requests yet; route some traffic first")
-    scores = [model.score_features(f) for f in features]
+    scores = [model.score_features(f, task=task) for f, task in traffic]
     examples, _ = labelled_examples(store.examples())
-    labelled = [(model.score_features(e.features), e.gain * e.weight) for e in examples]
+    labelled = [
+        (model.score_features(e.features, task=e.task), e.gain * e.weight) for e in examples
+    ]
     if target_share is not None:
         threshold = threshold_for_share(scores, target_share)
     else:

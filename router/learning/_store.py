@@ -199,11 +199,20 @@ class LearningStore:
 
     def features(self, version: str) -> list[dict[int, float]]:
         """The stored features (of `version`) of every kept request: the recent traffic."""
+        return [features for features, _task in self.traffic(version)]
+
+    def traffic(self, version: str) -> list[tuple[dict[int, float], str]]:
+        """`(features, task)` of every kept request with features of `version`, oldest first
+        (task "" for none): the recent traffic as a router scored it."""
         r = LearningRequestRow
-        query = select(r.features).where(r.features_version == version).order_by(r.observed_at)
+        query = (
+            select(r.features, r.task).where(r.features_version == version).order_by(r.observed_at)
+        )
         with self._reading("read") as conn:
-            rows = conn.execute(query).scalars()
-            return [{int(k): float(v) for k, v in row.items()} for row in rows]
+            return [
+                ({int(k): float(v) for k, v in features.items()}, task or "")
+                for features, task in conn.execute(query)
+            ]
 
     def label_counts(self) -> dict[str, int]:
         lab = LearningLabelRow
