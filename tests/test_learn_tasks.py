@@ -294,3 +294,30 @@ def test_calibrate_from_labels_scores_the_stored_traffic_with_its_tasks(tmp_path
     found = calibrate_from_store(store, model, target_share=0.3)
     assert found.share == sum(s >= found.threshold for s in with_tasks) / len(traffic)
     assert found.share != sum(s >= found.threshold for s in without) / len(traffic)
+
+
+def _offsets(gains: list[float], weights: list[float], tasks: list[str]) -> dict[str, float]:
+    """`_task_offsets` with the blend predicting 0 everywhere: the residuals are the gains."""
+    import numpy as np  # noqa: PLC0415
+
+    from router.learning._fit import FitParams, _Blend, _Design, _task_offsets  # noqa: PLC0415
+
+    n = len(gains)
+    design = _Design(None, np.array(gains), np.array(weights), np.zeros(n), {}, [], None, None)  # type: ignore[arg-type]
+    blend = _Blend(1.0, 0.0, np.zeros(0), 0.0, 1.0, 0.0, 1.0, 1.0, 0.0)
+    return _task_offsets(design, blend, np.zeros(n), tasks, FitParams(task_max_p=None))
+
+
+def test_task_offsets_shrink_by_the_labels_effective_number_not_their_summed_weight() -> None:
+    """The ledger's labels carry importance weights (a shadow at a 2% rate weighs 50). Shrinking
+    by the summed weight let one heavy label set a task's offset unshrunk; the effective number
+    `(sum w)^2 / sum w^2` sees that it is one label."""
+    tasks = ["a"] * 10 + ["b"] * 10
+    gains = [0.5] * 10 + [0.0] * 10
+    plain = _offsets(gains, [1.0] * 20, tasks)
+    assert plain["a"] == pytest.approx(4 * 0.5 * 10 / (10 + 20))  # unit weights: n / (n + 20)
+    assert _offsets(gains, [50.0] * 20, tasks) == plain  # scaling every weight changes nothing
+    one_heavy = _offsets([0.5] + [0.0] * 19, [50.0] + [1.0] * 19, tasks)
+    effective = (50 + 9) ** 2 / (50**2 + 9)  # about 1.4 labels
+    assert one_heavy["a"] == pytest.approx(4 * (25 / 59) * effective / (effective + 20), abs=1e-6)
+    assert one_heavy["a"] < 0.2  # summed weight (59) would have given 4 * 25 / 79 = 1.27

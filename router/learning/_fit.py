@@ -395,8 +395,11 @@ def _task_offsets(
 ) -> dict[str, float]:
     """Each task's offset to the score's logit: its labels' weighted mean residual against the
     calibrated blend, shrunk towards 0 by `n / (n + task_shrink)` (a ridge on task indicators),
-    times the output scale. On the blend's standardised scale that is `residual / slope`, so
-    the text model keeps its weight. Nothing unless two or more tasks are named."""
+    times the output scale. `n` is the labels' effective number, `(sum w)^2 / sum w^2`: their
+    count when every weight is 1 (a file), far fewer when a few importance weights dominate (the
+    ledger's shadow labels weigh 1 / shadow rate), which the shrinkage must see. On the blend's
+    standardised scale that is `residual / slope`, so the text model keeps its weight. Nothing
+    unless two or more tasks are named."""
     named = sorted({t for t in tasks if t})
     if params.task_shrink is None or len(named) < 2:
         return {}
@@ -404,14 +407,15 @@ def _task_offsets(
     residual = design.gain - (blend.offset + blend.slope * b)
     if params.task_max_p is not None and not _tasks_differ(residual, tasks, params.task_max_p):
         return {}
-    sums: dict[str, list[float]] = {t: [0.0, 0.0] for t in named}
+    sums: dict[str, list[float]] = {t: [0.0, 0.0, 0.0] for t in named}
     for task, r, w in zip(tasks, residual, design.weight, strict=True):
         if task:
             sums[task][0] += float(w * r)
             sums[task][1] += float(w)
+            sums[task][2] += float(w * w)
     return {
-        t: _round(params.output_scale * total / (n + params.task_shrink))
-        for t, (total, n) in sums.items()
+        t: _round(params.output_scale * total / (n + params.task_shrink * squares / n))
+        for t, (total, n, squares) in sums.items()
     }
 
 
