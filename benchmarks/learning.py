@@ -28,7 +28,10 @@ deployment's prompts except through the labels the deployment reveals.
   for a catchable local failure): the "unweighted" line shows what that bias does. The main line
   adopts every refit; the "router learn gate" line does what `router learn` does with the
   default policy (at least `min_labels`, fit on the older 80% of the labels, promote only if the
-  candidate captures more of the newest 20%'s weighted gain than the model in use).
+  candidate captures more of the newest 20%'s weighted gain than the model in use). The
+  "tagged" lines replay the same stream with each request carrying its row's `task` as
+  `metadata["task"]` (labels keep it, `router learn` fits per-task offsets, models score with
+  it); with `--full`, the 2% lines' ends are also given as a mean over 4 shuffles of the file.
 - **pair sweep** (`--full`): a change to the fit must not win on one pair and lose on the
   others, since the product is judged on model pairs it has not seen. Every file with enough
   rows for a fit at 20% is adapted on up to three pairs (`validation_pairs`: its own, its
@@ -205,7 +208,10 @@ def examples(
     sources: Sequence[str] | None = None,
     weights: Sequence[float] | None = None,
     gains: Sequence[float] | None = None,
+    tagged: bool = True,
 ) -> list[Any]:
+    """The rows `index` as labelled examples, each with its row's task when `tagged` (a
+    deployment whose requests carry `metadata["task"]`)."""
     from router.learning import LabelledExample
 
     return [
@@ -215,8 +221,18 @@ def examples(
             _T0 + timedelta(seconds=k),
             sources[k] if sources else "file",
             weights[k] if weights else 1.0,
+            task=dep.pair.rows[i].task if tagged else "",
         )
         for k, i in enumerate(index)
+    ]
+
+
+def score_rows(dep: Deployment, model: Any, index: Sequence[int], tagged: bool) -> list[float]:
+    """`model`'s scores of the rows `index`, each with its task when `tagged`, as a router scores
+    a request that carries its task."""
+    rows = dep.pair.rows
+    return [
+        model.score_features(dep.features[i], task=rows[i].task if tagged else None) for i in index
     ]
 
 
@@ -279,8 +295,10 @@ def simulate(
     escalations: bool = True,
     reweight: bool = True,
     promote: bool = False,
+    tagged: bool = False,
 ) -> list[dict[str, Any]]:
-    """Checkpoints of (requests served, labels, spend, APGR, saved@95 on the last 30%)."""
+    """Checkpoints of (requests served, labels, spend, APGR, saved@95 on the last 30%). With
+    `tagged`, requests carry their row's task (labels keep it, models score with it)."""
     from router.learning._fit import fit_candidate
     from router.learning._model import LearnedClassifier
 
@@ -294,10 +312,10 @@ def simulate(
     kinds: list[str] = []
     weights: list[float] = []
     spend = Decimal(0)
-    out = [_checkpoint(dep, model, future, 0, labelled, spend)]
-    threshold = _direct_threshold(model, dep, served[:relearn_every])
+    out = [_checkpoint(dep, model, future, 0, labelled, spend, tagged=tagged)]
+    threshold = _direct_threshold(model, dep, served[:relearn_every], tagged)
     for t, i in enumerate(served, start=1):
-        score = model.score_features(dep.features[i])
+        (score,) = score_rows(dep, model, [i], tagged)
         catchable = escalations and score < threshold and dep.pair.local[i] < 0.5
         # Chance this request reveals its label: shadowed, or else a caught local failure.
         revealed = shadow_rate + (1 - shadow_rate) * VERIFY_RECALL * catchable
@@ -312,13 +330,14 @@ def simulate(
             labelled.append(int(i))
             weights.append(1.0 / revealed if reweight else 1.0)
         if t % relearn_every == 0 or t == len(served):
-            found = examples(dep, labelled, kinds, weights)
+            found = examples(dep, labelled, kinds, weights, tagged=tagged)
             if promote:
                 model = _router_learn(found, model, dep.prior)
             else:
                 model = fit_candidate(found, prior=dep.prior, seed=seed)
-            threshold = _direct_threshold(model, dep, served[max(0, t - relearn_every) : t])
-            out.append(_checkpoint(dep, model, future, t, labelled, spend, kinds))
+            recent = served[max(0, t - relearn_every) : t]
+            threshold = _direct_threshold(model, dep, recent, tagged)
+            out.append(_checkpoint(dep, model, future, t, labelled, spend, kinds, tagged))
     return out
 
 
@@ -338,9 +357,9 @@ def _router_learn(found: Sequence[Any], champion: Any, prior: Any) -> Any:
     return candidate if better else champion
 
 
-def _direct_threshold(model: Any, dep: Deployment, recent: np.ndarray) -> float:
+def _direct_threshold(model: Any, dep: Deployment, recent: np.ndarray, tagged: bool) -> float:
     """The score above which the top DIRECT_SHARE of recent traffic goes straight to frontier."""
-    scores = [model.score_features(dep.features[i]) for i in recent]
+    scores = score_rows(dep, model, recent.tolist(), tagged)
     return float(np.quantile(scores, 1.0 - DIRECT_SHARE)) if scores else 1.0
 
 
@@ -352,8 +371,9 @@ def _checkpoint(
     labelled: Sequence[int],
     spend: Decimal,
     kinds: Sequence[str] = (),
+    tagged: bool = False,
 ) -> dict[str, Any]:
-    apgr, saved = metrics(dep, future, [model.score_features(dep.features[i]) for i in future])
+    apgr, saved = metrics(dep, future, score_rows(dep, model, future.tolist(), tagged))
     return {
         "served": served,
         "labels": len(labelled),
@@ -433,11 +453,34 @@ def _simulations(dep: Deployment, settings: Settings) -> dict[str, Any]:
     lines = {
         "shadow 2%": simulate(dep, 0.02, every),
         "shadow 2%, router learn gate": simulate(dep, 0.02, every, promote=True),
+        "shadow 2%, tagged": simulate(dep, 0.02, every, tagged=True),
+        "shadow 2%, tagged, gate": simulate(dep, 0.02, every, promote=True, tagged=True),
         "shadow 2%, unweighted": simulate(dep, 0.02, every, reweight=False),
         "shadow 10%, no escalations": simulate(dep, 0.10, every, escalations=False),
     }
     static = {k: list(v) for k, v in static_on_future(dep).items()}
-    return {"relearn_every": every, "curves": lines, "static": static}
+    out = {"relearn_every": every, "curves": lines, "static": static}
+    if settings.full:
+        out["ends_by_stream"] = simulation_ends(dep, every, range(SIM_STREAMS))
+    return out
+
+
+SIM_STREAMS = 4
+"""`--full`: the 2% lines are replayed on this many shuffles of the file (one stream is noisy)."""
+
+
+def simulation_ends(dep: Deployment, every: int, seeds: Sequence[int]) -> dict[str, list[float]]:
+    """APGR on the last 30% at the end of each stream (seeded shuffles), for the 2% lines with
+    and without tasks and with and without `router learn`'s gate, and at cold start."""
+    ends: dict[str, list[float]] = {}
+    for seed in seeds:
+        for tagged in (True, False):
+            for promote in (False, True):
+                curve = simulate(dep, 0.02, every, seed=seed, promote=promote, tagged=tagged)
+                name = ("gate, " if promote else "") + ("tagged" if tagged else "untagged")
+                ends.setdefault(name, []).append(curve[-1]["apgr"])
+        ends.setdefault("cold start", []).append(curve[0]["apgr"])
+    return ends
 
 
 def _adapt_row(section: Section, dep: Deployment, table: Mapping[str, Mapping[str, float]]) -> None:
@@ -500,4 +543,12 @@ def format_simulation(sims: Mapping[str, Mapping[str, Any]]) -> str:
                 for c in curve
             )
             lines.append(f"  {label:<27} served:APGR/saved95(labels, spend)  {points}")
+        lines.extend(_stream_means(sim.get("ends_by_stream")))
     return "\n".join(lines)
+
+
+def _stream_means(ends: Mapping[str, Sequence[float]] | None) -> list[str]:
+    if not ends:
+        return []
+    means = "; ".join(f"{k} {fmean(v):.3f}" for k, v in ends.items())
+    return [f"  end of the 2% lines, mean of {len(ends['cold start'])} streams: {means}"]
