@@ -34,7 +34,6 @@ from router.learning._labels import MAX_TASK_CHARS, stored_task
 from router.learning._promote import labelled_examples, learn, recovered, split_by_time
 from router.learning._store import Batch
 from router.ledger import current_revision, downgrade, upgrade
-from router.ledger._engine import create_ledger_engine, resolve_url
 from router.policy import Policy, Routing
 from router.policy._model import Learning
 from tests.learning_helpers import (
@@ -66,13 +65,6 @@ def test_a_requests_task_round_trips_through_the_store(ledger_url: str) -> None:
     assert (b.request_id, b.task) == ("b", "")
     examples, _ = labelled_examples([a, b])
     assert [e.task for e in examples] == ["mmlu-pro/physics", ""]
-
-
-@pytest.fixture
-def engine(empty_url: str) -> Engine:
-    eng = create_ledger_engine(resolve_url(empty_url))
-    yield eng  # type: ignore[misc]
-    eng.dispose()
 
 
 def _columns(engine: Engine) -> set[str]:

@@ -22,13 +22,6 @@ pytest_plugins = ["tests.ledger_helpers.fixtures"]
 LEDGER_TABLES = {"requests", "attempts", "request_content"}
 
 
-@pytest.fixture
-def engine(empty_url: str) -> Engine:
-    eng = create_ledger_engine(resolve_url(empty_url))
-    yield eng  # type: ignore[misc]
-    eng.dispose()
-
-
 def diffs(engine: Engine) -> list[object]:
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
