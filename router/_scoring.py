@@ -7,7 +7,7 @@ model's answer will not be good enough; with `response` (the local answer) it ma
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeGuard, runtime_checkable
 
 if TYPE_CHECKING:
     from router.classifier._features import PromptFeatures
@@ -38,6 +38,43 @@ def version_of(classifier: Classifier | None) -> str | None:
     return version if isinstance(version, str) else None
 
 
+class TaskAware(Protocol):
+    """A classifier that learned per-task offsets (`task_aware = True`): its scoring methods
+    take a request's task (`metadata["task"]`, a row's `task`)."""
+
+    task_aware: bool
+
+    def score(
+        self, prompt: str, response: str | None = None, *, task: str | None = None
+    ) -> float: ...
+
+    def score_batch(
+        self,
+        prompts: Sequence[str],
+        responses: Sequence[str | None] | None = None,
+        *,
+        tasks: Sequence[str | None] | None = None,
+    ) -> list[float]: ...
+
+
+def takes_tasks(classifier: object) -> TypeGuard[TaskAware]:
+    """Whether `classifier` takes a request's task (`TaskAware`); any other scores prompts alone."""
+    return bool(getattr(classifier, "task_aware", False))
+
+
+def score_batch(
+    classifier: Classifier,
+    prompts: Sequence[str],
+    responses: Sequence[str | None] | None = None,
+    tasks: Sequence[str | None] | None = None,
+) -> list[float]:
+    """`classifier.score_batch`, given the tasks when one is named and the classifier takes them
+    (`router score`, `router eval`, `router calibrate` all score rows this way)."""
+    if tasks is not None and any(tasks) and takes_tasks(classifier):
+        return classifier.score_batch(prompts, responses, tasks=tasks)
+    return classifier.score_batch(prompts, responses)
+
+
 def score_and_features(
     classifier: Classifier, prompt: str, task: str | None = None
 ) -> tuple[float, PromptFeatures | None]:
@@ -48,9 +85,11 @@ def score_and_features(
     `task` (the request's `metadata["task"]`) goes only to a classifier that learned per-task
     offsets (`task_aware`: an artefact of `router adapt` on rows naming their task); a task it
     never saw moves nothing, and every other classifier scores the prompt alone."""
-    aware = task is not None and getattr(classifier, "task_aware", False)
+    aware = task is not None and takes_tasks(classifier)
     with_features = getattr(classifier, "score_with_features", None)
     if callable(with_features):
         score, features = with_features(prompt, task=task) if aware else with_features(prompt)
         return score, features
-    return (classifier.score(prompt, task=task) if aware else classifier.score(prompt)), None  # type: ignore[call-arg]
+    if task is not None and takes_tasks(classifier):
+        return classifier.score(prompt, task=task), None
+    return classifier.score(prompt), None

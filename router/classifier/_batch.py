@@ -13,8 +13,8 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, cast
 
+from router._scoring import score_batch
 from router.classifier import Classifier
 from router.errors import RouterError
 from router.evaluation._data import DataFormatError
@@ -31,18 +31,6 @@ class ScoreRequest:
     prompt: str
     response: str | None
     task: str | None = None
-
-
-class _TaskAware(Protocol):
-    """A classifier whose `score_batch` takes the rows' tasks (`task_aware = True`)."""
-
-    def score_batch(
-        self,
-        prompts: Sequence[str],
-        responses: Sequence[str | None] | None = None,
-        *,
-        tasks: Sequence[str | None] | None = None,
-    ) -> list[float]: ...
 
 
 def read_requests(path: Path) -> list[ScoreRequest]:
@@ -79,12 +67,12 @@ def _request(obj: object, where: str) -> ScoreRequest:
 
 def score_requests(classifier: Classifier, requests: Sequence[ScoreRequest]) -> list[float]:
     """Each request's score; with its task when any has one and the classifier takes tasks."""
-    prompts = [r.prompt for r in requests]
-    responses = [r.response for r in requests]
-    tasks = [r.task for r in requests]
-    if any(tasks) and getattr(classifier, "task_aware", False):
-        return cast(_TaskAware, classifier).score_batch(prompts, responses, tasks=tasks)
-    return classifier.score_batch(prompts, responses)
+    return score_batch(
+        classifier,
+        [r.prompt for r in requests],
+        [r.response for r in requests],
+        [r.task for r in requests],
+    )
 
 
 def score_file(classifier: Classifier, source: Path, target: Path) -> int:

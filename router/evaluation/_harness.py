@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from router._scoring import score_batch, takes_tasks
 from router.evaluation._cascade import AfterFn, CascadeResult, evaluate_cascade
 from router.evaluation._data import OutcomeRow, PairOutcomes
 from router.evaluation._metrics import RoutingCurve, routing_curve
@@ -86,8 +87,9 @@ def score_rows(score: ScoreFn, rows: Sequence[OutcomeRow]) -> list[float]:
     artefact `router adapt` learned per-task offsets for) also gets each row's task, as
     `router score` gives it."""
     prompts, tasks = [r.prompt for r in rows], [r.task or None for r in rows]
-    if getattr(getattr(score, "__self__", None), "task_aware", False) and any(tasks):
-        return list(score(prompts, tasks=tasks))  # type: ignore[call-arg]
+    owner = getattr(score, "__self__", None)  # the classifier, when `score` is its score_batch
+    if takes_tasks(owner):
+        return score_batch(owner, prompts, tasks=tasks)
     return list(score(prompts))
 
 
