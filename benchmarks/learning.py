@@ -208,7 +208,7 @@ def examples(
     sources: Sequence[str] | None = None,
     weights: Sequence[float] | None = None,
     gains: Sequence[float] | None = None,
-    tagged: bool = True,
+    tagged: bool = False,
 ) -> list[Any]:
     """The rows `index` as labelled examples, each with its row's task when `tagged` (a
     deployment whose requests carry `metadata["task"]`)."""
