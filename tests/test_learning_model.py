@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -220,6 +221,25 @@ def test_the_ledgers_labels_always_blend_the_prior() -> None:
     """Escalation labels are a biased sample: a prior's rank on them says little."""
     against = fit_candidate(_labelled_by_the_prior(agree=False))
     assert against.training["chosen"] == "blend w=0.800"
+
+
+def test_the_in_domain_weight_follows_the_labels_effective_number_not_their_count() -> None:
+    """The ledger's labels carry importance weights: a shadow at a 2% rate weighs 50, an
+    escalation about 2. A few heavy labels are worth few labels, whatever their count, and the
+    in-domain weight `n / (n + 50)` must see that (on the 2% shadow simulation the raw count gave
+    mmlu-pro's few noisy labels 94% of the ranking and the curve fell below the cold start)."""
+    examples = _examples(200)
+    plain = fit_candidate(examples).training
+    assert plain["validation"]["effective_labels"] == 200
+    assert plain["chosen"].startswith("blend w=0.800")  # 200 / (200 + 50)
+    scaled = [replace(e, weight=50.0) for e in examples]
+    assert fit_candidate(scaled).training["chosen"] == plain["chosen"]  # only ratios matter
+    heavy = [replace(e, weight=50.0 if i % 20 == 0 else 1.0) for i, e in enumerate(examples)]
+    effective = (10 * 50 + 190) ** 2 / (10 * 50**2 + 190)  # about 18.9 labels
+    fitted = fit_candidate(heavy).training
+    assert fitted["validation"]["effective_labels"] == pytest.approx(effective, abs=1e-5)
+    assert fitted["validation"]["weight"] == pytest.approx(effective / (effective + 50), abs=1e-5)
+    assert fitted["chosen"].startswith("blend w=0.274")  # the count (200) would give 0.800
 
 
 # -- the features the classifier scored, handed to the learning store -----------------------------

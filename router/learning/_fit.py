@@ -6,22 +6,22 @@ vocabulary) and the prior's dense signals (length, structure, scripts, lexicon c
 standardised, at weight 0.05 next to the unit-norm TF-IDF rows). It is blended with the
 prior's logit, both standardised: `b = (1 - w) * z(prior) + w * z(ridge)`, with
 `w = n / (n + 50)` for `n` labels: the in-domain part earns weight as labels accumulate (a
-third at 25 labels, 95% at 1,000), and, for a labelled file (a random sample of the traffic),
-all of it (`w = 1`) when the prior ranks the labels no better than chance (Spearman t <= 0;
-the prior never saw them). Fewer than 30 labels, or a
-ridge whose out-of-fold predictions (blocked 5-fold in time order; interleaved for a file,
-whose order need not be time) rank the held-out gains significantly worse than chance
-(Spearman t < -2), leave the prior alone. Finally
-the blend is calibrated to expected gain by least squares on the out-of-fold blend
-(`gain ~ a + c * b`; in sample when that slope is not positive), and
+third at 25 labels, 95% at 1,000). `n` is the labels' effective number `(sum w)^2 / sum w^2`:
+their count for a file, far fewer for the ledger's importance-weighted labels, where a few
+shadows weighing 1 / shadow rate carry most of the weight. For a labelled file (a random
+sample of the traffic), all of it (`w = 1`) when the prior ranks the labels no better than
+chance (Spearman t <= 0; the prior never saw them). Fewer than 30 labels, or a ridge whose
+out-of-fold predictions (blocked 5-fold in time order; interleaved for a file, whose order
+need not be time) rank the held-out gains significantly worse than chance (Spearman t < -2),
+leave the prior alone. Finally the blend is calibrated to expected gain by least squares on
+the out-of-fold blend (`gain ~ a + c * b`; in sample when that slope is not positive), and
 `score = sigmoid(4 * (a + c * b))`: 0.5 means no expected gain. When the labels name two or
 more tasks (`tasks`, a request's tag) whose out-of-fold residuals `gain - (a + c * b)` differ
 (one-way ANOVA p < 0.1), each task gets an offset: its mean residual shrunk by `n / (n + 20)`,
 i.e. `b + offset / c` on the blend's scale, added to the logit as `4 * offset`; no task, or an
-unseen one, adds nothing. The constants were chosen once,
-on the mean over every shared-data source held out in turn (docs/learning-model.md), never per
-deployment; alternatives tried (choosing `w` or `alpha` by internal cross-validation) were
-noisier at a few hundred labels.
+unseen one, adds nothing. The constants were chosen once, on the mean over every shared-data
+source held out in turn (docs/learning-model.md), never per deployment; alternatives tried
+(choosing `w` or `alpha` by internal cross-validation) were noisier at a few hundred labels.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class FitParams:
 
     min_examples: int = 30
     alpha: float = 30.0  # ridge strength on L2-normalised TF-IDF rows
-    half_weight_labels: float = 50.0  # in-domain weight w = n / (n + this)
+    half_weight_labels: float = 50.0  # in-domain weight w = n / (n + this), n effective labels
     # Out of fold, the ridge must not rank the held-out gains significantly worse than chance.
     # A stricter gate (t >= 0, t >= 2) misfired: at a few hundred labels the out-of-fold rank
     # correlation swings between -1.3 and 1.6 t while the same ridge ranks unseen traffic well.
@@ -276,6 +276,14 @@ def recovered_gain(scores: FloatArray, gain: FloatArray) -> float:
     return float(np.sum(np.diff(shares) * (cum[1:] + cum[:-1]) / 2.0) / len(s))
 
 
+def effective_count(weights: FloatArray) -> float:
+    """How many equally weighted labels `weights` are worth, `(sum w)^2 / sum w^2`: their count
+    when every weight is the same (a file's labels), far fewer when a few importance weights
+    dominate (the ledger's shadow labels weigh 1 / shadow rate, an escalation about 2)."""
+    total, squares = float(weights.sum()), float((weights * weights).sum())
+    return total * total / squares if squares > 0.0 else 0.0
+
+
 def _standardise(values: FloatArray) -> tuple[float, float]:
     scale = float(values.std())
     return float(values.mean()), scale if scale > 1e-12 else 1.0
@@ -314,10 +322,10 @@ def _rank_t(scores: FloatArray, gain: FloatArray) -> float:
 def _choose_blend(
     design: _Design, params: FitParams
 ) -> tuple[_Blend | None, dict[str, float], FloatArray]:
-    """In-domain weight by label count, once held-out labels show the ridge ranks at all; all of
-    it when the prior ranks the labels no better than chance (with `min_prior_t` set). Also
-    the out-of-fold blend (the task offsets' residuals)."""
-    n = len(design.gain)
+    """In-domain weight by the labels' effective number, once held-out labels show the ridge
+    ranks at all; all of it when the prior ranks the labels no better than chance (with
+    `min_prior_t` set). Also the out-of-fold blend (the task offsets' residuals)."""
+    n = effective_count(design.weight)
     oof = _out_of_fold(design, params)
     pm, ps = _standardise(design.prior_z)
     om, os_ = _standardise(oof)
@@ -327,6 +335,7 @@ def _choose_blend(
         weight = 1.0
     blended = (1 - weight) * (design.prior_z - pm) / ps + weight * (oof - om) / os_
     table = {
+        "effective_labels": n,
         "ridge_oof_rank_t": _rank_t(oof, design.gain),
         "prior_rank_t": prior_t,
         "prior_recovered_gain": recovered_gain(design.prior_z, design.gain),
