@@ -39,11 +39,17 @@ START = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def labelled_traffic(
-    url: str, n: int = 240, start: datetime = START, tool: str = "zorblax", flip: bool = False
+    url: str,
+    n: int = 240,
+    start: datetime = START,
+    tool: str = "zorblax",
+    flip: bool = False,
+    heavy_every: int = 0,
 ) -> None:
     """Traffic whose gain an in-domain model can learn and the prior gets backwards: terse
     requests about the deployment's internal tool 'zorblax' need the frontier model, while
-    trivia (which the shipped prior scores higher) the local model handles."""
+    trivia (which the shipped prior scores higher) the local model handles. With `heavy_every`,
+    every such label weighs 50 (a shadow at a 2% rate) and the others 2 (caught failures)."""
     batch = Batch()
     for i in range(n):
         about_tool = i % 3 == 0
@@ -70,7 +76,7 @@ def labelled_traffic(
                 "request_id": request_id,
                 "source": "shadow",
                 "gain": 1.0 if hard else 0.0,
-                "weight": 1.0,
+                "weight": (50.0 if i % heavy_every == 0 else 2.0) if heavy_every else 1.0,
                 "judge": "exact_answer",
                 "labelled_at": at,
                 "feedback_score": None,
@@ -90,6 +96,23 @@ def setup(tmp_path: Path, **learning) -> tuple[Policy, LearningStore, ArtefactDi
 
 def now() -> datetime:
     return START + timedelta(days=10)
+
+
+def test_learn_says_what_importance_weighted_labels_are_worth(tmp_path):
+    """The in-domain weight follows the labels' effective number; `router learn` says so when
+    importance weights make it smaller than the count, and records it."""
+    policy, store, artefacts = setup(tmp_path)
+    plain = learn(policy, store, artefacts, now=now())
+    assert plain.effective_labels == plain.train == 192
+    assert "equally weighted" not in plain.to_text()
+    weighted_url = f"sqlite:///{tmp_path / 'weighted.db'}"
+    labelled_traffic(weighted_url, heavy_every=10)
+    result = learn(policy, LearningStore(weighted_url), ArtefactDir(tmp_path / "w"), now=now())
+    weights = [50.0 if i % 10 == 0 else 2.0 for i in range(192)]  # the older 80% train
+    expected = sum(weights) ** 2 / sum(w * w for w in weights)  # about 36 of 192
+    assert result.effective_labels == pytest.approx(expected, abs=1e-3)
+    assert f"worth about {expected:.0f} equally weighted ones" in result.to_text()
+    assert result.to_json()["effective_labels"] == round(expected, 1)
 
 
 def test_a_better_candidate_is_promoted_and_recorded(tmp_path):

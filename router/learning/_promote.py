@@ -60,6 +60,9 @@ class LearnResult:
     seconds: float
     skipped: int = 0  # labels whose stored features are of another version (and no text kept)
     tasks: int = 0  # tasks the candidate learned an offset for
+    # What the training labels are worth as equally weighted ones, (sum w)^2 / sum w^2: the
+    # in-domain part's weight follows it (None when the fit did not get that far).
+    effective_labels: float | None = None
 
     @property
     def promoted(self) -> bool:
@@ -76,6 +79,12 @@ class LearnResult:
                 f"gain captured on the held-back labels: candidate {self.candidate_value:.4f} "
                 f"({self.candidate_version}), in use {self.champion_value:.4f} "
                 f"({self.champion_version or 'shipped prior'})"
+            )
+        if self.effective_labels is not None and self.effective_labels < 0.99 * self.train:
+            lines.append(
+                f"importance weights make the {self.train} training labels worth about "
+                f"{self.effective_labels:.0f} equally weighted ones; the in-domain part's "
+                "weight follows that number"
             )
         if self.tasks:
             lines.append(f"the candidate has per-task offsets for {self.tasks} tasks")
@@ -97,6 +106,7 @@ class LearnResult:
             "seconds": round(self.seconds, 3),
             "skipped": self.skipped,
             "tasks": self.tasks,
+            "effective_labels": _rounded(self.effective_labels),
         }
 
 
@@ -259,7 +269,18 @@ class _Evidence:
             seconds=time.perf_counter() - self.started,
             skipped=self.skipped,
             tasks=0 if candidate is None else len(candidate.tasks),
+            effective_labels=_effective_labels(candidate),
         )
+
+
+def _effective_labels(candidate: LearnedClassifier | None) -> float | None:
+    validation = {} if candidate is None else candidate.training.get("validation", {})
+    value = validation.get("effective_labels")
+    return None if value is None else float(value)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def _artefact_row(result: LearnResult, now: datetime) -> dict[str, Any]:
