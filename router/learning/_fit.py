@@ -416,16 +416,18 @@ def _task_offsets(
     residual = design.gain - (blend.offset + blend.slope * b)
     if params.task_max_p is not None and not _tasks_differ(residual, tasks, params.task_max_p):
         return {}
-    sums: dict[str, list[float]] = {t: [0.0, 0.0, 0.0] for t in named}
-    for task, r, w in zip(tasks, residual, design.weight, strict=True):
-        if task:
-            sums[task][0] += float(w * r)
-            sums[task][1] += float(w)
-            sums[task][2] += float(w * w)
-    return {
-        t: _round(params.output_scale * total / (n + params.task_shrink * squares / n))
-        for t, (total, n, squares) in sums.items()
-    }
+    by_task, shrink, scale = np.array(tasks, dtype=object), params.task_shrink, params.output_scale
+    return {t: _task_offset(residual, design.weight, by_task == t, shrink, scale) for t in named}
+
+
+def _task_offset(
+    residual: FloatArray, weight: FloatArray, mask: NDArray[np.bool_], shrink: float, scale: float
+) -> float:
+    """One task's weighted mean residual, shrunk by `n / (n + shrink)` for its `n` effective
+    labels, times the logit's scale."""
+    w = weight[mask]
+    n = effective_count(w)
+    return _round(scale * float(np.average(residual[mask], weights=w)) * n / (n + shrink))
 
 
 def _tasks_differ(residual: FloatArray, tasks: Sequence[str], max_p: float) -> bool:
