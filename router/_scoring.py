@@ -85,11 +85,13 @@ def score_and_features(
     `task` (the request's `metadata["task"]`) goes only to a classifier that learned per-task
     offsets (`task_aware`: an artefact of `router adapt` on rows naming their task); a task it
     never saw moves nothing, and every other classifier scores the prompt alone."""
-    aware = task is not None and takes_tasks(classifier)
     with_features = getattr(classifier, "score_with_features", None)
-    if callable(with_features):
-        score, features = with_features(prompt, task=task) if aware else with_features(prompt)
-        return score, features
     if task is not None and takes_tasks(classifier):
+        if callable(with_features):
+            score, features = with_features(prompt, task=task)
+            return score, features
         return classifier.score(prompt, task=task), None
+    if callable(with_features):
+        score, features = with_features(prompt)
+        return score, features
     return classifier.score(prompt), None
