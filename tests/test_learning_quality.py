@@ -87,6 +87,8 @@ def _loso_deployment(name: str) -> bench.Deployment:
 def test_the_simulation_curve_rises_with_traffic_at_a_2_percent_shadow_rate(
     name: str, rise: float
 ) -> None:
+    if not (DEFAULT_DATA / f"{name}.jsonl").is_file():
+        pytest.skip(f"shared data file {name}.jsonl not found at {DEFAULT_DATA}")
     dep = _loso_deployment(name)
     curve = bench.simulate(dep, 0.02, max(50, len(dep.gain) // 20))
     static = bench.static_on_future(dep)
