@@ -24,6 +24,7 @@ from router.ledger._admin import upgrade_ledger
 from router.ledger._engine import resolve_url
 from router.ledger._schema import RequestRow
 from tests.ledger_helpers.builders import count_requests
+from tests.ledger_helpers.forks import ForkedWriters
 
 pytest_plugins = ["tests.ledger_helpers.fixtures"]
 
@@ -100,35 +101,19 @@ def intermittent_lock(url: str, stop: threading.Event) -> Iterator[None]:
         engine.dispose()
 
 
-def start_writer(url: str, outbox: Path, prefix: str, threads: int) -> subprocess.Popen[str]:
-    return writer(
-        lock_timeout(url),
-        outbox,
-        prefix,
-        "--busy-ms",
-        "50",
-        "--dup-every",
-        "7",
-        "--threads",
-        str(threads),
-    )
-
-
 def wait_ready(proc: subprocess.Popen[str]) -> None:
     assert proc.stdout is not None
     assert proc.stdout.readline() == "ready\n", proc.stderr.read()  # type: ignore[union-attr]
 
 
-def kill_all(procs: list[subprocess.Popen[str]], rng: random.Random) -> set[str]:
+def kill_all(writers: ForkedWriters, pids: list[int], rng: random.Random) -> set[str]:
     """SIGKILL each writer at its own random moment; return the ids they acknowledged."""
     acknowledged: set[str] = set()
     started = time.monotonic()
-    deadlines = [rng.uniform(0.05, 0.6) for _ in procs]
-    for deadline, proc in sorted(zip(deadlines, procs, strict=True), key=lambda pair: pair[0]):
+    deadlines = [rng.uniform(0.05, 0.6) for _ in pids]
+    for deadline, pid in sorted(zip(deadlines, pids, strict=True)):
         time.sleep(max(0.0, started + deadline - time.monotonic()))
-        proc.kill()
-    for proc in procs:
-        acknowledged |= acked(rest_of_stdout(proc))
+        acknowledged |= writers.kill(pid)
     return acknowledged
 
 
@@ -143,19 +128,26 @@ def rest_of_stdout(proc: subprocess.Popen[str]) -> str:
     return out
 
 
-def kill_rounds(url: str, outbox: Path, rounds: int, writers_per_round: int = 1) -> None:
-    """`rounds` x `writers_per_round` SIGKILLs; concurrent writers share the outbox folder."""
+def kill_rounds(
+    url: str, outbox: Path, acks_dir: Path, rounds: int, writers_per_round: int = 1
+) -> None:
+    """`rounds` x `writers_per_round` SIGKILLs of writers on one or two threads each, forked
+    from a server that has imported the ledger; concurrent writers share the outbox folder."""
     rng = random.Random(rounds)
     acknowledged: set[str] = set()
-    with intermittent_lock(url, threading.Event()):
-        for n in range(rounds):
-            procs = [
-                start_writer(url, outbox, f"k{n}w{w}", 1 + (n + w) % 2)
-                for w in range(writers_per_round)
-            ]
-            for proc in procs:
-                wait_ready(proc)
-            acknowledged |= kill_all(procs, rng)
+    writers = ForkedWriters(lock_timeout(url), outbox, acks_dir)
+    try:
+        with intermittent_lock(url, threading.Event()):
+            for n in range(rounds):
+                pids = [
+                    writers.start(f"k{n}w{w}", threads=1 + (n + w) % 2)
+                    for w in range(writers_per_round)
+                ]
+                for pid in pids:
+                    writers.wait_ready(pid)
+                acknowledged |= kill_all(writers, pids, rng)
+    finally:
+        writers.close()
     with open_ledger(url, outbox_dir=outbox) as ledger:
         ledger.flush()
     stored = ids_in(url)
@@ -178,10 +170,12 @@ def replayed_rows(url: str) -> int:
 
 
 @pytest.mark.slow
-def test_sigkilled_writers_lose_nothing_acknowledged_100(ledger_url: str, outbox_dir: Path) -> None:
+def test_sigkilled_writers_lose_nothing_acknowledged_100(
+    ledger_url: str, outbox_dir: Path, tmp_path: Path
+) -> None:
     # 100 kills, four concurrent writers a round: a quarter of the wall time of one at a time,
     # and the outbox folder shared by writers dying together is exercised too.
-    kill_rounds(ledger_url, outbox_dir, 25, writers_per_round=4)
+    kill_rounds(ledger_url, outbox_dir, tmp_path, 25, writers_per_round=4)
 
 
 @pytest.mark.slow  # eight writer processes

@@ -17,6 +17,7 @@ import itertools
 import logging
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from router.ledger import SQLLedger, open_ledger
@@ -32,13 +33,15 @@ def _ack(request_id: str) -> None:
         sys.stdout.flush()
 
 
-def _write(ledger: object, prefix: str, count: int, dup_every: int) -> None:
+def _write(
+    ledger: object, prefix: str, count: int, dup_every: int, ack: Callable[[str], None] = _ack
+) -> None:
     numbers = range(count) if count else itertools.count()
     for i in numbers:
         rid = f"{prefix}-{i}"
         build = escalated if i % 3 == 0 else make_record
         ledger.record(build(rid, created_at=T0 + hours(i % 500)))  # type: ignore[attr-defined]
-        _ack(rid)
+        ack(rid)
         if dup_every and i and i % dup_every == 0:
             dup = f"{prefix}-{i // 2}"
             ledger.record(build(dup, created_at=T0))  # type: ignore[attr-defined]
