@@ -16,7 +16,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -44,7 +44,12 @@ from router.learning._judges import (
 )
 from router.learning._judges import judge_pair as _judge_pair
 from router.learning._labels import Finished, attempt_row, featurized, label_row, request_row
-from router.learning._shadow import keep_refusal, local_shadow_refusal, shadow_refusal
+from router.learning._shadow import (
+    keep_refusal,
+    local_shadow_refusal,
+    shadow_refusal,
+    shadow_weight,
+)
 from router.learning._store import Batch, LearningStore
 from router.learning._worker import Worker as _Worker
 from router.learning._worker import Writer as _Writer
@@ -211,7 +216,7 @@ class LearningLoop:
             self.judges_for(policy), self._comparison(item, item.answer, response.text, calls)
         )
         if label is not None:
-            self._label(calls.worker, item, "shadow", label)
+            self._label(calls.worker, item, "shadow", label, policy.learning.shadow_rate)
 
     async def _shadow_locally(self, item: Finished, calls: _Calls) -> None:
         """Ask the local model too, for a request a frontier model answered."""
@@ -230,7 +235,8 @@ class LearningLoop:
         comparison = self._comparison(item, response.text, item.answer, calls)
         label = await _judge_pair(self.judges_for(request.policy), comparison)
         if label is not None:
-            self._label(calls.worker, item, "shadow", label)
+            rate = request.policy.learning.local_shadow_rate
+            self._label(calls.worker, item, "shadow", label, rate)
 
     async def _label_escalation(self, item: Finished, calls: _Calls) -> None:
         assert item.rejected_local is not None
@@ -239,7 +245,13 @@ class LearningLoop:
         # No judge could tell: the failed verification itself says the local answer fell short.
         self._label(calls.worker, item, "escalation", label or GainLabel(1.0, "verification", 0.5))
 
-    def _label(self, worker: _Worker, item: Finished, source: str, label: GainLabel) -> None:
+    def _label(
+        self, worker: _Worker, item: Finished, source: str, label: GainLabel, rate: float = 1.0
+    ) -> None:
+        """Store the label; a shadow's (sampled at `rate`) counts `shadow_weight(rate)` times
+        its judge's confidence."""
+        if rate < 1.0:
+            label = replace(label, weight=label.weight * shadow_weight(rate))
         row = label_row(item.request.request_id, source, label, self.now())
         worker.writer.add(Batch(labels=[row]))
         self.stats.count_label(source)

@@ -21,6 +21,22 @@ import hashlib
 
 from router._request import RoutedRequest
 
+SHADOW_WEIGHT_POWER = 0.5
+"""Shadow labels count `(1 / rate) ** 0.5` against an escalation's 1 (`shadow_weight`)."""
+
+
+def shadow_weight(rate: float) -> float:
+    """How much a shadow label counts in training, against an escalation label's 1.
+
+    Escalations reach the store whenever verification fails; a shadow only for the sampled
+    `rate` of the answers that passed. Unweighted, the labels are mostly local failures among
+    the prompts the router keeps local, and the model learns that those gain: on the 2% shadow
+    simulation mmlu-pro's curve fell below its cold start. Weighted by the full `1 / rate`
+    (unbiased), a few shadows decide everything and the curve is noise (llmrouter-train 0.600
+    against 0.691 unweighted). The square root, a tempered importance weight, kept what each
+    gets right: docs/learning-model.md, "How much a shadow label counts"."""
+    return float((1.0 / rate) ** SHADOW_WEIGHT_POWER)
+
 
 def sampled(request_id: str, rate: float) -> bool:
     """Whether a request falls in the shadowed share: a hash of its id, so the choice is the
