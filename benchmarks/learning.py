@@ -16,16 +16,16 @@ deployment's prompts except through the labels the deployment reveals.
   `heuristic` and `heuristic_v2`. Mean and standard deviation over the splits.
 - **simulation**: the file is replayed as traffic (shuffled once, seeded: the files are sorted by
   task, real traffic is not). The first 70% is served; the last 30% is "the traffic that
-  follows", on which every checkpoint is evaluated. A served request reveals its gain label when
-  it is shadowed (probability = the shadow rate; the shadow call is priced with router.pricing
-  for the default policy's frontier model, prompt tokens by tiktoken plus 300 output tokens) or
-  when it escalates: the current model sends its top 20% to the frontier directly (no label), and
-  of the rest, a local answer that failed (local score < 0.5) is caught by verification with
-  probability 0.5 and escalated, revealing its gain. Labels are the file's true gains
+  follows", on which every checkpoint is evaluated. Requests reveal labels in the product's
+  order: the current model sends its top 20% to the frontier directly (no label); a local
+  answer that failed (local score < 0.5) is caught by verification with probability 0.5 and
+  escalated, revealing its gain; an answer that passed is shadowed with probability = the shadow
+  rate (the shadow call is priced with router.pricing for the default policy's frontier model,
+  prompt tokens by tiktoken plus 300 output tokens). Labels are the file's true gains
   (judge-free). The model is refitted every `relearn_every` requests. Escalation labels are a
-  biased sample (only local failures among what the model kept local), so each label is
-  weighted by 1 / P(its request revealed a label) (shadow rate, plus recall x (1 - shadow rate)
-  for a catchable local failure): the "unweighted" line shows what that bias does. The main line
+  biased sample (only local failures among what the model kept local), so a shadow label
+  counts `router.learning._shadow.shadow_weight(rate)` against an escalation's 1, as in
+  `router learn`: the "unweighted" line shows what the bias does without it. The main line
   adopts every refit; the "router learn gate" line does what `router learn` does with the
   default policy (at least `min_labels`, fit on the older 80% of the labels, promote only if the
   candidate captures more of the newest 20%'s weighted gain than the model in use). The
@@ -301,6 +301,7 @@ def simulate(
     `tagged`, requests carry their row's task (labels keep it, models score with it)."""
     from router.learning._fit import fit_candidate
     from router.learning._model import LearnedClassifier
+    from router.learning._shadow import shadow_weight
 
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(dep.gain))
@@ -312,23 +313,17 @@ def simulate(
     kinds: list[str] = []
     weights: list[float] = []
     spend = Decimal(0)
+    shadow_w = shadow_weight(shadow_rate) if reweight else 1.0
     out = [_checkpoint(dep, model, future, 0, labelled, spend, tagged=tagged)]
     threshold = _direct_threshold(model, dep, served[:relearn_every], tagged)
     for t, i in enumerate(served, start=1):
         (score,) = score_rows(dep, model, [i], tagged)
-        catchable = escalations and score < threshold and dep.pair.local[i] < 0.5
-        # Chance this request reveals its label: shadowed, or else a caught local failure.
-        revealed = shadow_rate + (1 - shadow_rate) * VERIFY_RECALL * catchable
-        if rng.random() < shadow_rate:
-            kinds.append("shadow")
-            spend += price(dep.pair.rows[i].prompt)
-        elif catchable and rng.random() < VERIFY_RECALL:
-            kinds.append("escalation")
-        else:
-            revealed = 0.0
-        if revealed:
+        kind = _revealed(dep, i, score < threshold, shadow_rate, escalations, rng)
+        if kind is not None:
             labelled.append(int(i))
-            weights.append(1.0 / revealed if reweight else 1.0)
+            kinds.append(kind)
+            weights.append(shadow_w if kind == "shadow" else 1.0)
+            spend += price(dep.pair.rows[i].prompt) if kind == "shadow" else 0
         if t % relearn_every == 0 or t == len(served):
             found = examples(dep, labelled, kinds, weights, tagged=tagged)
             if promote:
@@ -339,6 +334,24 @@ def simulate(
             threshold = _direct_threshold(model, dep, recent, tagged)
             out.append(_checkpoint(dep, model, future, t, labelled, spend, kinds, tagged))
     return out
+
+
+def _revealed(
+    dep: Deployment,
+    i: int,
+    local: bool,
+    shadow_rate: float,
+    escalations: bool,
+    rng: np.random.Generator,
+) -> str | None:
+    """The label request `i` reveals, in the product's order: a local answer is verified first
+    (a failure is caught with probability VERIFY_RECALL and escalates), and only an answer
+    that passed may be shadowed. A request sent straight to the frontier reveals nothing."""
+    if not local:
+        return None
+    if escalations and dep.pair.local[i] < 0.5 and rng.random() < VERIFY_RECALL:
+        return "escalation"
+    return "shadow" if rng.random() < shadow_rate else None
 
 
 def _router_learn(found: Sequence[Any], champion: Any, prior: Any) -> Any:

@@ -16,6 +16,7 @@ from router.classifier._features import extract
 from router.learning import LearningLoop, hashed_features
 from router.learning._budget import learning_window
 from router.learning._examples import stored_features
+from router.learning._shadow import shadow_weight
 from router.ledger import summarize
 from router.ledger._format import as_table
 from router.policy import Routing
@@ -115,6 +116,20 @@ def test_the_shadowed_share_follows_the_rate(servers, tmp_path):
     shadowed = sum(a["purpose"] == "shadow" for a in learning_attempts(router))
     assert 8 <= shadowed <= 32  # 20 expected; the choice is a hash of the request id
     assert len(kept(router)) == 80
+
+
+def test_a_shadow_label_counts_the_tempered_inverse_of_its_sampling_rate(servers, tmp_path):
+    """At a 25% rate a shadow stands for four passed answers: it counts sqrt(4) = 2 times its
+    judge's confidence against an escalation's 1, in training and in the promotion check."""
+    answer_by_model(servers, "The answer is A.", "The answer is B.")
+    router = learning_router(learning_policy(servers, tmp_path, shadow_rate=0.25))
+    for i in range(24):
+        router.complete(MC_PROMPT, request_id=f"req-{i}")
+    router.complete(MC_PROMPT, request_id="caught", verifiers=[lambda _ctx: False])
+    router.close()
+    weights = {(row["source"], row["weight"]) for row in labels(router)}
+    assert weights == {("shadow", 2.0), ("escalation", 1.0)}, weights
+    assert shadow_weight(1.0) == 1.0 and shadow_weight(0.02) == pytest.approx(50**0.5)
 
 
 def test_shadow_spend_never_exceeds_its_budget_under_100_concurrent_requests(servers, tmp_path):
