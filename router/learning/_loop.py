@@ -248,10 +248,9 @@ class LearningLoop:
     def _label(
         self, worker: _Worker, item: Finished, source: str, label: GainLabel, rate: float = 1.0
     ) -> None:
-        """Store the label; a shadow's (sampled at `rate`) counts `shadow_weight(rate)` times
-        its judge's confidence."""
-        if rate < 1.0:
-            label = replace(label, weight=label.weight * shadow_weight(rate))
+        """Store the label at its judge's confidence times `shadow_weight(rate)`: the rate a
+        shadow was sampled at; 1 (weight unchanged) for every other label."""
+        label = replace(label, weight=label.weight * shadow_weight(rate))
         row = label_row(item.request.request_id, source, label, self.now())
         worker.writer.add(Batch(labels=[row]))
         self.stats.count_label(source)
