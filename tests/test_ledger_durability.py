@@ -24,7 +24,7 @@ from router.ledger._admin import upgrade_ledger
 from router.ledger._engine import resolve_url
 from router.ledger._schema import RequestRow
 from tests.ledger_helpers.builders import count_requests
-from tests.ledger_helpers.forks import ForkedWriters
+from tests.ledger_helpers.forks import ForkedWriters, acked
 
 pytest_plugins = ["tests.ledger_helpers.fixtures"]
 
@@ -47,11 +47,6 @@ def writer(url: str, outbox: Path, prefix: str, *extra: str) -> subprocess.Popen
     return subprocess.Popen(
         cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-
-
-def acked(output: str) -> set[str]:
-    lines = output.split("\n")[:-1]  # a last line without "\n" was never acknowledged
-    return {line for line in lines if line and line != "ready"}
 
 
 def ids_in(url: str) -> set[str]:

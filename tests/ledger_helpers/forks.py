@@ -126,11 +126,15 @@ class ForkedWriters:
         return self.proc.stdout.readline().split()[1]
 
 
+def acked(output: str) -> set[str]:
+    """The ids a writer printed or appended; a last line without "\\n" was never acknowledged."""
+    lines = output.split("\n")[:-1]
+    return {line for line in lines if line and line != READY}
+
+
 def acknowledged(path: Path) -> set[str]:
-    """The ids in an ack file; a last line without "\\n" was not acknowledged."""
-    if not path.exists():
-        return set()
-    return set(path.read_text().split("\n")[:-1]) - {READY}
+    """`acked` of an ack file (none when the writer died before creating it)."""
+    return acked(path.read_text()) if path.exists() else set()
 
 
 if __name__ == "__main__":
