@@ -119,8 +119,9 @@ def test_the_shadowed_share_follows_the_rate(servers, tmp_path):
 
 
 def test_a_shadow_label_counts_the_tempered_inverse_of_its_sampling_rate(servers, tmp_path):
-    """At a 25% rate a shadow stands for four passed answers: it counts sqrt(4) = 2 times its
-    judge's confidence against an escalation's 1, in training and in the promotion check."""
+    """At a 25% rate a shadow stands for four passed answers: it is stored at sqrt(4) = 2 times
+    its judge's confidence, an escalation at 1 (training and the promotion check read the
+    stored weight)."""
     answer_by_model(servers, "The answer is A.", "The answer is B.")
     router = learning_router(learning_policy(servers, tmp_path, shadow_rate=0.25))
     for i in range(24):

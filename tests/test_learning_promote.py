@@ -49,7 +49,7 @@ def labelled_traffic(
     """Traffic whose gain an in-domain model can learn and the prior gets backwards: terse
     requests about the deployment's internal tool 'zorblax' need the frontier model, while
     trivia (which the shipped prior scores higher) the local model handles. With `heavy_every`,
-    every such label weighs 50 (a shadow at a 2% rate) and the others 2 (caught failures)."""
+    every such label weighs 50 and the others 2: a few heavy labels among many light ones."""
     batch = Batch()
     for i in range(n):
         about_tool = i % 3 == 0
