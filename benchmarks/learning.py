@@ -237,12 +237,13 @@ def score_rows(dep: Deployment, model: Any, index: Sequence[int], tagged: bool) 
 
 
 def adapt_split(
-    dep: Deployment, seed: int, share: float = TRAIN_SHARE
+    dep: Deployment, seed: int, share: float = TRAIN_SHARE, params: Any = None
 ) -> dict[str, tuple[float, float]]:
     """Every scorer's (APGR, saved@95) on the 80% after adapting on a seeded 20%, labelled as
     `router adapt` labels a file of those rows (the pair's gain pooled with the other models and
     averaged with the graded fields that track it),
-    with the rows' tasks (adapt learns an offset per task; the 80% is scored with its tasks)."""
+    with the rows' tasks (adapt learns an offset per task; the 80% is scored with its tasks).
+    `params`: the fit's (default: `router adapt`'s)."""
     from router.learning._adapt import file_fit_params, label_gains
     from router.learning._fit import fit_candidate
 
@@ -253,7 +254,8 @@ def adapt_split(
     gains, _fields = label_gains([p.rows[i] for i in train], p.local_model, p.frontier_model)
     found = examples(dep, train.tolist(), gains=gains)
     tasks = [p.rows[i].task for i in train]
-    clf = fit_candidate(found, prior=dep.prior, seed=seed, params=file_fit_params(), tasks=tasks)
+    params = params or file_fit_params()
+    clf = fit_candidate(found, prior=dep.prior, seed=seed, params=params, tasks=tasks)
     scores = [clf.score_features(dep.features[i], task=p.rows[i].task) for i in test]
     out = {"adapt (20%)": metrics(dep, test, scores)}
     for name, scores in dep.static.items():

@@ -114,15 +114,19 @@ def test_no_task_or_an_unseen_task_scores_exactly_as_without_offsets(tmp_path: P
 
 def test_a_file_without_tasks_gives_the_artefact_it_gave_before_offsets(tmp_path: Path) -> None:
     """No task, one task, or offsets turned off: one model, one version, the same bytes scored;
-    the document has no `task_offsets` key, so its checksum is the one it always had."""
+    the document has no `task_offsets` key and one length slope (""); with slopes turned off as
+    well it is the version-1 document routers before offsets and slopes read."""
     rows = _rows()
     reference = _fit(rows, None, task_shrink=None)
     for tasks in (None, [""] * len(rows), ["only"] * len(rows)):
         fitted = _fit(rows, tasks)
         assert fitted.version == reference.version
         assert fitted.to_json()["model"] == reference.to_json()["model"]
-    assert "task_offsets" not in reference.to_json()["model"]
-    assert reference.to_json()["format_version"] == 1  # readable by routers before offsets
+    model = reference.to_json()["model"]
+    assert "task_offsets" not in model and list(model["length_slopes"]) == [""]
+    assert reference.to_json()["format_version"] == 3
+    plain = _fit(rows, None, task_shrink=None, length_shrink=None).to_json()
+    assert plain["format_version"] == 1 and "length_slopes" not in plain["model"]
     notask = adapt(_write(tmp_path / "n.jsonl", rows, keep_task=False), tmp_path / "n")
     assert notask.version == reference.version and "tasks" not in notask.training
     requests = tmp_path / "req.jsonl"
@@ -166,12 +170,14 @@ def test_the_offsets_survive_a_round_trip_and_are_checksummed(tmp_path: Path) ->
     trivia = TRIVIA.format("Oslo")
     assert loaded.score(trivia, task="alpha") == learned.score(trivia, task="alpha")
     doc = json.loads((tmp_path / "out" / "learned.json").read_text())
-    assert doc["format_version"] == 2  # a router without offsets refuses it by version
-    doc["format_version"] = 1
-    (tmp_path / "out" / "learned.json").write_text(json.dumps(doc))
-    with pytest.raises(ClassifierError, match="per-task offsets are format_version 2"):
-        load_learned(tmp_path / "out")
+    assert doc["format_version"] == 3  # a router without offsets or slopes refuses it by version
     doc["format_version"] = 2
+    (tmp_path / "out" / "learned.json").write_text(json.dumps(doc))
+    with pytest.raises(
+        ClassifierError, match="per-task offsets are format_version 2, length slopes 3"
+    ):
+        load_learned(tmp_path / "out")
+    doc["format_version"] = 3
     doc["model"]["task_offsets"]["alpha"] += 1.0
     (tmp_path / "out" / "learned.json").write_text(json.dumps(doc))
     with pytest.raises(ClassifierError, match="checksum"):

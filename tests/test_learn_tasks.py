@@ -292,12 +292,13 @@ def _offsets(gains: list[float], weights: list[float], tasks: list[str]) -> dict
     """`_task_offsets` with the blend predicting 0 everywhere: the residuals are the gains."""
     import numpy as np  # noqa: PLC0415
 
-    from router.learning._fit import FitParams, _Blend, _Design, _task_offsets  # noqa: PLC0415
+    from router.learning._fit import FitParams, _Design, _task_offsets  # noqa: PLC0415
 
-    n = len(gains)
-    design = _Design(None, np.array(gains), np.array(weights), np.zeros(n), {}, [], None, None)  # type: ignore[arg-type]
-    blend = _Blend(1.0, 0.0, np.zeros(0), 0.0, 1.0, 0.0, 1.0, 1.0, 0.0)
-    return _task_offsets(design, blend, np.zeros(n), tasks, FitParams(task_max_p=None))
+    n, residual = len(gains), np.array(gains)
+    design = _Design(
+        None, residual, np.array(weights), np.zeros(n), np.zeros(n), {}, [], None, None
+    )  # type: ignore[arg-type]
+    return _task_offsets(design, residual, tasks, FitParams(task_max_p=None))
 
 
 def test_task_offsets_shrink_by_the_labels_effective_number_not_their_summed_weight() -> None:

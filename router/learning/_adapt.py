@@ -210,10 +210,11 @@ def file_fit_params() -> FitParams:
     """The fit's parameters for a file: folds interleaved, not stretches of the file (the shared
     files are sorted by task; a fold that is one whole task makes the in-domain model look worse
     than chance, and the fit then falls back to the prior); and, the rows being a random sample
-    of the traffic, a prior that ranks them no better than chance is left out of the blend."""
-    from router.learning._fit import FitParams  # noqa: PLC0415 - numpy/scikit-learn
+    of the traffic, a prior that ranks them no better than chance is left out of the blend, and
+    the fit ends with length slopes (what the words leave to the prompt's length, per task)."""
+    from router.learning._fit import LENGTH_SHRINK, FitParams  # noqa: PLC0415 - numpy/sklearn
 
-    return FitParams(interleaved=True, min_prior_t=0.0)
+    return FitParams(interleaved=True, min_prior_t=0.0, length_shrink=LENGTH_SHRINK)
 
 
 def adapt(
@@ -284,7 +285,19 @@ def describe(learned: LearnedClassifier) -> list[str]:
         lines.append(_why_prior(t, read))
     elif t.get("tasks"):
         lines.append(_task_note(learned.gain_model.task_offsets, t["tasks"]))
+    if learned.gain_model is not None and learned.gain_model.length_slopes:
+        lines.append(_slope_note(learned.gain_model.length_slopes))
     return lines
+
+
+def _slope_note(slopes: Mapping[str, tuple[float, float, float]]) -> str:
+    """The length slopes, largest first (at most six tasks): what a standard deviation of log
+    length adds to the score's logit."""
+    named = sorted((t for t in slopes if t), key=lambda t: -abs(slopes[t][2]))
+    parts = [f"{t} {slopes[t][2]:+.2f}" for t in named[:6]]
+    more = f" and {len(named) - 6} more" if len(named) > 6 else ""
+    pooled = f"all {slopes[''][2]:+.2f}" if "" in slopes else "all none"
+    return f"length slopes (logit per s.d. of log length): {'; '.join([pooled, *parts])}{more}"
 
 
 def _graded_note(pair: str, fields: Sequence[str]) -> str:

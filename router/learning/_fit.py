@@ -19,9 +19,13 @@ the out-of-fold blend (`gain ~ a + c * b`; in sample when that slope is not posi
 more tasks (`tasks`, a request's tag) whose out-of-fold residuals `gain - (a + c * b)` differ
 (one-way ANOVA p < 0.1), each task gets an offset: its mean residual shrunk by `n / (n + 20)`,
 i.e. `b + offset / c` on the blend's scale, added to the logit as `4 * offset`; no task, or an
-unseen one, adds nothing. The constants were chosen once, on the mean over every shared-data
-source held out in turn (docs/learning-model.md), never per deployment; alternatives tried
-(choosing `w` or `alpha` by internal cross-validation) were noisier at a few hundred labels.
+unseen one, adds nothing. Last, a slope on the prompt's standardised log length is fitted to the
+same residual (less the task's offset), shrunk like a ridge of strength 50: one over every label,
+used for a request without a task (or with one it has no slope for), and one per task when two or
+more are named (a labelled file's fit only: `router adapt`). The constants were chosen once, on
+the mean over every shared-data source held out in turn (docs/learning-model.md), never per
+deployment; alternatives tried (choosing `w` or `alpha` by internal cross-validation) were
+noisier at a few hundred labels.
 """
 
 from __future__ import annotations
@@ -41,12 +45,19 @@ from numpy.typing import NDArray
 from router._scoring import Classifier
 from router.classifier._model import DifficultyClassifier
 from router.errors import ClassifierError
-from router.learning._examples import FEATURES_VERSION, LabelledExample, split_features
+from router.learning._examples import (
+    DENSE_NAMES,
+    FEATURES_VERSION,
+    LabelledExample,
+    split_features,
+)
 from router.learning._model import GainModel, HashedPrior, LearnedClassifier
 
 FloatArray = NDArray[np.float64]
 _DECIMALS = 6
 TASK_SHRINK = 20.0
+LENGTH_SHRINK = 50.0
+MIN_SLOPE_LABELS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +95,16 @@ class FitParams:
     task_residual_oof: bool = True
     # Offsets only when the tasks' residuals differ (one-way ANOVA p below this; None: always).
     task_max_p: float | None = 0.1
+    # A slope on the prompt's log length (the `log_chars` signal) fitted to the residual the
+    # blend and the task offsets leave: one per task with `MIN_SLOPE_LABELS` effective labels or
+    # more, and one over every label (key "") for the rest, each shrunk like a ridge of this
+    # strength on the standardised length. The ridge leaves length underused: its n-grams share
+    # one penalty with it, and its effect differs by task (m-ifeval's English prompts: the longer,
+    # the more instructions to break). None: no slopes. A file's labels (a random sample) get
+    # them (`file_fit_params`); the ledger's do not: their selection follows the routing
+    # decision, which length sways, and on eight replayed streams per file the slopes moved
+    # `router learn`'s curves by -0.006 to +0.010 (docs/learning-model.md).
+    length_shrink: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +113,7 @@ class _Design:
     gain: FloatArray
     weight: FloatArray
     prior_z: FloatArray
+    length: FloatArray  # the prompts' `log_chars` signal, unscaled
     idf: dict[int, float]
     columns: list[int]  # bucket of each TF-IDF column
     dense_mean: FloatArray
@@ -158,10 +180,12 @@ def fit_candidate(
     counts = _task_counts(ordered_tasks)
     if len(counts) >= 2:
         training["tasks"] = counts
-    offsets = _task_offsets(design, blend, oof_blend, ordered_tasks, params)
-    if offsets:
-        model = replace(model, task_offsets=offsets)
-        chosen += f", offsets for {len(offsets)} tasks"
+    residual = _blend_residual(design, blend, oof_blend, params)
+    offsets = _task_offsets(design, residual, ordered_tasks, params)
+    slopes = _length_slopes(design, residual, ordered_tasks, offsets, params)
+    model = replace(model, task_offsets=offsets, length_slopes=slopes)
+    chosen += f", offsets for {len(offsets)} tasks" if offsets else ""
+    chosen += f", length slopes for {len(slopes)} groups" if slopes else ""
     return LearnedClassifier(base, model, {**training, "chosen": chosen})
 
 
@@ -224,6 +248,7 @@ def _design(ordered: Sequence[LabelledExample], hashed: HashedPrior, params: Fit
         gain=np.array([e.gain for e in ordered], dtype=np.float64),
         weight=np.array([e.weight for e in ordered], dtype=np.float64),
         prior_z=np.array([hashed.logit(e.features) for e in ordered], dtype=np.float64),
+        length=dense[:, DENSE_NAMES.index("log_chars")].copy(),
         idf=idf,
         columns=columns,
         dense_mean=dense_mean,
@@ -395,12 +420,16 @@ def _gain_model(design: _Design, blend: _Blend, params: FitParams) -> GainModel:
     )
 
 
+def _blend_residual(
+    design: _Design, blend: _Blend, oof_blend: FloatArray, params: FitParams
+) -> FloatArray:
+    """Each label's gain minus the calibrated blend's expected gain (out of fold by default)."""
+    b = oof_blend if params.task_residual_oof else _fitted_blend(design, blend)
+    return np.asarray(design.gain - (blend.offset + blend.slope * b), dtype=np.float64)
+
+
 def _task_offsets(
-    design: _Design,
-    blend: _Blend,
-    oof_blend: FloatArray,
-    tasks: Sequence[str],
-    params: FitParams,
+    design: _Design, residual: FloatArray, tasks: Sequence[str], params: FitParams
 ) -> dict[str, float]:
     """Each task's offset to the score's logit: its labels' weighted mean residual against the
     calibrated blend, shrunk towards 0 by `n / (n + task_shrink)` (a ridge on task indicators),
@@ -412,8 +441,6 @@ def _task_offsets(
     named = sorted({t for t in tasks if t})
     if params.task_shrink is None or len(named) < 2:
         return {}
-    b = oof_blend if params.task_residual_oof else _fitted_blend(design, blend)
-    residual = design.gain - (blend.offset + blend.slope * b)
     if params.task_max_p is not None and not _tasks_differ(residual, tasks, params.task_max_p):
         return {}
     by_task, shrink, scale = np.array(tasks, dtype=object), params.task_shrink, params.output_scale
@@ -444,6 +471,50 @@ def _tasks_differ(residual: FloatArray, tasks: Sequence[str], max_p: float) -> b
         warnings.simplefilter("ignore")
         p = float(f_oneway(*groups.values()).pvalue)
     return math.isfinite(p) and p < max_p
+
+
+def _length_slopes(
+    design: _Design,
+    residual: FloatArray,
+    tasks: Sequence[str],
+    offsets: dict[str, float],
+    params: FitParams,
+) -> dict[str, tuple[float, float, float]]:
+    """`(mean, scale, coef)` of a slope on the standardised log length, in the logit's units,
+    fitted to the residual against the calibrated blend: under "" over every label (so a request
+    without a task scores as if the labels had named none), and, when two tasks or more are
+    named, per task against the residual its offset leaves."""
+    if params.length_shrink is None:
+        return {}
+    fitted = {"": _length_slope(design.length, residual, design.weight, params)}
+    named = sorted({t for t in tasks if t})
+    if len(named) >= 2:
+        by_task = np.array(tasks, dtype=object)
+        for t in named:
+            m = by_task == t
+            left = residual[m] - offsets.get(t, 0.0) / params.output_scale
+            fitted[t] = _length_slope(design.length[m], left, design.weight[m], params)
+    return {t: v for t, v in fitted.items() if v is not None}
+
+
+def _length_slope(
+    length: FloatArray, residual: FloatArray, weight: FloatArray, params: FitParams
+) -> tuple[float, float, float] | None:
+    """One group's slope, `sum w x r / (sum w x^2 + shrink)` on the standardised length `x`,
+    the weights scaled to sum to their effective number; None for a group with fewer than
+    `MIN_SLOPE_LABELS` effective labels, one length, or no slope to speak of."""
+    n = effective_count(weight)
+    if n < MIN_SLOPE_LABELS:
+        return None
+    w = weight * (n / float(weight.sum()))
+    mean = float(np.average(length, weights=w))
+    scale = math.sqrt(float(np.average((length - mean) ** 2, weights=w)))
+    if scale < 1e-6:
+        return None
+    x = (length - mean) / scale
+    coef = float(np.sum(w * x * residual) / (np.sum(w * x * x) + float(params.length_shrink or 0)))
+    coef = _round(params.output_scale * coef)
+    return (_round(mean), _round(scale), coef) if coef else None
 
 
 def _fitted_blend(design: _Design, blend: _Blend) -> FloatArray:

@@ -49,6 +49,9 @@ TASKS_FORMAT_VERSION = 2
 """Written when the model has per-task offsets (`model.task_offsets`), so a router that predates
 them refuses the artefact by its version rather than by a checksum that leaves them out; a model
 without offsets is still written as version 1, readable by every router."""
+LENGTH_FORMAT_VERSION = 3
+"""Written when the model has length slopes (`model.length_slopes`), for the same reason."""
+_LOG_CHARS = _features.DENSE_NAMES.index("log_chars")
 LEARNED_FILE = "learned.json"
 _HINT = "rebuild it with 'router adapt' or 'router learn'"
 
@@ -111,6 +114,9 @@ class GainModel:
     ngram_coef: Mapping[int, float]
     # Added to `u` for a request of that task (the task names as the labelled rows gave them).
     task_offsets: Mapping[str, float] = field(default_factory=dict)
+    # Added to `u`: `coef * (log_chars - mean) / scale`, by the request's task, else under ""
+    # (no task, or one without a slope of its own): `(mean, scale, coef)`.
+    length_slopes: Mapping[str, tuple[float, float, float]] = field(default_factory=dict)
     # The dense part folded once: sum(c * (x - m) / s) = bias + sum((c / s) * x).
     _dense_w: tuple[float, ...] = field(init=False, repr=False, compare=False)
     _dense_bias: float | None = field(init=False, repr=False, compare=False)
@@ -122,11 +128,13 @@ class GainModel:
         object.__setattr__(self, "_dense_bias", bias)
 
     def to_json(self) -> dict[str, Any]:
-        """The stored form; `task_offsets` only when there are any, so a model fitted without
-        tasks keeps the document (and the version) it had before offsets existed."""
+        """The stored form; `task_offsets` and `length_slopes` only when there are any, so a
+        model without them keeps the document (and the version) it had before they existed."""
         offsets = {"task_offsets": dict(sorted(self.task_offsets.items()))}
+        slopes = {"length_slopes": {t: list(v) for t, v in sorted(self.length_slopes.items())}}
         return {
             **(offsets if self.task_offsets else {}),
+            **(slopes if self.length_slopes else {}),
             "intercept": self.intercept,
             "prior_coef": self.prior_coef,
             "prior_mean": self.prior_mean,
@@ -138,9 +146,16 @@ class GainModel:
             "ngram_coef": {str(b): v for b, v in sorted(self.ngram_coef.items())},
         }
 
-    def offset(self, task: str | None) -> float:
-        """The task's offset to `u`: 0 for no task or one the model was not fitted with."""
-        return self.task_offsets.get(task, 0.0) if task else 0.0
+    def offset(self, task: str | None, dense: Sequence[float]) -> float:
+        """What the request's task and length add to `u`: the task's offset (0 for no task or
+        one the model was not fitted with) plus its length slope's term (the "" slope's when the
+        task has none)."""
+        found = self.task_offsets.get(task, 0.0) if task else 0.0
+        slopes = self.length_slopes
+        if not slopes:
+            return found
+        mean, scale, coef = slopes.get(task or "") or slopes.get("", (0.0, 1.0, 0.0))
+        return found + coef * (dense[_LOG_CHARS] - mean) / scale
 
     def value(self, prior_logit: float, dense: list[float], grams: Mapping[int, float]) -> float:
         """The gain model's logit from the prior's logit, the dense signals and hashed grams."""
@@ -208,7 +223,8 @@ class LearnedClassifier:
         z0 = self._hashed.logit_parts(dense, grams, n_grams)
         if self.gain_model is None:
             return _sigmoid(z0)
-        return _sigmoid(self.gain_model.value(z0, dense, grams) + self.gain_model.offset(task))
+        model = self.gain_model
+        return _sigmoid(model.value(z0, dense, grams) + model.offset(task, dense))
 
     def score(self, prompt: str, response: str | None = None, *, task: str | None = None) -> float:
         if not isinstance(prompt, str):
@@ -236,7 +252,7 @@ class LearnedClassifier:
             return self._score_parts(*extracted_parts(extracted), task)
         dense, prior_part, squares, dot = sums
         z0 = self._hashed.logit_from_sum(dense, prior_part)
-        return _sigmoid(model.value_from_sums(z0, dense, squares, dot) + model.offset(task))
+        return _sigmoid(model.value_from_sums(z0, dense, squares, dot) + model.offset(task, dense))
 
     def score_batch(
         self,
@@ -255,8 +271,10 @@ class LearnedClassifier:
 
     @property
     def format_version(self) -> int:
-        offsets = self.gain_model is not None and self.gain_model.task_offsets
-        return TASKS_FORMAT_VERSION if offsets else LEARNED_FORMAT_VERSION
+        model = self.gain_model
+        if model is not None and model.length_slopes:
+            return LENGTH_FORMAT_VERSION
+        return TASKS_FORMAT_VERSION if model and model.task_offsets else LEARNED_FORMAT_VERSION
 
     def _content(self) -> dict[str, Any]:
         return {
@@ -333,7 +351,7 @@ def parse_learned(doc: object, where: str) -> LearnedClassifier:
     if not isinstance(doc, dict) or doc.get("format") != LEARNED_FORMAT:
         raise ClassifierError(f"{where}: not a cost-router learned classifier; {_HINT}")
     for key, expected in (
-        ("format_version", (LEARNED_FORMAT_VERSION, TASKS_FORMAT_VERSION)),
+        ("format_version", (LEARNED_FORMAT_VERSION, TASKS_FORMAT_VERSION, LENGTH_FORMAT_VERSION)),
         ("features_version", (FEATURES_VERSION,)),
     ):
         if doc.get(key) not in expected:
@@ -352,7 +370,8 @@ def parse_learned(doc: object, where: str) -> LearnedClassifier:
     if doc["format_version"] != learned.format_version:
         raise ClassifierError(
             f"{where}: format_version {doc['format_version']} does not match the model "
-            f"(per-task offsets are format_version {TASKS_FORMAT_VERSION}); {_HINT}"
+            f"(per-task offsets are format_version {TASKS_FORMAT_VERSION}, length slopes "
+            f"{LENGTH_FORMAT_VERSION}); {_HINT}"
         )
     if doc.get("checksum") != _checksum(learned._content()):
         raise ClassifierError(
@@ -406,6 +425,7 @@ def _parse_gain_model(model: Any) -> GainModel:
         idf=_buckets(model["idf"]),
         ngram_coef=_buckets(model["ngram_coef"]),
         task_offsets=_task_offsets(model.get("task_offsets", {})),
+        length_slopes=_length_slopes(model.get("length_slopes", {})),
     )
 
 
@@ -414,6 +434,17 @@ def _task_offsets(values: Mapping[str, Any]) -> dict[str, float]:
     if not isinstance(values, dict) or not all(isinstance(k, str) and k for k in values):
         raise ValueError("task_offsets must map task names to numbers")
     return {k: _number(v) for k, v in values.items()}
+
+
+def _length_slopes(values: Mapping[str, Any]) -> dict[str, tuple[float, float, float]]:
+    """Absent in a model fitted without them; else task names ("" for the default) to `(mean,
+    scale, coef)` with a positive scale."""
+    if not isinstance(values, dict) or not all(isinstance(k, str) for k in values):
+        raise ValueError("length_slopes must map task names to [mean, scale, coef]")
+    out = {k: _numbers(v, 3) for k, v in values.items()}
+    if any(scale <= 0 for _, scale, _ in out.values()):
+        raise ValueError("length slope scales must be positive")
+    return {k: (m, s, c) for k, (m, s, c) in out.items()}
 
 
 __all__ = [
