@@ -103,7 +103,7 @@ class FitParams:
     # the more instructions to break). None: no slopes. A file's labels (a random sample) get
     # them (`file_fit_params`); the ledger's do not: their selection follows the routing
     # decision, which length sways, and on eight replayed streams per file the slopes moved
-    # `router learn`'s curves by -0.006 to +0.010 (docs/learning-model.md).
+    # `router learn`'s curves by -0.006 to +0.010 (docs/learning.md, "Length slopes").
     length_shrink: float | None = None
 
 
