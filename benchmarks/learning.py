@@ -236,31 +236,55 @@ def score_rows(dep: Deployment, model: Any, index: Sequence[int], tagged: bool) 
     ]
 
 
+PAIR_LABELS = "adapt (20%, pair labels)"
+"""`router adapt` on a file that scores only its two models: the label is the pair's own
+difference (nothing to pool, no graded field), the minimal shared-data schema."""
+
+
 def adapt_split(
     dep: Deployment, seed: int, share: float = TRAIN_SHARE, params: Any = None
 ) -> dict[str, tuple[float, float]]:
     """Every scorer's (APGR, saved@95) on the 80% after adapting on a seeded 20%, labelled as
     `router adapt` labels a file of those rows (the pair's gain pooled with the other models and
-    averaged with the graded fields that track it),
-    with the rows' tasks (adapt learns an offset per task; the 80% is scored with its tasks).
-    `params`: the fit's (default: `router adapt`'s)."""
-    from router.learning._adapt import file_fit_params, label_gains
-    from router.learning._fit import fit_candidate
+    averaged with the graded fields that track it), and as it labels a file of the two models
+    alone (`PAIR_LABELS`), with the rows' tasks (adapt learns an offset per task; the 80% is
+    scored with its tasks). `params`: the fit's (default: `router adapt`'s)."""
+    from router.learning._adapt import label_gains
 
     perm = np.random.default_rng(seed).permutation(len(dep.gain))
     k = round(share * len(perm))
     train, test = np.sort(perm[:k]), np.sort(perm[k:])
     p = dep.pair
     gains, _fields = label_gains([p.rows[i] for i in train], p.local_model, p.frontier_model)
-    found = examples(dep, train.tolist(), gains=gains)
-    tasks = [p.rows[i].task for i in train]
-    params = params or file_fit_params()
-    clf = fit_candidate(found, prior=dep.prior, seed=seed, params=params, tasks=tasks)
-    scores = [clf.score_features(dep.features[i], task=p.rows[i].task) for i in test]
-    out = {"adapt (20%)": metrics(dep, test, scores)}
+    out = {
+        "adapt (20%)": _adapted(dep, train, test, gains, seed, params),
+        PAIR_LABELS: _adapted(dep, train, test, None, seed, params),
+    }
     for name, scores in dep.static.items():
         out[name] = metrics(dep, test, [scores[i] for i in test])
     return out
+
+
+def _adapted(
+    dep: Deployment,
+    train: np.ndarray,
+    test: np.ndarray,
+    gains: Sequence[float] | None,
+    seed: int,
+    params: Any,
+) -> tuple[float, float]:
+    """(APGR, saved@95) on `test` of the fit on `train` labelled `gains` (None: the pair's own
+    difference), each row with its task."""
+    from router.learning._adapt import file_fit_params
+    from router.learning._fit import fit_candidate
+
+    rows = dep.pair.rows
+    found = examples(dep, train.tolist(), gains=gains)
+    tasks = [rows[i].task for i in train]
+    params = params or file_fit_params()
+    clf = fit_candidate(found, prior=dep.prior, seed=seed, params=params, tasks=tasks)
+    scores = [clf.score_features(dep.features[i], task=rows[i].task) for i in test]
+    return metrics(dep, test, scores)
 
 
 def summarise(splits: Sequence[Mapping[str, tuple[float, float]]]) -> dict[str, dict[str, float]]:
@@ -451,14 +475,17 @@ def pair_sweep(
 
 
 def format_sweep(sweep: Sequence[Mapping[str, Any]]) -> str:
-    lines = ["\npair sweep: APGR on the other 80%, adapt (20%) vs prior (LOSO), mean over splits"]
+    lines = [
+        "\npair sweep: APGR on the other 80%, mean over splits: adapt (20%), prior (LOSO), adapt "
+        "minus prior; adapt with the pair's own labels"
+    ]
     for r in sweep:
-        ours, prior = r["adapt (20%)"]["apgr"], r["prior (LOSO)"]["apgr"]
+        ours, prior, own = (r[k]["apgr"] for k in ("adapt (20%)", "prior (LOSO)", PAIR_LABELS))
         pair = f"{r['file'][:16]:<16} {r['local']} -> {r['frontier']}"
-        lines.append(f"  {pair[:80]:<80} {ours:.4f} {prior:.4f} {ours - prior:+.4f}")
+        lines.append(f"  {pair[:80]:<80} {ours:.4f} {prior:.4f} {ours - prior:+.4f}  {own:.4f}")
     if sweep:
-        mean = fmean(r["adapt (20%)"]["apgr"] for r in sweep)
-        lines.append(f"  mean over {len(sweep)} pairs: adapt {mean:.4f}")
+        mean, own = (fmean(r[k]["apgr"] for r in sweep) for k in ("adapt (20%)", PAIR_LABELS))
+        lines.append(f"  mean over {len(sweep)} pairs: adapt {mean:.4f}; pair's labels {own:.4f}")
     return "\n".join(lines)
 
 
@@ -533,7 +560,7 @@ def _cell(v: Mapping[str, float]) -> str:
 
 
 def format_adapt(table: Mapping[str, Mapping[str, Mapping[str, float]]]) -> str:
-    names = ["adapt (20%)", *STATIC]
+    names = ["adapt (20%)", PAIR_LABELS, *STATIC]
     lines = [
         "adapt on 20%, measured on the other 80%: APGR ± sd / cost saved at 95% ± sd (over splits)",
         f"{'file':<16}" + "".join(f"{n[:22]:>26}" for n in names),
