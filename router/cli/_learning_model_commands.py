@@ -70,7 +70,9 @@ def adapt(
     Each row's gain label is scores[frontier_model] - scores[local_model], pooled (30%) with the
     file's models at least as strong as the frontier model and at most as strong as the local
     one, when the rows score more models than the pair. With few labels the
-    result is the prior alone; the in-domain part earns weight as labels accumulate. Use the
+    result is the prior alone; the in-domain part earns weight as labels accumulate. Rows that
+    name a `task` add an offset per task where the tasks differ, and the fit ends with a slope
+    on prompt length (per task when the rows name tasks). Use the
     result with `router score --classifier DIR`, `router eval FILE --classifier DIR` or
     `Router(classifier=load_classifier(DIR))`.
 
