@@ -45,13 +45,8 @@ from numpy.typing import NDArray
 from router._scoring import Classifier
 from router.classifier._model import DifficultyClassifier
 from router.errors import ClassifierError
-from router.learning._examples import (
-    DENSE_NAMES,
-    FEATURES_VERSION,
-    LabelledExample,
-    split_features,
-)
-from router.learning._model import GainModel, HashedPrior, LearnedClassifier
+from router.learning._examples import FEATURES_VERSION, LabelledExample, split_features
+from router.learning._model import LENGTH_SIGNAL, GainModel, HashedPrior, LearnedClassifier
 
 FloatArray = NDArray[np.float64]
 _DECIMALS = 6
@@ -248,7 +243,7 @@ def _design(ordered: Sequence[LabelledExample], hashed: HashedPrior, params: Fit
         gain=np.array([e.gain for e in ordered], dtype=np.float64),
         weight=np.array([e.weight for e in ordered], dtype=np.float64),
         prior_z=np.array([hashed.logit(e.features) for e in ordered], dtype=np.float64),
-        length=dense[:, DENSE_NAMES.index("log_chars")].copy(),
+        length=dense[:, LENGTH_SIGNAL].copy(),
         idf=idf,
         columns=columns,
         dense_mean=dense_mean,
@@ -484,37 +479,37 @@ def _length_slopes(
     fitted to the residual against the calibrated blend: under "" over every label (so a request
     without a task scores as if the labels had named none), and, when two tasks or more are
     named, per task against the residual its offset leaves."""
-    if params.length_shrink is None:
+    shrink, scale = params.length_shrink, params.output_scale
+    if shrink is None:
         return {}
-    fitted = {"": _length_slope(design.length, residual, design.weight, params)}
+    fitted = {"": _length_slope(design.length, residual, design.weight, shrink, scale)}
     named = sorted({t for t in tasks if t})
     if len(named) >= 2:
         by_task = np.array(tasks, dtype=object)
         for t in named:
             m = by_task == t
-            left = residual[m] - offsets.get(t, 0.0) / params.output_scale
-            fitted[t] = _length_slope(design.length[m], left, design.weight[m], params)
+            left = residual[m] - offsets.get(t, 0.0) / scale
+            fitted[t] = _length_slope(design.length[m], left, design.weight[m], shrink, scale)
     return {t: v for t, v in fitted.items() if v is not None}
 
 
 def _length_slope(
-    length: FloatArray, residual: FloatArray, weight: FloatArray, params: FitParams
+    length: FloatArray, residual: FloatArray, weight: FloatArray, shrink: float, scale: float
 ) -> tuple[float, float, float] | None:
     """One group's slope, `sum w x r / (sum w x^2 + shrink)` on the standardised length `x`,
-    the weights scaled to sum to their effective number; None for a group with fewer than
-    `MIN_SLOPE_LABELS` effective labels, one length, or no slope to speak of."""
+    times the logit's `scale`, the weights scaled to sum to their effective number; None for a
+    group with fewer than `MIN_SLOPE_LABELS` effective labels, one length, or no slope."""
     n = effective_count(weight)
     if n < MIN_SLOPE_LABELS:
         return None
     w = weight * (n / float(weight.sum()))
     mean = float(np.average(length, weights=w))
-    scale = math.sqrt(float(np.average((length - mean) ** 2, weights=w)))
-    if scale < 1e-6:
+    spread = math.sqrt(float(np.average((length - mean) ** 2, weights=w)))
+    if spread < 1e-6:
         return None
-    x = (length - mean) / scale
-    coef = float(np.sum(w * x * residual) / (np.sum(w * x * x) + float(params.length_shrink or 0)))
-    coef = _round(params.output_scale * coef)
-    return (_round(mean), _round(scale), coef) if coef else None
+    x = (length - mean) / spread
+    coef = _round(scale * float(np.sum(w * x * residual) / (np.sum(w * x * x) + shrink)))
+    return (_round(mean), _round(spread), coef) if coef else None
 
 
 def _fitted_blend(design: _Design, blend: _Blend) -> FloatArray:

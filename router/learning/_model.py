@@ -51,7 +51,8 @@ them refuses the artefact by its version rather than by a checksum that leaves t
 without offsets is still written as version 1, readable by every router."""
 LENGTH_FORMAT_VERSION = 3
 """Written when the model has length slopes (`model.length_slopes`), for the same reason."""
-_LOG_CHARS = _features.DENSE_NAMES.index("log_chars")
+LENGTH_SIGNAL = _features.DENSE_NAMES.index("log_chars")
+"""The dense signal a length slope is on (fitted in `_fit`, applied in `GainModel.offset`)."""
 LEARNED_FILE = "learned.json"
 _HINT = "rebuild it with 'router adapt' or 'router learn'"
 
@@ -155,7 +156,7 @@ class GainModel:
         if not slopes:
             return found
         mean, scale, coef = slopes.get(task or "") or slopes.get("", (0.0, 1.0, 0.0))
-        return found + coef * (dense[_LOG_CHARS] - mean) / scale
+        return found + coef * (dense[LENGTH_SIGNAL] - mean) / scale
 
     def value(self, prior_logit: float, dense: list[float], grams: Mapping[int, float]) -> float:
         """The gain model's logit from the prior's logit, the dense signals and hashed grams."""
