@@ -242,13 +242,17 @@ difference (nothing to pool, no graded field), the minimal shared-data schema.""
 
 
 def adapt_split(
-    dep: Deployment, seed: int, share: float = TRAIN_SHARE, params: Any = None
+    dep: Deployment,
+    seed: int,
+    share: float = TRAIN_SHARE,
+    params: Any = None,
+    pair_labels: bool = False,
 ) -> dict[str, tuple[float, float]]:
     """Every scorer's (APGR, saved@95) on the 80% after adapting on a seeded 20%, labelled as
     `router adapt` labels a file of those rows (the pair's gain pooled with the other models and
-    averaged with the graded fields that track it), and as it labels a file of the two models
-    alone (`PAIR_LABELS`), with the rows' tasks (adapt learns an offset per task; the 80% is
-    scored with its tasks). `params`: the fit's (default: `router adapt`'s)."""
+    averaged with the graded fields that track it), and with `pair_labels` also as it labels a
+    file of the two models alone (`PAIR_LABELS`), with the rows' tasks (adapt learns an offset
+    per task; the 80% is scored with its tasks). `params`: the fit's (default: adapt's)."""
     from router.learning._adapt import label_gains
 
     perm = np.random.default_rng(seed).permutation(len(dep.gain))
@@ -256,10 +260,9 @@ def adapt_split(
     train, test = np.sort(perm[:k]), np.sort(perm[k:])
     p = dep.pair
     gains, _fields = label_gains([p.rows[i] for i in train], p.local_model, p.frontier_model)
-    out = {
-        "adapt (20%)": _adapted(dep, train, test, gains, seed, params),
-        PAIR_LABELS: _adapted(dep, train, test, None, seed, params),
-    }
+    out = {"adapt (20%)": _adapted(dep, train, test, gains, seed, params)}
+    if pair_labels:
+        out[PAIR_LABELS] = _adapted(dep, train, test, None, seed, params)
     for name, scores in dep.static.items():
         out[name] = metrics(dep, test, [scores[i] for i in test])
     return out
@@ -442,7 +445,7 @@ def run(settings: Settings) -> Section:
     adapt_table, sims = {}, {}
     for name in names or list(rows):
         dep = deployment(name, rows[name], loso_prior(feats, name), scorers)
-        adapt_table[name] = summarise([adapt_split(dep, s) for s in seeds])
+        adapt_table[name] = summarise([adapt_split(dep, s, pair_labels=True) for s in seeds])
         _adapt_row(section, dep, adapt_table[name])
         sims[name] = _simulations(dep, settings)
         _sim_rows(section, dep, sims[name])
@@ -469,7 +472,7 @@ def pair_sweep(
         for pair_names in validation_pairs(file_rows, name):
             dep = deployment(name, file_rows, prior, {}, pair_names)
             dep.static = {"prior (LOSO)": dep.static["prior (LOSO)"]}
-            table = summarise([adapt_split(dep, s) for s in seeds])
+            table = summarise([adapt_split(dep, s, pair_labels=True) for s in seeds])
             out.append({"file": name, "local": pair_names[0], "frontier": pair_names[1], **table})
     return out
 
