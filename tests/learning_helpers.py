@@ -35,8 +35,15 @@ def servers_fixture() -> Iterator[tuple[OllamaServer, OpenAIServer, AnthropicSer
 
 
 def learning_policy(servers: Any, tmp_path: Path, **learning: Any) -> Policy:
-    """The loopback policy (short prompts local) with a SQLite ledger and `learning:` set."""
-    settings = {"shadow_rate": 1.0, "budget_usd_per_day": Decimal(5), **learning}
+    """The loopback policy (short prompts local) with a SQLite ledger and `learning:` set.
+    Verified labels are off unless a test sets them: their sample is a hash of the request id,
+    which is random unless a test names it."""
+    settings = {
+        "shadow_rate": 1.0,
+        "budget_usd_per_day": Decimal(5),
+        "verified_label_rate": 0.0,
+        **learning,
+    }
     settings.setdefault("artefact_dir", str(tmp_path / "artefacts"))
     return loopback_policy(
         *servers,

@@ -16,6 +16,7 @@ from router.classifier._features import extract
 from router.learning import LearningLoop, hashed_features
 from router.learning._budget import learning_window
 from router.learning._examples import stored_features
+from router.learning._promote import labelled_examples
 from router.learning._shadow import shadow_weight
 from router.ledger import summarize
 from router.ledger._format import as_table
@@ -311,3 +312,58 @@ def test_the_shipped_classifier_hands_over_what_the_text_would_give(servers, tmp
     (row,) = kept(router)
     assert row["features"] == {str(k): v for k, v in hashed_features(MC_PROMPT).items()}
     assert row["features_version"] == "hashed-v1" and row["prompt"] is None
+
+
+def test_a_local_answer_that_passed_verification_is_a_label_of_no_gain(servers, tmp_path):
+    """The other side of the escalations: at a 25% share, a sampled verified answer stands for
+    four, so it weighs 4. Nothing is paid for it, and the caller's answer is unchanged."""
+    _, openai, _ = servers
+    policy = learning_policy(servers, tmp_path, shadow_rate=0.0, verified_label_rate=0.25)
+    router = learning_router(policy)
+    for i in range(80):
+        router.complete(f"Say hello number {i}", request_id=f"req-{i}", verifiers=[_passes])
+    router.close()
+
+    rows = labels(router)
+    assert 8 <= len(rows) <= 32  # 20 expected; the choice is a hash of the request id
+    assert {(r["source"], r["judge"], r["gain"], r["weight"]) for r in rows} == {
+        ("verified", "verification", 0.0, 4.0)
+    }
+    assert openai.requests == [] and learning_attempts(router) == []
+
+
+@pytest.mark.parametrize(
+    "verifiers",
+    [[], [lambda _ctx: False]],
+    ids=["not-verified", "failed-verification"],
+)
+def test_only_a_local_answer_that_passed_verification_is_a_verified_label(
+    servers, tmp_path, verifiers
+):
+    """An unverified local answer says nothing about its quality, and one that failed is an
+    escalation: neither is a verified label, even with every answer sampled."""
+    answer_by_model(servers, "The answer is A.", "The answer is B.")
+    policy = learning_policy(servers, tmp_path, shadow_rate=0.0, verified_label_rate=1.0)
+    router = learning_router(policy)
+    router.complete(MC_PROMPT, verifiers=verifiers)
+    router.close()
+    assert "verified" not in {row["source"] for row in labels(router)}
+
+
+def test_a_shadowed_verified_answer_keeps_both_labels_and_training_takes_the_shadow(
+    servers, tmp_path
+):
+    answer_by_model(servers, "The answer is A.", "The answer is B.")
+    policy = learning_policy(servers, tmp_path, shadow_rate=1.0, verified_label_rate=1.0)
+    router = learning_router(policy)
+    router.complete(MC_PROMPT, verifiers=[_passes])
+    router.close()
+
+    assert {row["source"] for row in labels(router)} == {"shadow", "verified"}
+    assert router.learning is not None
+    examples, _ = labelled_examples(router.learning.store.examples())
+    assert [(e.source, e.gain) for e in examples] == [("shadow", 1.0)]
+
+
+def _passes(_ctx: object) -> bool:
+    return True

@@ -32,7 +32,7 @@ DENSE_NAMES: tuple[str, ...] = _features.DENSE_NAMES
 GRAM_COUNT = len(DENSE_NAMES)
 HASH_OFFSET = 64  # indices below are reserved for dense signals
 HASH_BUCKETS = 1 << 24  # sparse: only the buckets a prompt hits are stored
-LABEL_SOURCES = frozenset({"shadow", "escalation", "feedback", "file"})
+LABEL_SOURCES = frozenset({"shadow", "escalation", "verified", "feedback", "file"})
 _DENSE_KEYS = tuple(map(str, range(len(DENSE_NAMES))))
 _GRAM_COUNT_KEY = str(GRAM_COUNT)
 

@@ -28,7 +28,7 @@ from router.pricing import PriceTable
 Row = dict[str, Any]
 PROMPT_TEXT = "_prompt_text"  # a request row's text, replaced by its features before writing
 SCORED_FEATURES = "_scored_features"  # what the classifier extracted from that text, if given
-SOURCES = ("shadow", "escalation", "feedback", "file")
+SOURCES = ("shadow", "escalation", "verified", "feedback", "file")
 MAX_TASK_CHARS = _MAX_METADATA_VALUE  # a task longer than any request's tag could be is dropped
 
 

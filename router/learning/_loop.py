@@ -47,6 +47,7 @@ from router.learning._labels import Finished, attempt_row, featurized, label_row
 from router.learning._shadow import (
     keep_refusal,
     local_shadow_refusal,
+    sampled,
     shadow_refusal,
     shadow_weight,
 )
@@ -161,6 +162,8 @@ class LearningLoop:
         worker = self._worker()
         worker.writer.add_request(request_row(item))
         self.stats.kept += 1
+        if record.verification == "passed":
+            self._label_verified(worker, item)
         if self._has_work(item):
             worker.submit(self._process(item, worker), self.stats)
 
@@ -244,6 +247,14 @@ class LearningLoop:
         label = await _judge_pair(self.judges_for(item.request.policy), comparison)
         # No judge could tell: the failed verification itself says the local answer fell short.
         self._label(calls.worker, item, "escalation", label or GainLabel(1.0, "verification", 0.5))
+
+    def _label_verified(self, worker: _Worker, item: Finished) -> None:
+        """A sampled local answer that passed verification: a label of no gain, weighing
+        1 / the sampled share (it stands for the unsampled ones). A shadow or feedback label of
+        the same request replaces it in training (`labelled_examples`)."""
+        rate = item.request.policy.learning.verified_label_rate
+        if item.tier == "local" and sampled(item.request.request_id, rate, "verified"):
+            self._label(worker, item, "verified", GainLabel(0.0, "verification", 1.0 / rate))
 
     def _label(
         self, worker: _Worker, item: Finished, source: str, label: GainLabel, rate: float = 1.0

@@ -41,6 +41,7 @@ from router.learning._store import LearningStore, StoredExample
 from router.policy import Policy
 
 Status = Literal["promoted", "rejected", "too few labels"]
+_MEASURED = frozenset({"shadow", "feedback"})  # labels that replace a request's verified one
 Fit = Callable[..., LearnedClassifier]
 
 
@@ -153,11 +154,13 @@ def learn(
 
 def labelled_examples(stored: Sequence[StoredExample]) -> tuple[list[LabelledExample], int]:
     """The stored labels as training examples, in traffic order. Features of another version
-    are recomputed from the text when it was kept (content capture), else skipped."""
+    are recomputed from the text when it was kept (content capture), else skipped. A verified
+    label (no gain assumed) gives way to a measured one of the same request (shadow, feedback)."""
     examples, skipped = [], 0
+    measured = {row.request_id for row in stored if row.source in _MEASURED}
     for row in stored:
         gain, weight = _meaning(row)
-        if weight <= 0:
+        if weight <= 0 or (row.source == "verified" and row.request_id in measured):
             continue
         if row.features_version == FEATURES_VERSION:
             features = {int(k): float(v) for k, v in row.features.items()}

@@ -38,14 +38,15 @@ def shadow_weight(rate: float) -> float:
     return float((1.0 / rate) ** SHADOW_WEIGHT_POWER)
 
 
-def sampled(request_id: str, rate: float) -> bool:
-    """Whether a request falls in the shadowed share: a hash of its id, so the choice is the
-    same in every process and on every replay, and independent of everything else."""
+def sampled(request_id: str, rate: float, purpose: str = "shadow") -> bool:
+    """Whether a request falls in the share sampled for `purpose` (a shadow comparison, a
+    verified label): a hash of its id and the purpose, so the choice is the same in every
+    process and on every replay, and independent of everything else (other purposes too)."""
     if rate <= 0.0:
         return False
     if rate >= 1.0:
         return True
-    digest = hashlib.sha256(b"shadow:" + request_id.encode()).digest()
+    digest = hashlib.sha256(f"{purpose}:{request_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2.0**64 < rate
 
 

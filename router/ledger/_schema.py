@@ -169,7 +169,9 @@ class LearningLabelRow(Base):
     __tablename__ = "learning_labels"
 
     request_id: Mapped[str] = mapped_column(String, primary_key=True)
-    source: Mapped[str] = mapped_column(String, primary_key=True)  # shadow|escalation|feedback|file
+    source: Mapped[str] = mapped_column(
+        String, primary_key=True
+    )  # shadow|escalation|verified|feedback|file
     gain: Mapped[float]
     weight: Mapped[float]
     judge: Mapped[str] = mapped_column(String)

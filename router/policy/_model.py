@@ -358,9 +358,9 @@ class Learning(_Frozen):
 
     enabled: bool = Field(
         default=True,
-        description="Keep labels from escalations, feedback and shadow comparisons in the ledger "
-        "and use the artefact `router learn` promoted; false stores nothing for learning and "
-        "routes with the shipped classifier",
+        description="Keep labels from escalations, verified answers, feedback and shadow "
+        "comparisons in the ledger and use the artefact `router learn` promoted; false stores "
+        "nothing for learning and routes with the shipped classifier",
     )
     shadow_rate: Probability = Field(
         default=0.0,
@@ -372,6 +372,12 @@ class Learning(_Frozen):
         description="Share of frontier-answered requests also answered by the local model "
         "after the caller has its answer: labels where the router escalates, which frontier "
         "shadows cannot give; free at the margin, but it uses the local model's capacity",
+    )
+    verified_label_rate: Probability = Field(
+        default=0.1,
+        description="Share of local answers that passed verification kept as labels of no "
+        "gain (weighted 1 / this share): the other side of the escalations, so the model learns "
+        "where the local model holds up, not only where it fails; free. 0: none",
     )
     budget_usd_per_day: Decimal = Field(
         default=Decimal(0),
