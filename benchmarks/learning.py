@@ -75,6 +75,7 @@ FRONTIER_MODEL = "gpt-5.4"  # the default policy's first frontier model
 ASSUMED_OUTPUT_TOKENS = 300
 DIRECT_SHARE = 0.2
 VERIFY_RECALL = 0.5
+VERIFIED_SEED_OFFSET = 1000
 _T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -325,14 +326,20 @@ def simulate(
     reweight: bool = True,
     promote: bool = False,
     tagged: bool = False,
+    verified: bool = True,
 ) -> list[dict[str, Any]]:
     """Checkpoints of (requests served, labels, spend, APGR, saved@95 on the last 30%). With
-    `tagged`, requests carry their row's task (labels keep it, models score with it)."""
+    `tagged`, requests carry their row's task (labels keep it, models score with it). With
+    `verified`, the default policy's share of the local answers that passed verification (and
+    were not shadowed) are labels of no gain, as the learning loop keeps them."""
     from router.learning._fit import fit_candidate
     from router.learning._model import LearnedClassifier
     from router.learning._shadow import shadow_weight
+    from router.policy import Policy
 
     rng = np.random.default_rng(seed)
+    verified_rng = np.random.default_rng(seed + VERIFIED_SEED_OFFSET)  # the others' draws unchanged
+    verified_rate = Policy().learning.verified_label_rate if verified else 0.0
     order = rng.permutation(len(dep.gain))
     cut = int(0.7 * len(order))
     served, future = order[:cut], np.sort(order[cut:])
@@ -341,6 +348,7 @@ def simulate(
     labelled: list[int] = []
     kinds: list[str] = []
     weights: list[float] = []
+    gains: list[float] = []
     spend = Decimal(0)
     shadow_w = shadow_weight(shadow_rate) if reweight else 1.0
     out = [_checkpoint(dep, model, future, 0, labelled, spend, tagged=tagged)]
@@ -348,13 +356,16 @@ def simulate(
     for t, i in enumerate(served, start=1):
         (score,) = score_rows(dep, model, [i], tagged)
         kind = _revealed(dep, i, score < threshold, shadow_rate, escalations, rng)
+        if kind is None and score < threshold and verified_rng.random() < verified_rate:
+            kind = "verified"  # passed verification (a missed failure too), not shadowed
         if kind is not None:
             labelled.append(int(i))
             kinds.append(kind)
-            weights.append(shadow_w if kind == "shadow" else 1.0)
+            weights.append(_label_weight(kind, shadow_w, verified_rate))
+            gains.append(0.0 if kind == "verified" else float(dep.gain[i]))
             spend += price(dep.pair.rows[i].prompt) if kind == "shadow" else 0
         if t % relearn_every == 0 or t == len(served):
-            found = examples(dep, labelled, kinds, weights, tagged=tagged)
+            found = examples(dep, labelled, kinds, weights, gains, tagged=tagged)
             if promote:
                 model = _router_learn(found, model, dep.prior)
             else:
@@ -363,6 +374,13 @@ def simulate(
             threshold = _direct_threshold(model, dep, recent, tagged)
             out.append(_checkpoint(dep, model, future, t, labelled, spend, kinds, tagged))
     return out
+
+
+def _label_weight(kind: str, shadow_w: float, verified_rate: float) -> float:
+    """A label's weight as the learning loop stores it."""
+    if kind == "shadow":
+        return shadow_w
+    return 1.0 / verified_rate if kind == "verified" else 1.0
 
 
 def _revealed(
@@ -500,6 +518,7 @@ def _simulations(dep: Deployment, settings: Settings) -> dict[str, Any]:
         "shadow 2%, router learn gate": simulate(dep, 0.02, every, promote=True),
         "shadow 2%, tagged": simulate(dep, 0.02, every, tagged=True),
         "shadow 2%, tagged, gate": simulate(dep, 0.02, every, promote=True, tagged=True),
+        "shadow 2%, no verified labels": simulate(dep, 0.02, every, verified=False),
         "shadow 2%, unweighted": simulate(dep, 0.02, every, reweight=False),
         "shadow 10%, no escalations": simulate(dep, 0.10, every, escalations=False),
     }
@@ -516,9 +535,12 @@ SIM_STREAMS = 4
 
 def simulation_ends(dep: Deployment, every: int, seeds: Sequence[int]) -> dict[str, list[float]]:
     """APGR on the last 30% at the end of each stream (seeded shuffles), for the 2% lines with
-    and without tasks and with and without `router learn`'s gate, and at cold start."""
+    and without tasks and with and without `router learn`'s gate, without verified labels, and
+    at cold start."""
     ends: dict[str, list[float]] = {}
     for seed in seeds:
+        curve = simulate(dep, 0.02, every, seed=seed, verified=False)
+        ends.setdefault("untagged, no verified", []).append(curve[-1]["apgr"])
         for tagged in (True, False):
             for promote in (False, True):
                 curve = simulate(dep, 0.02, every, seed=seed, promote=promote, tagged=tagged)
