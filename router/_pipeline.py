@@ -547,7 +547,14 @@ class Pipeline:
         its answer. Returns at once and never fails the request (router/learning)."""
         if self.seams.learning is not None:
             rejected, features = progress.rejected_local, progress.features
-            self.seams.learning.observe(outcome, record, rejected, self.seams, features)
+            self.seams.learning.observe(
+                outcome,
+                record,
+                rejected,
+                self.seams,
+                features=features,
+                verification=progress.verification,
+            )
 
     async def _abandon(self, progress: _Progress, exc: BaseException) -> None:
         """A request that ends without an outcome settles its budget now rather than holding

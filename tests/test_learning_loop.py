@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from router import verify
 from router.budget import MemoryBudgetStore, SqlBudgetStore
 from router.classifier import load_classifier
 from router.classifier._features import extract
@@ -367,3 +368,15 @@ def test_a_shadowed_verified_answer_keeps_both_labels_and_training_takes_the_sha
 
 def _passes(_ctx: object) -> bool:
     return True
+
+
+def test_an_answer_that_passed_only_structural_checks_is_not_a_verified_label(servers, tmp_path):
+    """Form checks pass nearly every answer, right or wrong: in the replayed simulation, labels
+    from a verifier that catches 2% of the failures cost mmlu-pro 0.03 APGR."""
+    answer_by_model(servers, "The answer is A.", "The answer is B.")
+    policy = learning_policy(servers, tmp_path, shadow_rate=0.0, verified_label_rate=1.0)
+    router = learning_router(policy)
+    result = router.complete(MC_PROMPT, verifiers=[verify.not_empty(), verify.not_truncated()])
+    router.close()
+    assert result.tier == "local" and result.verification.passed
+    assert labels(router) == []

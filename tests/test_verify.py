@@ -909,3 +909,27 @@ def test_importing_verify_adds_neither_the_classifier_nor_jsonschema():
     )
     loaded = json.loads(subprocess.check_output([sys.executable, "-c", code], text=True))
     assert loaded == []
+
+
+@pytest.mark.parametrize(
+    ("status", "verdicts", "expected"),
+    [
+        ("passed", [("not_empty", True), ("valid_json", True)], False),  # form only
+        ("passed", [("not_truncated", True), ("posthoc_score", True)], False),  # the classifier
+        ("passed", [("not_empty", True), ("self_check", True)], True),
+        ("passed", [("self_consistency", True)], True),
+        ("passed", [("my_team_check", True)], True),  # the caller's own check
+        ("failed", [("self_check", False)], False),
+        ("timeout", [("self_check", True)], False),  # accepted only by failing open
+    ],
+)
+def test_checked_content_needs_a_passing_check_of_what_the_answer_says(status, verdicts, expected):
+    """What the learning loop keeps as a verified answer: structural and format checks, or the
+    router's own classifier, are no evidence that an answer is right."""
+    result = verify.VerificationResult(
+        status=status,
+        verdicts=tuple(verify.Verdict(ok, 1.0 if ok else 0.0, "r", name) for name, ok in verdicts),
+        latency_ms=1.0,
+    )
+    assert verify.checked_content(result) is expected
+    assert verify.checked_content(None) is False

@@ -55,6 +55,7 @@ from router.learning._store import Batch, LearningStore
 from router.learning._worker import Worker as _Worker
 from router.learning._worker import Writer as _Writer
 from router.policy import Policy, preferred_frontier
+from router.verify import VerificationResult, checked_content
 
 if TYPE_CHECKING:
     from router._accounting import Outcome
@@ -125,12 +126,17 @@ class LearningLoop:
         record: RequestRecord,
         rejected_local: ModelResponse | None,
         seams: Seams,
+        *,
         features: PromptFeatures | None = None,
+        verification: VerificationResult | None = None,
     ) -> None:
         """Take an answered request (with the prompt features its score was computed from, if
-        any: they are stored instead of being extracted again). Returns at once; never raises."""
+        any: they are stored instead of being extracted again; and its answer's verification).
+        Returns at once; never raises."""
         try:
-            self._observe(outcome, record, rejected_local, seams, features)
+            self._observe(
+                outcome, record, rejected_local, seams, features=features, verification=verification
+            )
         except Exception:  # learning must never fail a request
             log.exception("learning: could not take a request")
 
@@ -140,7 +146,9 @@ class LearningLoop:
         record: RequestRecord,
         rejected_local: ModelResponse | None,
         seams: Seams,
+        *,
         features: PromptFeatures | None,
+        verification: VerificationResult | None,
     ) -> None:
         answer, backend = outcome.answer, outcome.answered_by
         if answer is None or backend is None or keep_refusal(outcome.request) is not None:
@@ -162,7 +170,7 @@ class LearningLoop:
         worker = self._worker()
         worker.writer.add_request(request_row(item))
         self.stats.kept += 1
-        if record.verification == "passed":
+        if checked_content(verification):
             self._label_verified(worker, item)
         if self._has_work(item):
             worker.submit(self._process(item, worker), self.stats)
@@ -249,9 +257,9 @@ class LearningLoop:
         self._label(calls.worker, item, "escalation", label or GainLabel(1.0, "verification", 0.5))
 
     def _label_verified(self, worker: _Worker, item: Finished) -> None:
-        """A sampled local answer that passed verification: a label of no gain, weighing
-        1 / the sampled share (it stands for the unsampled ones). A shadow or feedback label of
-        the same request replaces it in training (`labelled_examples`)."""
+        """A sampled local answer that a check of its content passed: a label of no gain,
+        weighing 1 / the sampled share (it stands for the unsampled ones). A shadow or feedback
+        label of the same request replaces it in training (`labelled_examples`)."""
         rate = item.request.policy.learning.verified_label_rate
         if item.tier == "local" and sampled(item.request.request_id, rate, "verified"):
             self._label(worker, item, "verified", GainLabel(0.0, "verification", 1.0 / rate))

@@ -375,9 +375,9 @@ class Learning(_Frozen):
     )
     verified_label_rate: Probability = Field(
         default=0.1,
-        description="Share of local answers that passed verification kept as labels of no "
-        "gain (weighted 1 / this share): the other side of the escalations, so the model learns "
-        "where the local model holds up, not only where it fails; free. 0: none",
+        description="Share of local answers that passed a check of their content (self_check, "
+        "self_consistency or the caller's own verifier; form checks do not count) kept as labels "
+        "of no gain, weighted 1 / this share: the other side of the escalations; free. 0: none",
     )
     budget_usd_per_day: Decimal = Field(
         default=Decimal(0),

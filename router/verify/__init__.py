@@ -26,7 +26,7 @@ from router.verify._offline import (
     verify_rows,
 )
 from router.verify._posthoc import Scorer, posthoc_score
-from router.verify._registry import build_verifiers, verifier_names
+from router.verify._registry import build_verifiers, checked_content, verifier_names
 from router.verify._run import VerificationResult, run_verifiers
 from router.verify._self_check import self_check, yes_probability
 from router.verify._structural import (
@@ -56,6 +56,7 @@ __all__ = [
     "as_verifier",
     "averify_rows",
     "build_verifiers",
+    "checked_content",
     "failed",
     "final_answer",
     "no_degenerate_repetition",

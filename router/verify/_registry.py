@@ -19,6 +19,7 @@ from router.verify._compose import AllOf, Verifier
 from router.verify._consistency import self_consistency
 from router.verify._format import python_parses, valid_json
 from router.verify._posthoc import Scorer, posthoc_score
+from router.verify._run import VerificationResult
 from router.verify._self_check import self_check
 from router.verify._structural import (
     no_degenerate_repetition,
@@ -45,6 +46,32 @@ _REGISTRY: Mapping[str, tuple[Factory, int]] = MappingProxyType(
         "self_consistency": (self_consistency, 3),
     }
 )
+
+
+# Checks of an answer's form, not of what it says: passing them is no evidence it is right.
+# `posthoc_score` reads content, but through the router's own classifier, so its pass would
+# teach the classifier what it already believes.
+_FORM_ONLY = frozenset(
+    {
+        "not_empty",
+        "not_refusal",
+        "not_truncated",
+        "no_degenerate_repetition",
+        "valid_json",
+        "python_parses",
+        "valid_tool_calls",
+        "posthoc_score",
+    }
+)
+
+
+def checked_content(result: VerificationResult | None) -> bool:
+    """Whether `result` passed and a verifier that judges what the answer says passed it: a
+    model's judgement (`self_check`, `self_consistency`) or the caller's own check, not only
+    checks of its form (structural, JSON, code parses) or the router's classifier."""
+    if result is None or not result.passed:
+        return False
+    return any(v.passed and v.verifier not in _FORM_ONLY for v in result.verdicts)
 
 
 def verifier_names() -> tuple[str, ...]:
