@@ -330,8 +330,9 @@ def simulate(
 ) -> list[dict[str, Any]]:
     """Checkpoints of (requests served, labels, spend, APGR, saved@95 on the last 30%). With
     `tagged`, requests carry their row's task (labels keep it, models score with it). With
-    `verified`, the default policy's share of the local answers that passed verification (and
-    were not shadowed) are labels of no gain, as the learning loop keeps them."""
+    `verified`, the default share of the local answers that passed verification (and were not
+    shadowed) are labels of no gain, as the learning loop keeps them when a check of content
+    passed: the simulated verifier is one, catching VERIFY_RECALL of the failures."""
     from router.learning._fit import fit_candidate
     from router.learning._model import LearnedClassifier
     from router.learning._shadow import shadow_weight
