@@ -169,9 +169,8 @@ class LearningLabelRow(Base):
     __tablename__ = "learning_labels"
 
     request_id: Mapped[str] = mapped_column(String, primary_key=True)
-    source: Mapped[str] = mapped_column(
-        String, primary_key=True
-    )  # shadow|escalation|verified|feedback|file
+    # shadow | escalation | verified | feedback | file
+    source: Mapped[str] = mapped_column(String, primary_key=True)
     gain: Mapped[float]
     weight: Mapped[float]
     judge: Mapped[str] = mapped_column(String)
