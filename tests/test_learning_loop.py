@@ -81,9 +81,11 @@ def test_shadow_spend_is_learning_spend_in_the_report_not_request_spend(servers,
     ids=["flagged-sensitive", "keep-local-rule"],
 )
 def test_a_sensitive_request_is_never_shadowed_nor_kept(servers, tmp_path, prompt, kwargs):
+    """Nor labelled as a verified answer, though every one is sampled and a content check
+    passes it."""
     _, openai, _ = servers
-    router = learning_router(learning_policy(servers, tmp_path))
-    result = router.complete(prompt, **kwargs)
+    router = learning_router(learning_policy(servers, tmp_path, verified_label_rate=1.0))
+    result = router.complete(prompt, verifiers=[_passes], **kwargs)
     router.close()
 
     assert result.tier == "local"
