@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from router import Router
@@ -27,7 +28,7 @@ from router.learning._promote import labelled_examples, learn, split_by_time
 from router.learning._store import Batch
 from router.ledger import open_ledger
 from router.ledger._schema import RequestRow
-from router.policy import Policy, Routing
+from router.policy import Policy, Routing, load_policy
 from router.policy._model import Learning
 from tests.learning_helpers import (
     learning_policy,
@@ -237,6 +238,7 @@ def test_cli_learn_promotes_and_status_reports(tmp_path):
     assert result.output.startswith("promoted:")
     status = CliRunner().invoke(main, ["learn", "status", "--ledger", url])
     assert "labels: shadow 240" in status.output
+    assert "verified labels: none from this policy's checks (structural" in status.output
     assert "artefact in use:" in status.output and "shipped prior" not in status.output
     assert (tmp_path / "ledger-learning" / "CURRENT").is_file()
     assert artefacts.current_version() is None  # that policy's own directory was not used
@@ -345,3 +347,24 @@ def test_threshold_for_share_keeps_ties_together():
     assert threshold_for_share([0.9, 0.8, 0.7, 0.6], 0.5) == 0.8
     assert threshold_for_share([0.9, 0.8, 0.8, 0.6], 0.5) > 0.8  # the tie at the cut stays out
     assert threshold_for_share([0.9, 0.8], 0.0) > 0.9
+
+
+@pytest.mark.parametrize(
+    ("policy", "rate", "says"),
+    [
+        ("quality-first", 0.1, "verified labels: 10% of the local answers self_check passes"),
+        ("quality-first", 0.0, "verified labels: off (learning.verified_label_rate: 0)"),
+        ("default", 0.1, "add self_check, or pass your own verifiers=[...]"),
+    ],
+)
+def test_learn_status_says_whether_the_policys_checks_can_make_verified_labels(
+    tmp_path, policy, rate, says
+):
+    text = load_policy(policy).model_dump(mode="json")
+    text["learning"]["verified_label_rate"] = rate
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(text), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    result = CliRunner().invoke(main, ["learn", "status", "--policy", str(path), "--ledger", url])
+    assert result.exit_code == 0, result.output
+    assert says in result.output

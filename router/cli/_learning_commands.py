@@ -137,6 +137,7 @@ def status(policy: str | None, url: str | None) -> None:
         store.close()
     labels = ", ".join(f"{k} {v}" for k, v in counts.items()) or "none yet"
     click.echo(f"labels: {labels}")
+    click.echo(_verified_labels(settings))
     total = sum(spend.values())
     parts = ", ".join(f"{k} ${v:.4f}" for k, v in spend.items())
     click.echo(f"learning spend (all time): ${total:.4f}" + (f" ({parts})" if parts else ""))
@@ -146,6 +147,24 @@ def status(policy: str | None, url: str | None) -> None:
         click.echo(f"  {row['created_at']:%Y-%m-%d %H:%M} {row['status']:8} {row['version']}")
     if not settings.learning.enabled:
         click.echo("learning is off in this policy (learning.enabled: false)")
+
+
+def _verified_labels(policy: Policy) -> str:
+    """Whether this policy's local answers can become verified labels, and from which checks."""
+    from router.verify import judges_content  # noqa: PLC0415
+
+    rate = policy.learning.verified_label_rate
+    if rate <= 0:
+        return "verified labels: off (learning.verified_label_rate: 0)"
+    content = [name for name in policy.verify if judges_content(name)]
+    if content:
+        return f"verified labels: {rate:.0%} of the local answers {' & '.join(content)} passes"
+    checks = ", ".join(policy.verify) or "none"
+    return (
+        f"verified labels: none from this policy's checks ({checks}: form only); "
+        "add self_check, or pass your own verifiers=[...], for the local model's successes "
+        "to count (docs/learning.md)"
+    )
 
 
 @click.command("feedback")

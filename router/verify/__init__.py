@@ -26,7 +26,12 @@ from router.verify._offline import (
     verify_rows,
 )
 from router.verify._posthoc import Scorer, posthoc_score
-from router.verify._registry import build_verifiers, checked_content, verifier_names
+from router.verify._registry import (
+    build_verifiers,
+    checked_content,
+    judges_content,
+    verifier_names,
+)
 from router.verify._run import VerificationResult, run_verifiers
 from router.verify._self_check import self_check, yes_probability
 from router.verify._structural import (
@@ -59,6 +64,7 @@ __all__ = [
     "checked_content",
     "failed",
     "final_answer",
+    "judges_content",
     "no_degenerate_repetition",
     "not_empty",
     "not_refusal",

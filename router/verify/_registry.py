@@ -53,6 +53,7 @@ _REGISTRY: Mapping[str, tuple[Factory, int]] = MappingProxyType(
 # teach the classifier what it already believes.
 _FORM_ONLY = frozenset(
     {
+        "structural",
         "not_empty",
         "not_refusal",
         "not_truncated",
@@ -71,7 +72,13 @@ def checked_content(result: VerificationResult | None) -> bool:
     checks of its form (structural, JSON, code parses) or the router's classifier."""
     if result is None or not result.passed:
         return False
-    return any(v.passed and v.verifier not in _FORM_ONLY for v in result.verdicts)
+    return any(v.passed and judges_content(v.verifier) for v in result.verdicts)
+
+
+def judges_content(name: str) -> bool:
+    """Whether the verifier called `name` judges what an answer says: any but the checks of
+    form and `posthoc_score` (a caller's own verifier too)."""
+    return name not in _FORM_ONLY
 
 
 def verifier_names() -> tuple[str, ...]:
