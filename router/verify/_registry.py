@@ -48,21 +48,11 @@ _REGISTRY: Mapping[str, tuple[Factory, int]] = MappingProxyType(
 )
 
 
-# Checks of an answer's form, not of what it says: passing them is no evidence it is right.
-# `posthoc_score` reads content, but through the router's own classifier, so its pass would
-# teach the classifier what it already believes.
+# Checks that do not judge what an answer says: the model-free ones (cost rank 0: form, JSON,
+# code parses), the tool-call check the router adds itself, and `posthoc_score` (rank 1), which
+# asks the router's own classifier, so its pass would teach the classifier what it believes.
 _FORM_ONLY = frozenset(
-    {
-        "structural",
-        "not_empty",
-        "not_refusal",
-        "not_truncated",
-        "no_degenerate_repetition",
-        "valid_json",
-        "python_parses",
-        "valid_tool_calls",
-        "posthoc_score",
-    }
+    {name for name, (_, rank) in _REGISTRY.items() if rank < 2} | {"valid_tool_calls"}
 )
 
 
