@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import subprocess
@@ -83,6 +84,56 @@ def test_score_writes_one_row_per_input_in_order(cli: click.Group, tmp_path: Pat
         clf.score(r["prompt"], r.get("response")) for r in rows
     ]
     assert written[1]["score"] != clf.score("hi")
+
+
+def test_score_prints_the_score_of_each_prompt_given_as_an_argument(cli: click.Group):
+    prompts = ["What is the capital of France?", "Prove that\nsqrt(2) is irrational.", "x" * 90]
+    result = CliRunner().invoke(cli, ["score", *prompts])
+    assert result.exit_code == 0, result.output
+    clf = load_classifier()
+    assert result.output.splitlines() == [
+        f"{clf.score(prompts[0]):.3f}  What is the capital of France?",
+        f"{clf.score(prompts[1]):.3f}  Prove that sqrt(2) is irrational.",
+        f"{clf.score(prompts[2]):.3f}  {'x' * 69}…",
+    ]
+
+
+def test_score_reads_standard_input_and_writes_standard_output(cli: click.Group, tmp_path: Path):
+    rows = [{"id": "b", "prompt": "Prove Fermat's little theorem."}, {"id": 7, "prompt": "hi"}]
+    text = "".join(json.dumps(r) + "\n" for r in rows)
+    src = tmp_path / "in.jsonl"
+    src.write_text(text, encoding="utf-8")
+    runner = CliRunner()
+    to_file = tmp_path / "scores.jsonl"
+    assert (
+        runner.invoke(cli, ["score", "--input", str(src), "--output", str(to_file)]).exit_code == 0
+    )
+    expected = to_file.read_text(encoding="utf-8")
+    assert [json.loads(line)["id"] for line in expected.splitlines()] == ["b", 7]
+    piped = runner.invoke(cli, ["score", "--input", "-"], input=text)
+    dashed = runner.invoke(cli, ["score", "--input", str(src), "--output", "-"])
+    gzipped = runner.invoke(cli, ["score", "--input", "-"], input=gzip.compress(text.encode()))
+    for result in (piped, dashed, gzipped):
+        assert result.exit_code == 0, result.output
+        assert result.stdout == expected
+    assert not (Path.cwd() / "-").exists()
+    bad = runner.invoke(cli, ["score", "--input", "-"], input=text + '{"id": 3}\n')
+    assert bad.exit_code == 2
+    assert "-:3: 'prompt' must be a string" in bad.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "nothing to score"),
+        (["hi", "--input", "-"], "not both"),
+        (["hi", "--output", "out.jsonl"], "--output goes with --input"),
+    ],
+)
+def test_score_says_what_to_give_it(cli: click.Group, args: list[str], message: str):
+    result = CliRunner().invoke(cli, ["score", *args])
+    assert result.exit_code == 2
+    assert message in result.output
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,7 @@
 """`router score`: read `{"id", "prompt"[, "response"][, "task"]}` rows, write `{"id", "score"}`.
 
+The rows come from a file or, as `-`, from standard input (`router.evaluation._read.STDIN`).
+
 Every row is validated before anything is written, so a bad line never leaves a partial output.
 A row's `task` (its tag, as in the shared-data schema) reaches an artefact that learned per-task
 offsets (`router adapt` on rows with tasks); other classifiers score the prompt alone.
@@ -75,18 +77,26 @@ def score_requests(classifier: Classifier, requests: Sequence[ScoreRequest]) -> 
     )
 
 
-def score_file(classifier: Classifier, source: Path, target: Path) -> int:
-    """Score every row of `source` into `target` (same order); returns the number of rows."""
+def scored_lines(classifier: Classifier, source: Path) -> list[str]:
+    """The `{"id", "score"}` JSON line of every row of `source` (same order; `-`: stdin)."""
     requests = read_requests(source)
     scores = score_requests(classifier, requests)
+    return [
+        json.dumps({"id": request.id, "score": value}) + "\n"
+        for request, value in zip(requests, scores, strict=True)
+    ]
+
+
+def score_file(classifier: Classifier, source: Path, target: Path) -> int:
+    """Score every row of `source` into `target` (same order); returns the number of rows."""
+    lines = scored_lines(classifier, source)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for request, value in zip(requests, scores, strict=True):
-                handle.write(json.dumps({"id": request.id, "score": value}) + "\n")
+            handle.writelines(lines)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return len(requests)
+    return len(lines)

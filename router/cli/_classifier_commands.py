@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from router.classifier import load_classifier
-from router.classifier._batch import ScoreInputError, score_file
+from router.classifier import Classifier, load_classifier
+from router.classifier._batch import ScoreInputError, score_file, scored_lines
 from router.classifier._peers import LiteLLMPeer, PeerKind
 from router.errors import RouterError
 from router.evaluation import DataFormatError, evaluate_file, policy_fragment, read_outcomes
 from router.evaluation import calibrate as pick_threshold
 from router.evaluation._harness import score_rows
-from router.evaluation._read import read_notes, read_pair
+from router.evaluation._read import STDIN, read_notes, read_pair
 
 _PEERS: dict[str, PeerKind] = {
     "litellm-heuristic": "heuristic",
@@ -117,40 +117,74 @@ def train(
 
 
 @click.command()
+@click.argument("prompts", nargs=-1)
 @click.option(
     "--input",
     "input_path",
-    type=_IN_FILE,
-    required=True,
-    help='JSON Lines of {"id", "prompt"} with an optional "response" and "task".',
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
+    help='JSON Lines of {"id", "prompt"} with an optional "response" and "task" '
+    "(- for standard input).",
 )
 @click.option(
     "--output",
     "output_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help='Where to write {"id", "score"} rows, in input order.',
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help='Where to write {"id", "score"} rows, in input order (default, or -: standard output).',
 )
 @_classifier_option
-def score(*, input_path: Path, output_path: Path, classifier_path: Path | None) -> None:
+def score(
+    *,
+    prompts: tuple[str, ...],
+    input_path: Path | None,
+    output_path: Path | None,
+    classifier_path: Path | None,
+) -> None:
     """Score prompts in [0, 1] (higher: the local answer is more likely to fall short).
 
     \b
     Examples:
+      router score "What is the capital of France?" "Prove that sqrt(2) is irrational."
       router score --input requests.jsonl --output scores.jsonl
-      router score --input answered.jsonl --output scores.jsonl --classifier build/clf
+      router score --input answered.jsonl --classifier build/clf > scores.jsonl
     (a row with "response" is scored after the answer, when the artefact has a post-hoc model;
     a row's "task" moves its score when the artefact learned that task with 'router adapt')
     """
+    if prompts and input_path is not None:
+        raise click.UsageError("give prompts as arguments or --input FILE, not both")
+    if not prompts and input_path is None:
+        raise click.UsageError(
+            "nothing to score: give prompts as arguments, or --input FILE (- for standard input)"
+        )
+    if prompts and output_path is not None:
+        raise click.UsageError("--output goes with --input; prompts given as arguments print")
     try:
-        n = score_file(load_classifier(classifier_path), input_path, output_path)
+        classifier = load_classifier(classifier_path)
+        if prompts:
+            _print_scores(prompts, classifier.score_batch(list(prompts)))
+            return
+        assert input_path is not None
+        _score_rows(classifier, input_path, output_path)
     except ScoreInputError as exc:
         raise InputError(
             f"{exc}\nHint: each line must be an object with 'id' and 'prompt'"
         ) from exc
     except RouterError as exc:
         raise _fail(exc, "pass --classifier DIR made by 'router train', or reinstall") from exc
-    click.echo(f"scored {n} prompts -> {output_path}", err=True)
+
+
+def _print_scores(prompts: tuple[str, ...], scores: list[float]) -> None:
+    """One line per prompt: the score, then the prompt on one line (cut at 70 characters)."""
+    for prompt, value in zip(prompts, scores, strict=True):
+        shown = " ".join(prompt.split())
+        click.echo(f"{value:.3f}  {shown if len(shown) <= 70 else shown[:69] + '…'}")
+
+
+def _score_rows(classifier: Classifier, source: Path, target: Path | None) -> None:
+    if target is None or target == STDIN:
+        click.echo("".join(scored_lines(classifier, source)), nl=False)
+        return
+    n = score_file(classifier, source, target)
+    click.echo(f"scored {n} prompts -> {target}", err=True)
 
 
 @click.command(name="eval")

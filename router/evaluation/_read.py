@@ -17,14 +17,19 @@ Rows that cannot be used are skipped and counted by reason, with the first line 
 no numeric score; a caller's `refine` adds its own reasons (adapt: no pair on the row). With
 `strict`, the first such row is an error naming `file:line` instead. A file that is not text in
 a known encoding is an error naming its line. No message ever quotes a prompt.
+
+`STDIN` (the path `-`) reads standard input, whole, with the same sniffing (`router score
+--input -`).
 """
 
 from __future__ import annotations
 
 import codecs
 import gzip
+import io
 import json
 import math
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,6 +39,7 @@ from router.evaluation._data import DataFormatError, OutcomeRow, PairOutcomes, p
 from router.evaluation._pairs import choose_pair
 
 _GZIP_MAGIC = b"\x1f\x8b"
+STDIN = Path("-")
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 NOT_JSON = "not valid JSON"
 BAD_NAME = "a model name that is not valid text"
@@ -76,6 +82,8 @@ def _reasons_text(skipped: Mapping[str, Mapping[str, int]]) -> str:
 
 
 def _open(path: Path) -> IO[bytes]:
+    if path == STDIN:
+        return _stdin()
     try:
         raw = path.open("rb")
         if raw.read(2) == _GZIP_MAGIC:
@@ -85,6 +93,14 @@ def _open(path: Path) -> IO[bytes]:
         return raw
     except OSError as exc:
         raise DataFormatError(f"{path}: cannot open ({exc.strerror or exc})") from exc
+
+
+def _stdin() -> IO[bytes]:
+    """Standard input, read whole: a pipe cannot be rewound after its encoding is sniffed."""
+    data = sys.stdin.buffer.read()
+    if data[:2] == _GZIP_MAGIC:
+        return cast("IO[bytes]", gzip.GzipFile(fileobj=io.BytesIO(data)))
+    return io.BytesIO(data)
 
 
 def iter_text_lines(path: Path) -> Iterator[tuple[int, str]]:
