@@ -149,6 +149,25 @@ def score(
     (a row with "response" is scored after the answer, when the artefact has a post-hoc model;
     a row's "task" moves its score when the artefact learned that task with 'router adapt')
     """
+    _check_score_sources(prompts, input_path, output_path)
+    try:
+        classifier = load_classifier(classifier_path)
+        if input_path is None:
+            _print_scores(prompts, classifier.score_batch(list(prompts)))
+        else:
+            _score_rows(classifier, input_path, output_path)
+    except ScoreInputError as exc:
+        raise InputError(
+            f"{exc}\nHint: each line must be an object with 'id' and 'prompt'"
+        ) from exc
+    except RouterError as exc:
+        raise _fail(exc, "pass --classifier DIR made by 'router train', or reinstall") from exc
+
+
+def _check_score_sources(
+    prompts: tuple[str, ...], input_path: Path | None, output_path: Path | None
+) -> None:
+    """Prompts as arguments (printed) or an --input file (rows to --output), exactly one."""
     if prompts and input_path is not None:
         raise click.UsageError("give prompts as arguments or --input FILE, not both")
     if not prompts and input_path is None:
@@ -157,19 +176,6 @@ def score(
         )
     if prompts and output_path is not None:
         raise click.UsageError("--output goes with --input; prompts given as arguments print")
-    try:
-        classifier = load_classifier(classifier_path)
-        if prompts:
-            _print_scores(prompts, classifier.score_batch(list(prompts)))
-            return
-        assert input_path is not None
-        _score_rows(classifier, input_path, output_path)
-    except ScoreInputError as exc:
-        raise InputError(
-            f"{exc}\nHint: each line must be an object with 'id' and 'prompt'"
-        ) from exc
-    except RouterError as exc:
-        raise _fail(exc, "pass --classifier DIR made by 'router train', or reinstall") from exc
 
 
 def _print_scores(prompts: tuple[str, ...], scores: list[float]) -> None:
