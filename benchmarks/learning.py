@@ -520,6 +520,8 @@ def _simulations(dep: Deployment, settings: Settings) -> dict[str, Any]:
         "shadow 2%, tagged": simulate(dep, 0.02, every, tagged=True),
         "shadow 2%, tagged, gate": simulate(dep, 0.02, every, promote=True, tagged=True),
         "shadow 2%, no verified labels": simulate(dep, 0.02, every, verified=False),
+        # What a deployment on the default policy runs: its checks are of form only.
+        "shadow 2%, gate, no verified": simulate(dep, 0.02, every, promote=True, verified=False),
         "shadow 2%, unweighted": simulate(dep, 0.02, every, reweight=False),
         "shadow 10%, no escalations": simulate(dep, 0.10, every, escalations=False),
     }
@@ -536,12 +538,15 @@ SIM_STREAMS = 4
 
 def simulation_ends(dep: Deployment, every: int, seeds: Sequence[int]) -> dict[str, list[float]]:
     """APGR on the last 30% at the end of each stream (seeded shuffles), for the 2% lines with
-    and without tasks and with and without `router learn`'s gate, without verified labels, and
-    at cold start."""
+    and without tasks and with and without `router learn`'s gate, untagged without verified
+    labels (with and without the gate: the second is a default-policy deployment), and at cold
+    start."""
     ends: dict[str, list[float]] = {}
     for seed in seeds:
-        curve = simulate(dep, 0.02, every, seed=seed, verified=False)
-        ends.setdefault("untagged, no verified", []).append(curve[-1]["apgr"])
+        for promote in (False, True):
+            curve = simulate(dep, 0.02, every, seed=seed, promote=promote, verified=False)
+            name = ("gate, " if promote else "") + "untagged, no verified"
+            ends.setdefault(name, []).append(curve[-1]["apgr"])
         for tagged in (True, False):
             for promote in (False, True):
                 curve = simulate(dep, 0.02, every, seed=seed, promote=promote, tagged=tagged)
@@ -610,7 +615,7 @@ def format_simulation(sims: Mapping[str, Mapping[str, Any]]) -> str:
                 f"({c['labels']}, ${c['spend_usd']})"
                 for c in curve
             )
-            lines.append(f"  {label:<27} served:APGR/saved95(labels, spend)  {points}")
+            lines.append(f"  {label:<30} served:APGR/saved95(labels, spend)  {points}")
         lines.extend(_stream_means(sim.get("ends_by_stream")))
     return "\n".join(lines)
 
