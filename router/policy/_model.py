@@ -36,6 +36,8 @@ Task = Literal["code", "math", "other"]
 VerifierName = Literal[
     "structural", "valid_json", "python_parses", "self_check", "self_consistency", "posthoc_score"
 ]
+ContentCheckName = Literal["self_check", "self_consistency"]
+"""The policy's checks that judge what an answer says (`learning.label_check` may run them)."""
 Override = dict[str, Any]
 
 
@@ -379,6 +381,16 @@ class Learning(_Frozen):
         "self_consistency or the caller's own verifier; form checks do not count) kept as labels "
         "of no gain, weighted 1 / this share: the other side of the escalations; free. 0: none",
     )
+    label_check: Annotated[
+        dict[ContentCheckName, Annotated[dict[str, Any], BeforeValidator(_none_is_empty)]],
+        BeforeValidator(_none_is_empty),
+    ] = Field(
+        default_factory=dict,
+        description="Checks of content (name -> parameters, as in verify:) run in the background "
+        "on the sampled verified_label_rate share of local answers that the request's own "
+        "checks judged by form only; a pass makes a verified label. Local model calls, after "
+        "the caller has its answer; {} (the default): none",
+    )
     budget_usd_per_day: Decimal = Field(
         default=Decimal(0),
         ge=0,
@@ -423,6 +435,19 @@ class Learning(_Frozen):
         default=10.0,
         description="How often a running router looks for a newly promoted artefact",
     )
+
+    @field_validator("label_check")
+    @classmethod
+    def _label_check_builds(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Bad parameters are a policy error now, not a log line per background check."""
+        from router.errors import ConfigError  # noqa: PLC0415 - policy loads without verify
+        from router.verify import build_verifiers  # noqa: PLC0415
+
+        try:
+            build_verifiers(dict(value))
+        except ConfigError as exc:
+            raise ValueError(str(exc).replace("verify.", "learning.label_check.", 1)) from None
+        return value
 
 
 class GatewayKey(_Frozen):
