@@ -50,6 +50,13 @@ def _none_is_empty(value: Any) -> Any:
     return {} if value is None else value
 
 
+_CheckParams = Annotated[dict[str, Any], BeforeValidator(_none_is_empty)]
+VerifyChecks = Annotated[dict[VerifierName, _CheckParams], BeforeValidator(_none_is_empty)]
+"""`verify:`: verifier name -> its parameters (null: none)."""
+LabelChecks = Annotated[dict[ContentCheckName, _CheckParams], BeforeValidator(_none_is_empty)]
+"""`learning.label_check:`: the same, for checks of content only."""
+
+
 def _number_is_text(value: Any) -> Any:
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
@@ -381,10 +388,7 @@ class Learning(_Frozen):
         "self_consistency or the caller's own verifier; form checks do not count) kept as labels "
         "of no gain, weighted 1 / this share: the other side of the escalations; free. 0: none",
     )
-    label_check: Annotated[
-        dict[ContentCheckName, Annotated[dict[str, Any], BeforeValidator(_none_is_empty)]],
-        BeforeValidator(_none_is_empty),
-    ] = Field(
+    label_check: LabelChecks = Field(
         default_factory=dict,
         description="Checks of content (name -> parameters, as in verify:) run in the background "
         "on the sampled verified_label_rate share of local answers that the request's own "
@@ -520,10 +524,7 @@ class Policy(_Frozen):
     retries: Retries = Field(default=Retries(), description="Retries and the overall deadline")
     privacy: Privacy = Field(default=Privacy(), description="Data handling")
     limits: Limits = Field(default=Limits(), description="Request size guards")
-    verify: Annotated[
-        dict[VerifierName, Annotated[dict[str, Any], BeforeValidator(_none_is_empty)]],
-        BeforeValidator(_none_is_empty),
-    ] = Field(
+    verify: VerifyChecks = Field(
         default_factory=dict,
         description="Verifiers run on local answers, in order: name -> parameters; "
         "a failed check escalates to the frontier",
