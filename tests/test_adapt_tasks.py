@@ -217,6 +217,24 @@ def test_router_score_passes_each_rows_task(tmp_path: Path) -> None:
         assert scores["c"] == scores["d"] == scores["e"] == plain
 
 
+def test_router_score_gives_prompts_on_the_command_line_the_task_named(tmp_path: Path) -> None:
+    adapt(_write(tmp_path / "t.jsonl", _rows()), tmp_path / "out")
+    learned = load_learned(tmp_path / "out")
+    trivia = TRIVIA.format("Paris")
+    printed = {}
+    for task in ("alpha", "beta", None):
+        args = ["score", "--classifier", str(tmp_path / "out"), trivia]
+        result = CliRunner().invoke(main, args + (["--task", task] if task else []))
+        assert result.exit_code == 0, result.output
+        printed[task] = result.output.split()[0]
+    assert printed["alpha"] == f"{learned.score(trivia, task='alpha'):.3f}"
+    assert printed["beta"] == f"{learned.score(trivia, task='beta'):.3f}"
+    assert printed[None] == f"{learned.score(trivia):.3f}"
+    assert len(set(printed.values())) == 3
+    refused = CliRunner().invoke(main, ["score", "--input", "-", "--task", "alpha"], input="")
+    assert refused.exit_code == 2 and "--task goes with prompts" in refused.output
+
+
 def test_router_score_refuses_a_task_that_is_not_text(tmp_path: Path) -> None:
     requests = tmp_path / "req.jsonl"
     requests.write_text(json.dumps({"id": 1, "prompt": "hi", "task": 3}) + "\n")

@@ -8,7 +8,13 @@ from pathlib import Path
 import click
 
 from router.classifier import Classifier, load_classifier
-from router.classifier._batch import ScoreInputError, score_file, scored_lines
+from router.classifier._batch import (
+    ScoreInputError,
+    ScoreRequest,
+    score_file,
+    score_requests,
+    scored_lines,
+)
 from router.classifier._peers import LiteLLMPeer, PeerKind
 from router.errors import RouterError
 from router.evaluation import DataFormatError, evaluate_file, policy_fragment, read_outcomes
@@ -131,12 +137,18 @@ def train(
     type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     help='Where to write {"id", "score"} rows, in input order (default, or -: standard output).',
 )
+@click.option(
+    "--task",
+    help="The task of the prompts given as arguments (rows in --input carry their own): an "
+    "artefact of 'router adapt' on rows naming tasks moves their scores by its offset.",
+)
 @_classifier_option
 def score(
     *,
     prompts: tuple[str, ...],
     input_path: Path | None,
     output_path: Path | None,
+    task: str | None,
     classifier_path: Path | None,
 ) -> None:
     """Score prompts in [0, 1] (higher: the local answer is more likely to fall short).
@@ -144,16 +156,20 @@ def score(
     \b
     Examples:
       router score "What is the capital of France?" "Prove that sqrt(2) is irrational."
+      router score --classifier build/adapted --task support "Reset my password"
       router score --input requests.jsonl --output scores.jsonl
       router score --input answered.jsonl --classifier build/clf > scores.jsonl
     (a row with "response" is scored after the answer, when the artefact has a post-hoc model;
     a row's "task" moves its score when the artefact learned that task with 'router adapt')
     """
     _check_score_sources(prompts, input_path, output_path)
+    if input_path is not None and task is not None:
+        raise click.UsageError("--task goes with prompts given as arguments; rows name their own")
     try:
         classifier = load_classifier(classifier_path)
         if input_path is None:
-            _print_scores(prompts, classifier.score_batch(list(prompts)))
+            asked = [ScoreRequest(n, prompt, None, task) for n, prompt in enumerate(prompts)]
+            _print_scores(prompts, score_requests(classifier, asked))
         else:
             _score_rows(classifier, input_path, output_path)
     except ScoreInputError as exc:
