@@ -162,9 +162,7 @@ def score(
     (a row with "response" is scored after the answer, when the artefact has a post-hoc model;
     a row's "task" moves its score when the artefact learned that task with 'router adapt')
     """
-    _check_score_sources(prompts, input_path, output_path)
-    if input_path is not None and task is not None:
-        raise click.UsageError("--task goes with prompts given as arguments; rows name their own")
+    _check_score_sources(prompts, input_path, output_path, task)
     try:
         classifier = load_classifier(classifier_path)
         if input_path is None:
@@ -181,9 +179,11 @@ def score(
 
 
 def _check_score_sources(
-    prompts: tuple[str, ...], input_path: Path | None, output_path: Path | None
+    prompts: tuple[str, ...], input_path: Path | None, output_path: Path | None, task: str | None
 ) -> None:
-    """Prompts as arguments (printed) or an --input file (rows to --output), exactly one."""
+    """Prompts as arguments (printed; --task) or an --input file (rows to --output), one."""
+    if input_path is not None and task is not None:
+        raise click.UsageError("--task goes with prompts given as arguments; rows name their own")
     if prompts and input_path is not None:
         raise click.UsageError("give prompts as arguments or --input FILE, not both")
     if not prompts and input_path is None:
