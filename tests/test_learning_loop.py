@@ -21,7 +21,7 @@ from router.learning._promote import labelled_examples
 from router.learning._shadow import shadow_weight
 from router.ledger import summarize
 from router.ledger._format import as_table
-from router.policy import Learning, Routing
+from router.policy import Routing
 from router.testing import Reply, Usage
 from tests.learning_helpers import (
     MC_PROMPT,
@@ -382,74 +382,3 @@ def test_an_answer_that_passed_only_structural_checks_is_not_a_verified_label(se
     router.close()
     assert result.tier == "local" and result.verification.passed
     assert labels(router) == []
-
-
-def _grading(verdict: str, answer: str = "The answer is A."):
-    """The local model: `verdict` to self_check's grading prompt, `answer` to anything else."""
-
-    def respond(request):
-        graded = "Reply Yes or No" in request.last_user_message
-        return Reply(text=verdict if graded else answer)
-
-    return respond
-
-
-def _grading_requests(ollama) -> list[object]:
-    return [r for r in ollama.requests if "Reply Yes or No" in r.body["messages"][-1]["content"]]
-
-
-@pytest.mark.parametrize(("verdict", "expected"), [("Yes", 1), ("No", 0)])
-def test_a_label_check_in_the_background_makes_the_verified_label_form_checks_cannot(
-    servers, tmp_path, verdict, expected
-):
-    """The default policy's checks judge form only, so it keeps no verified label. With
-    learning.label_check the local model checks the sampled answer after the caller has it: a
-    Yes is a verified label, a No is none; the call is a learning attempt, and free."""
-    ollama, openai, _ = servers
-    ollama.responder = _grading(verdict)
-    policy = learning_policy(
-        servers, tmp_path, shadow_rate=0.0, verified_label_rate=1.0, label_check={"self_check": {}}
-    )
-    router = learning_router(policy)
-    result = router.complete(MC_PROMPT, verifiers=[verify.not_empty(), verify.not_truncated()])
-    router.close()
-
-    assert result.tier == "local" and result.text == "The answer is A."
-    rows = [(r["source"], r["judge"], r["gain"], r["weight"]) for r in labels(router)]
-    assert rows == [("verified", "verification", 0.0, 1.0)] * expected
-    (attempt,) = learning_attempts(router)
-    assert (attempt["purpose"], attempt["model"], attempt["outcome"]) == (
-        "label_check",
-        policy.local.model,
-        "ok",
-    )
-    assert attempt["cost_usd"] == 0
-    assert len(_grading_requests(ollama)) == 1 and openai.requests == []
-
-
-@pytest.mark.parametrize(
-    ("rate", "verifiers"),
-    [(0.0, []), (1.0, [_passes]), (1.0, [lambda _ctx: False])],
-    ids=["not-sampled", "content-checked-on-the-request-path", "failed-verification"],
-)
-def test_a_label_check_runs_only_where_it_can_add_a_label(servers, tmp_path, rate, verifiers):
-    """Not in the sample; already checked for content on the request path (that check made the
-    label); or failed (an escalation): the local model is not asked again."""
-    ollama, _, _ = servers
-    ollama.responder = _grading("Yes")
-    policy = learning_policy(
-        servers, tmp_path, shadow_rate=0.0, verified_label_rate=rate, label_check={"self_check": {}}
-    )
-    router = learning_router(policy)
-    router.complete(MC_PROMPT, verifiers=verifiers)
-    router.close()
-    assert _grading_requests(ollama) == []
-    assert "label_check" not in {a["purpose"] for a in learning_attempts(router)}
-
-
-def test_a_label_check_names_only_checks_of_content_with_good_parameters():
-    with pytest.raises(ValueError, match="'self_check' or 'self_consistency'"):
-        Learning(label_check={"structural": {}})
-    with pytest.raises(ValueError, match=r"learning\.label_check\.self_check: threshold"):
-        Learning(label_check={"self_check": {"threshold": 2}})
-    assert Learning(label_check={"self_check": None}).label_check == {"self_check": {}}

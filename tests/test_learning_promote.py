@@ -239,7 +239,6 @@ def test_cli_learn_promotes_and_status_reports(tmp_path):
     status = CliRunner().invoke(main, ["learn", "status", "--ledger", url])
     assert "labels: shadow 240" in status.output
     assert "verified labels: none from this policy's checks (structural" in status.output
-    assert "set learning.label_check" in status.output
     assert "artefact in use:" in status.output and "shipped prior" not in status.output
     assert (tmp_path / "ledger-learning" / "CURRENT").is_file()
     assert artefacts.current_version() is None  # that policy's own directory was not used
@@ -351,26 +350,18 @@ def test_threshold_for_share_keeps_ties_together():
 
 
 @pytest.mark.parametrize(
-    ("policy", "rate", "label_check", "says"),
+    ("policy", "rate", "says"),
     [
-        ("quality-first", 0.1, {}, "verified labels: 10% of the local answers self_check passes"),
-        ("quality-first", 0.0, {}, "verified labels: off (learning.verified_label_rate: 0)"),
-        ("default", 0.1, {}, "set learning.label_check (self_check, in the background)"),
-        (
-            "default",
-            0.1,
-            {"self_check": {}},
-            "verified labels: 10% of the local answers, checked after the answer with "
-            "self_check (learning.label_check; the request's own checks: structural, valid_json)",
-        ),
+        ("quality-first", 0.1, "verified labels: 10% of the local answers self_check passes"),
+        ("quality-first", 0.0, "verified labels: off (learning.verified_label_rate: 0)"),
+        ("default", 0.1, "add self_check, or pass your own verifiers=[...]"),
     ],
 )
 def test_learn_status_says_whether_the_policys_checks_can_make_verified_labels(
-    tmp_path, policy, rate, label_check, says
+    tmp_path, policy, rate, says
 ):
     text = load_policy(policy).model_dump(mode="json")
     text["learning"]["verified_label_rate"] = rate
-    text["learning"]["label_check"] = label_check
     path = tmp_path / "policy.yaml"
     path.write_text(yaml.safe_dump(text), encoding="utf-8")
     url = f"sqlite:///{tmp_path / 'ledger.db'}"

@@ -160,17 +160,10 @@ def _verified_labels(policy: Policy) -> str:
     if content:
         return f"verified labels: {rate:.0%} of the local answers {' & '.join(content)} passes"
     checks = ", ".join(policy.verify) or "none"
-    if policy.learning.label_check:
-        background = " & ".join(policy.learning.label_check)
-        return (
-            f"verified labels: {rate:.0%} of the local answers, checked after the answer with "
-            f"{background} (learning.label_check; the request's own checks: {checks})"
-        )
     return (
         f"verified labels: none from this policy's checks ({checks}: form only); "
-        "set learning.label_check (self_check, in the background), add self_check to verify:, "
-        "or pass your own verifiers=[...], for the local model's successes to count "
-        "(docs/learning.md)"
+        "add self_check, or pass your own verifiers=[...], for the local model's successes "
+        "to count (docs/learning.md)"
     )
 
 

@@ -43,8 +43,6 @@ from router.learning._judges import (
     build_judges,
 )
 from router.learning._judges import judge_pair as _judge_pair
-from router.learning._label_check import PURPOSE as LABEL_CHECK
-from router.learning._label_check import content_passed, label_check_due
 from router.learning._labels import Finished, attempt_row, featurized, label_row, request_row
 from router.learning._shadow import (
     keep_refusal,
@@ -57,7 +55,7 @@ from router.learning._store import Batch, LearningStore
 from router.learning._worker import Worker as _Worker
 from router.learning._worker import Writer as _Writer
 from router.policy import Policy, preferred_frontier
-from router.verify import LocalCall, VerificationResult, VerifierError, checked_content
+from router.verify import VerificationResult, checked_content
 
 if TYPE_CHECKING:
     from router._accounting import Outcome
@@ -174,8 +172,6 @@ class LearningLoop:
         self.stats.kept += 1
         if checked_content(verification):
             self._label_verified(worker, item)
-        elif label_check_due(item, verification):
-            worker.submit(self._check_for_label(item, answer, worker), self.stats)
         if self._has_work(item):
             worker.submit(self._process(item, worker), self.stats)
 
@@ -259,19 +255,6 @@ class LearningLoop:
         label = await _judge_pair(self.judges_for(item.request.policy), comparison)
         # No judge could tell: the failed verification itself says the local answer fell short.
         self._label(calls.worker, item, "escalation", label or GainLabel(1.0, "verification", 0.5))
-
-    async def _check_for_label(
-        self, item: Finished, answer: ModelResponse, worker: _Worker
-    ) -> None:
-        """`learning.label_check` on a sampled local answer; a pass is a verified label."""
-        calls = _Calls(self, item, worker)
-        try:
-            if await content_passed(item, answer, calls.local_caller(item.local)):
-                self._label_verified(worker, item)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a bug here must not surface in the caller's loop as noise
-            log.exception("learning: checking a local answer for a label failed")
 
     def _label_verified(self, worker: _Worker, item: Finished) -> None:
         """A sampled local answer that a check of its content passed: a label of no gain,
@@ -427,17 +410,6 @@ class _Calls:
                     await asyncio.shield(loop.budget.settle(reservation, charged))
                 self._record(attempt)
         return response
-
-    def local_caller(self, backend: Backend) -> LocalCall:
-        """How a label check asks the local model: a learning attempt, within the budget."""
-
-        async def call(asked: ModelRequest) -> ModelResponse:
-            response = await self.paid(backend, asked, LABEL_CHECK)
-            if response is None:
-                raise VerifierError(LABEL_CHECK, "the local model did not answer")
-            return response
-
-        return call
 
     def asker(self, backend: Backend) -> AskFrontier:
         async def ask(messages: Sequence[Mapping[str, str]], max_tokens: int) -> str | None:

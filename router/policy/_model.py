@@ -36,8 +36,6 @@ Task = Literal["code", "math", "other"]
 VerifierName = Literal[
     "structural", "valid_json", "python_parses", "self_check", "self_consistency", "posthoc_score"
 ]
-ContentCheckName = Literal["self_check", "self_consistency"]
-"""The policy's checks that judge what an answer says (`learning.label_check` may run them)."""
 Override = dict[str, Any]
 
 
@@ -48,13 +46,6 @@ def conflict(message: str, *at: tuple[Any, ...]) -> PydanticCustomError:
 
 def _none_is_empty(value: Any) -> Any:
     return {} if value is None else value
-
-
-_CheckParams = Annotated[dict[str, Any], BeforeValidator(_none_is_empty)]
-VerifyChecks = Annotated[dict[VerifierName, _CheckParams], BeforeValidator(_none_is_empty)]
-"""`verify:`: verifier name -> its parameters (null: none)."""
-LabelChecks = Annotated[dict[ContentCheckName, _CheckParams], BeforeValidator(_none_is_empty)]
-"""`learning.label_check:`: the same, for checks of content only."""
 
 
 def _number_is_text(value: Any) -> Any:
@@ -388,13 +379,6 @@ class Learning(_Frozen):
         "self_consistency or the caller's own verifier; form checks do not count) kept as labels "
         "of no gain, weighted 1 / this share: the other side of the escalations; free. 0: none",
     )
-    label_check: LabelChecks = Field(
-        default_factory=dict,
-        description="Checks of content (name -> parameters, as in verify:) run in the background "
-        "on the sampled verified_label_rate share of local answers that the request's own "
-        "checks judged by form only; a pass makes a verified label. Local model calls, after "
-        "the caller has its answer; {} (the default): none",
-    )
     budget_usd_per_day: Decimal = Field(
         default=Decimal(0),
         ge=0,
@@ -439,19 +423,6 @@ class Learning(_Frozen):
         default=10.0,
         description="How often a running router looks for a newly promoted artefact",
     )
-
-    @field_validator("label_check")
-    @classmethod
-    def _label_check_builds(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        """Bad parameters are a policy error now, not a log line per background check."""
-        from router.errors import ConfigError  # noqa: PLC0415 - policy loads without verify
-        from router.verify import build_verifiers  # noqa: PLC0415
-
-        try:
-            build_verifiers(dict(value))
-        except ConfigError as exc:
-            raise ValueError(str(exc).replace("verify.", "learning.label_check.", 1)) from None
-        return value
 
 
 class GatewayKey(_Frozen):
@@ -524,7 +495,10 @@ class Policy(_Frozen):
     retries: Retries = Field(default=Retries(), description="Retries and the overall deadline")
     privacy: Privacy = Field(default=Privacy(), description="Data handling")
     limits: Limits = Field(default=Limits(), description="Request size guards")
-    verify: VerifyChecks = Field(
+    verify: Annotated[
+        dict[VerifierName, Annotated[dict[str, Any], BeforeValidator(_none_is_empty)]],
+        BeforeValidator(_none_is_empty),
+    ] = Field(
         default_factory=dict,
         description="Verifiers run on local answers, in order: name -> parameters; "
         "a failed check escalates to the frontier",
