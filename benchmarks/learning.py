@@ -520,7 +520,9 @@ def _simulations(dep: Deployment, settings: Settings) -> dict[str, Any]:
         "shadow 2%, tagged": simulate(dep, 0.02, every, tagged=True),
         "shadow 2%, tagged, gate": simulate(dep, 0.02, every, promote=True, tagged=True),
         "shadow 2%, no verified labels": simulate(dep, 0.02, every, verified=False),
-        # What a deployment on the default policy runs: its checks are of form only.
+        # No verified labels, through the gate: a verifier that escalates (VERIFY_RECALL of the
+        # failures) but judges no content. A default policy's form checks escalate far fewer
+        # (docs/learning-model.md, "Without verified labels, through the gate").
         "shadow 2%, gate, no verified": simulate(dep, 0.02, every, promote=True, verified=False),
         "shadow 2%, unweighted": simulate(dep, 0.02, every, reweight=False),
         "shadow 10%, no escalations": simulate(dep, 0.10, every, escalations=False),
@@ -539,8 +541,7 @@ SIM_STREAMS = 4
 def simulation_ends(dep: Deployment, every: int, seeds: Sequence[int]) -> dict[str, list[float]]:
     """APGR on the last 30% at the end of each stream (seeded shuffles), for the 2% lines with
     and without tasks and with and without `router learn`'s gate, untagged without verified
-    labels (with and without the gate: the second is a default-policy deployment), and at cold
-    start."""
+    labels (with and without the gate), and at cold start."""
     ends: dict[str, list[float]] = {}
     for seed in seeds:
         for promote in (False, True):
