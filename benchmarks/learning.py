@@ -32,6 +32,8 @@ deployment's prompts except through the labels the deployment reveals.
   "tagged" lines replay the same stream with each request carrying its row's `task` as
   `metadata["task"]` (labels keep it, `router learn` fits per-task offsets, models score with
   it); with `--full`, the 2% lines' ends are also given as a mean over 4 shuffles of the file.
+  The "form checks" line is a deployment on the default policy's checks of form, which catch
+  about one local failure in fifty (`FORM_CHECK_RECALL`) and make no verified labels.
 - **pair sweep** (`--full`): a change to the fit must not win on one pair and lose on the
   others, since the product is judged on model pairs it has not seen. Every file with enough
   rows for a fit at 20% is adapted on up to three pairs (`validation_pairs`: its own, its
@@ -75,6 +77,9 @@ FRONTIER_MODEL = "gpt-5.4"  # the default policy's first frontier model
 ASSUMED_OUTPUT_TOKENS = 300
 DIRECT_SHARE = 0.2
 VERIFY_RECALL = 0.5
+# A default policy checks form only (non-empty, not cut off, valid JSON): about one local
+# failure in fifty fails such a check (docs/learning-model.md, "Verified answers").
+FORM_CHECK_RECALL = 0.02
 VERIFIED_SEED_OFFSET = 1000
 _T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -327,12 +332,14 @@ def simulate(
     promote: bool = False,
     tagged: bool = False,
     verified: bool = True,
+    recall: float = VERIFY_RECALL,
 ) -> list[dict[str, Any]]:
     """Checkpoints of (requests served, labels, spend, APGR, saved@95 on the last 30%). With
-    `tagged`, requests carry their row's task (labels keep it, models score with it). With
-    `verified`, the default share of the local answers that passed verification (and were not
-    shadowed) are labels of no gain, as the learning loop keeps them when a check of content
-    passed: the simulated verifier is one, catching VERIFY_RECALL of the failures."""
+    `tagged`, requests carry their row's task (labels keep it, models score with it). The
+    simulated verifier catches `recall` of the local failures. With `verified`, the default
+    share of the local answers that passed verification (and were not shadowed) are labels of
+    no gain, as the learning loop keeps them when a check of content passed (a form check,
+    FORM_CHECK_RECALL, makes none: pass `verified=False` with it)."""
     from router.learning._fit import fit_candidate
     from router.learning._model import LearnedClassifier
     from router.learning._shadow import shadow_weight
@@ -356,7 +363,7 @@ def simulate(
     threshold = _direct_threshold(model, dep, served[:relearn_every], tagged)
     for t, i in enumerate(served, start=1):
         (score,) = score_rows(dep, model, [i], tagged)
-        kind = _revealed(dep, i, score < threshold, shadow_rate, escalations, rng)
+        kind = _revealed(dep, i, score < threshold, (shadow_rate, recall), escalations, rng)
         if kind is None and score < threshold and verified_rng.random() < verified_rate:
             kind = "verified"  # passed verification (a missed failure too), not shadowed
         if kind is not None:
@@ -388,16 +395,18 @@ def _revealed(
     dep: Deployment,
     i: int,
     local: bool,
-    shadow_rate: float,
+    rates: tuple[float, float],
     escalations: bool,
     rng: np.random.Generator,
 ) -> str | None:
     """The label request `i` reveals, in the product's order: a local answer is verified first
-    (a failure is caught with probability VERIFY_RECALL and escalates), and only an answer
-    that passed may be shadowed. A request sent straight to the frontier reveals nothing."""
+    (a failure is caught with probability `rates[1]`, the verifier's recall, and escalates),
+    and only an answer that passed may be shadowed (probability `rates[0]`). A request sent
+    straight to the frontier reveals nothing."""
+    shadow_rate, recall = rates
     if not local:
         return None
-    if escalations and dep.pair.local[i] < 0.5 and rng.random() < VERIFY_RECALL:
+    if escalations and dep.pair.local[i] < 0.5 and rng.random() < recall:
         return "escalation"
     return "shadow" if rng.random() < shadow_rate else None
 
@@ -524,6 +533,11 @@ def _simulations(dep: Deployment, settings: Settings) -> dict[str, Any]:
         # failures) but judges no content. A default policy's form checks escalate far fewer
         # (docs/learning-model.md, "Without verified labels, through the gate").
         "shadow 2%, gate, no verified": simulate(dep, 0.02, every, promote=True, verified=False),
+        # What a deployment on the default policy's form checks gets: few escalations, no
+        # verified labels; through the gate it keeps the prior until `min_labels`.
+        "shadow 2%, gate, form checks": simulate(
+            dep, 0.02, every, promote=True, verified=False, recall=FORM_CHECK_RECALL
+        ),
         "shadow 2%, unweighted": simulate(dep, 0.02, every, reweight=False),
         "shadow 10%, no escalations": simulate(dep, 0.10, every, escalations=False),
     }
@@ -536,18 +550,23 @@ def _simulations(dep: Deployment, settings: Settings) -> dict[str, Any]:
 
 SIM_STREAMS = 4
 """`--full`: the 2% lines are replayed on this many shuffles of the file (one stream is noisy)."""
+UNVERIFIED_LINES = (("no verified", VERIFY_RECALL), ("form checks", FORM_CHECK_RECALL))
+"""The lines without verified labels: a verifier of content that labels nothing, and form checks."""
 
 
 def simulation_ends(dep: Deployment, every: int, seeds: Sequence[int]) -> dict[str, list[float]]:
     """APGR on the last 30% at the end of each stream (seeded shuffles), for the 2% lines with
     and without tasks and with and without `router learn`'s gate, untagged without verified
-    labels (with and without the gate), and at cold start."""
+    labels and on form checks only (each with and without the gate), and at cold start."""
     ends: dict[str, list[float]] = {}
     for seed in seeds:
         for promote in (False, True):
-            curve = simulate(dep, 0.02, every, seed=seed, promote=promote, verified=False)
-            name = ("gate, " if promote else "") + "untagged, no verified"
-            ends.setdefault(name, []).append(curve[-1]["apgr"])
+            for kind, recall in UNVERIFIED_LINES:
+                curve = simulate(
+                    dep, 0.02, every, seed=seed, promote=promote, verified=False, recall=recall
+                )
+                name = ("gate, " if promote else "") + f"untagged, {kind}"
+                ends.setdefault(name, []).append(curve[-1]["apgr"])
         for tagged in (True, False):
             for promote in (False, True):
                 curve = simulate(dep, 0.02, every, seed=seed, promote=promote, tagged=tagged)
