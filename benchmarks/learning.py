@@ -363,7 +363,7 @@ def simulate(
     threshold = _direct_threshold(model, dep, served[:relearn_every], tagged)
     for t, i in enumerate(served, start=1):
         (score,) = score_rows(dep, model, [i], tagged)
-        kind = _revealed(dep, i, score < threshold, (shadow_rate, recall), escalations, rng)
+        kind = _revealed(dep, i, score < threshold, shadow_rate, recall, escalations, rng)
         if kind is None and score < threshold and verified_rng.random() < verified_rate:
             kind = "verified"  # passed verification (a missed failure too), not shadowed
         if kind is not None:
@@ -395,15 +395,14 @@ def _revealed(
     dep: Deployment,
     i: int,
     local: bool,
-    rates: tuple[float, float],
+    shadow_rate: float,
+    recall: float,
     escalations: bool,
     rng: np.random.Generator,
 ) -> str | None:
     """The label request `i` reveals, in the product's order: a local answer is verified first
-    (a failure is caught with probability `rates[1]`, the verifier's recall, and escalates),
-    and only an answer that passed may be shadowed (probability `rates[0]`). A request sent
-    straight to the frontier reveals nothing."""
-    shadow_rate, recall = rates
+    (a failure is caught with probability `recall` and escalates), and only an answer that
+    passed may be shadowed. A request sent straight to the frontier reveals nothing."""
     if not local:
         return None
     if escalations and dep.pair.local[i] < 0.5 and rng.random() < recall:

@@ -12,7 +12,7 @@
 # Usage (from a checkout, with the venv the README's quick start built): bash scripts/ci_slow.sh
 set -uo pipefail
 
-python="${PYTHON_BIN:-.venv/bin/python}"
+python=.venv/bin/python
 half_a=(
   tests/reliability
   tests/test_ledger_durability.py
