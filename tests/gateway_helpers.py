@@ -40,7 +40,7 @@ def policy_data(
     """A policy on the loopback servers: short prompts local, long ones frontier, fast retries."""
     data: dict[str, Any] = {
         "name": "gateway-test",
-        "local": {"host": ollama.url, "read_timeout_s": 10, "connect_timeout_s": 1},
+        "local": {"host": ollama.url, "read_timeout_s": 30, "connect_timeout_s": 5},
         "frontier": {
             "models": [
                 {"model": "gpt-5.4", "api_base": openai_server.url + "/v1", "api_key": "sk-t"},

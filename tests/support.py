@@ -30,7 +30,9 @@ def loopback_policy(
 
     policy = Policy(
         name="test",
-        local=LocalModel(host=url(ollama), read_timeout_s=5, connect_timeout_s=1),
+        # Generous: a loopback answer takes milliseconds, but CI once saw a 1 s connect or 5 s
+        # read timeout fire on a loaded machine. Tests of timeouts set their own.
+        local=LocalModel(host=url(ollama), read_timeout_s=30, connect_timeout_s=5),
         frontier=Frontier(
             models=(
                 FrontierModel(model="gpt-5.4", api_base=url(openai) + "/v1", api_key=OPENAI_KEY),
