@@ -143,8 +143,8 @@ def deployment(
     from router.evaluation import pick_pair
     from router.learning import hashed_features
 
-    local, frontier = pair_names or PAIRS.get(name, (None, None))
-    pair = pick_pair(rows, local, frontier)
+    named = pair_names or PAIRS.get(name)
+    pair = pick_pair(rows, *named) if named else pick_pair(rows)
     prompts = [r.prompt for r in pair.rows]
     dep = Deployment(
         name,
