@@ -86,9 +86,10 @@ class HashedPrior:
         if not n_grams:
             return self.logit_from_sum(dense, 0.0)
         get = self._buckets.get
-        return self.logit_from_sum(
-            dense, sum([get(b, 0.0) * c for b, c in grams.items()]) / math.sqrt(n_grams)
-        )
+        # Summed as complex numbers, as the text path (_fastscore) sums them: from Python 3.12
+        # `sum` compensates a float sum but not a complex one, and the two must agree to the bit.
+        summed = sum([get(b, 0.0) * c for b, c in grams.items()], 0j).real
+        return self.logit_from_sum(dense, summed / math.sqrt(n_grams))
 
     def logit_from_sum(self, dense: list[float], gram_part: float) -> float:
         """The logit given the n-gram block already summed (weights / sqrt(distinct grams))."""
@@ -162,10 +163,9 @@ class GainModel:
         """The gain model's logit from the prior's logit, the dense signals and hashed grams."""
         idf, coef = self.idf, self.ngram_coef
         tfidf = [(b, c * idf[b]) for b, c in grams.items() if b in idf]
-        squares = sum([v * v for _, v in tfidf])
-        return self.value_from_sums(
-            prior_logit, dense, squares, sum([coef.get(b, 0.0) * v for b, v in tfidf])
-        )
+        squares = sum([v * v for _, v in tfidf], 0j).real  # complex: see HashedPrior.logit_parts
+        dot = sum([coef.get(b, 0.0) * v for b, v in tfidf], 0j).real
+        return self.value_from_sums(prior_logit, dense, squares, dot)
 
     def value_from_sums(
         self, prior_logit: float, dense: list[float], squares: float, dot: float
