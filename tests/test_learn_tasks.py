@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, bindparam, inspect, text
 
 from router.cli import main
 from router.errors import LedgerError
@@ -34,6 +34,7 @@ from router.learning._labels import MAX_TASK_CHARS, stored_task
 from router.learning._promote import labelled_examples, learn, recovered, split_by_time
 from router.learning._store import Batch
 from router.ledger import current_revision, downgrade, upgrade
+from router.ledger._types import UTCDateTime
 from router.policy import Policy, Routing
 from router.policy._model import Learning
 from tests.learning_helpers import (
@@ -78,7 +79,7 @@ def _insert_at_0007(engine: Engine) -> None:
                 "INSERT INTO learning_requests (request_id, observed_at, features, "
                 "features_version, local_model, answered_by) "
                 "VALUES ('old', :at, '{\"0\": 1.0}', 'hashed-v1', 'qwen', 'local')"
-            ),
+            ).bindparams(bindparam("at", type_=UTCDateTime)),  # stored as the ledger stores it
             {"at": T0},
         )
 
