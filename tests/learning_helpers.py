@@ -61,10 +61,16 @@ def table(router_or_url: Router | str, row: Any) -> list[dict[str, Any]]:
     """Every row of one learning table, as dicts."""
     if isinstance(router_or_url, Router):
         assert router_or_url.learning is not None
-        engine = router_or_url.learning.store._connect()
-    else:
-        engine = LearningStore(router_or_url)._connect()
-    with engine.connect() as conn:
+        return _rows(router_or_url.learning.store, row)
+    store = LearningStore(router_or_url)
+    try:
+        return _rows(store, row)
+    finally:
+        store.close()
+
+
+def _rows(store: LearningStore, row: Any) -> list[dict[str, Any]]:
+    with store._connect().connect() as conn:
         return [dict(r) for r in conn.execute(select(row.__table__)).mappings()]
 
 
