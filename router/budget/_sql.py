@@ -9,6 +9,7 @@ are therefore one step, and concurrent requests overshoot a cap by at most one r
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
@@ -87,6 +88,9 @@ class SqlBudgetStore:
         with self._lock:
             if self._engine is None:
                 engine = create_ledger_engine(self._url, busy_timeout_ms=self._busy_timeout_ms)
+                # Dropped without close(), the store still closes its connections (CPython 3.13
+                # warns of every SQLite connection left to the garbage collector).
+                weakref.finalize(self, engine.dispose)
                 check_schema(engine, auto_upgrade=engine.dialect.name == "sqlite")
                 self._engine = engine
             return self._engine

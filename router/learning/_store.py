@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -107,7 +107,6 @@ class LearningStore:
             else resolve_url(url_or_engine if isinstance(url_or_engine, str) else None)
         )
         self._engine: Engine | None = self._given
-        self._dispose: Callable[[], object] = lambda: None  # the engine's, once it is ours
         self._lock = threading.Lock()
         self._gate = WriteGate(sqlite_path(self._url), 5.0)
         self._checked = False
@@ -241,7 +240,7 @@ class LearningStore:
     def close(self) -> None:
         with self._lock:
             if self._engine is not None and self._given is None:
-                self._dispose()
+                self._engine.dispose()
                 self._engine = None
 
     # -- plumbing --------------------------------------------------------------------------
@@ -252,7 +251,7 @@ class LearningStore:
                 self._engine = create_ledger_engine(self._url)
                 # A store dropped without close() still closes its connections (CPython 3.13
                 # warns of every SQLite connection left to the garbage collector).
-                self._dispose = weakref.finalize(self, self._engine.dispose)
+                weakref.finalize(self, self._engine.dispose)
             if not self._checked:
                 sqlite_file = self._engine.dialect.name == "sqlite"
                 check_schema(self._engine, auto_upgrade=sqlite_file)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -62,6 +63,9 @@ class SQLLedger:
         durability: Durability = "power-loss",
     ) -> None:
         self.engine = engine
+        # A ledger dropped without close() still closes its connections (CPython 3.13 warns of
+        # every SQLite connection left to the garbage collector).
+        weakref.finalize(self, engine.dispose)
         self.outbox = outbox
         self.durability = durability  # what the engine was built with (open_ledger says)
         self._writer = _engine.record_engine(engine)
