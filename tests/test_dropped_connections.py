@@ -1,0 +1,51 @@
+"""A ledger, learning store or budget store dropped without `close()` closes its connections.
+
+Python 3.13 reports every SQLite connection left to the garbage collector (`ResourceWarning`);
+on any version such a connection holds a file handle until the collector finds it. Each owner
+of an engine disposes it when it is collected (docs/quickstart.md, "Which Python").
+"""
+
+from __future__ import annotations
+
+import gc
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from router.budget import SqlBudgetStore
+from router.learning import LearningStore
+from router.ledger import open_ledger
+
+
+def _learning_store(url: str) -> tuple[Any, Engine]:
+    store = LearningStore(url)
+    return store, store._connect()
+
+
+def _ledger(url: str) -> tuple[Any, Engine]:
+    ledger = open_ledger(url)
+    return ledger, ledger.engine
+
+
+def _budget_store(url: str) -> tuple[Any, Engine]:
+    store = SqlBudgetStore(url)
+    return store, store._connect()
+
+
+@pytest.mark.parametrize("opened", [_learning_store, _ledger, _budget_store])
+def test_a_dropped_owner_closes_its_sqlite_connection(
+    tmp_path: Path, opened: Callable[[str], tuple[Any, Engine]]
+) -> None:
+    owner, engine = opened(f"sqlite:///{tmp_path / 'ledger.db'}")
+    with engine.connect() as conn:  # back in the pool, open, when the block ends
+        raw = conn.connection.dbapi_connection
+    assert isinstance(raw, sqlite3.Connection)
+    raw.execute("SELECT 1")
+    del owner, engine, conn
+    gc.collect()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        raw.execute("SELECT 1")
