@@ -9,7 +9,6 @@ are therefore one step, and concurrent requests overshoot a cap by at most one r
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
@@ -22,7 +21,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from router.budget._store import ZERO
 from router.budget._windows import Window
 from router.errors import LedgerError
-from router.ledger._engine import create_ledger_engine, display_url, resolve_url, write_engine
+from router.ledger._engine import (
+    create_ledger_engine,
+    display_url,
+    disposed_with,
+    resolve_url,
+    write_engine,
+)
 from router.ledger._migrate import check_schema
 from router.ledger._schema import BudgetWindowRow as Row
 
@@ -88,9 +93,7 @@ class SqlBudgetStore:
         with self._lock:
             if self._engine is None:
                 engine = create_ledger_engine(self._url, busy_timeout_ms=self._busy_timeout_ms)
-                # Dropped without close(), the store still closes its connections (CPython 3.13
-                # warns of every SQLite connection left to the garbage collector).
-                weakref.finalize(self, engine.dispose)
+                disposed_with(self, engine)
                 check_schema(engine, auto_upgrade=engine.dialect.name == "sqlite")
                 self._engine = engine
             return self._engine

@@ -13,7 +13,6 @@ the same SQLite write gate as the request ledger, so they queue behind request r
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from router.errors import LedgerError
 from router.ledger._engine import (
     create_ledger_engine,
     display_url,
+    disposed_with,
     resolve_url,
     sqlite_path,
     write_engine,
@@ -248,10 +248,7 @@ class LearningStore:
     def _connect(self) -> Engine:
         with self._lock:
             if self._engine is None:
-                self._engine = create_ledger_engine(self._url)
-                # A store dropped without close() still closes its connections (CPython 3.13
-                # warns of every SQLite connection left to the garbage collector).
-                weakref.finalize(self, self._engine.dispose)
+                self._engine = disposed_with(self, create_ledger_engine(self._url))
             if not self._checked:
                 sqlite_file = self._engine.dialect.name == "sqlite"
                 check_schema(self._engine, auto_upgrade=sqlite_file)

@@ -19,6 +19,7 @@ import os
 import select
 import sqlite3
 import urllib.parse
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,14 @@ def read_only_engine(path: Path) -> Engine:
         return sqlite3.connect(uri, uri=True, check_same_thread=False)
 
     return create_engine(f"sqlite:///{path}", creator=connect)
+
+
+def disposed_with(owner: object, engine: Engine) -> Engine:
+    """`engine`, disposed when `owner` is garbage-collected: an owner dropped without `close()`
+    still closes its pooled connections (CPython 3.13 warns of every SQLite connection left to
+    the collector; on any version each holds a file handle until then)."""
+    weakref.finalize(owner, engine.dispose)
+    return engine
 
 
 def create_ledger_engine(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -62,10 +61,7 @@ class SQLLedger:
         lock_timeout_s: float = 5.0,
         durability: Durability = "power-loss",
     ) -> None:
-        self.engine = engine
-        # A ledger dropped without close() still closes its connections (CPython 3.13 warns of
-        # every SQLite connection left to the garbage collector).
-        weakref.finalize(self, engine.dispose)
+        self.engine = _engine.disposed_with(self, engine)
         self.outbox = outbox
         self.durability = durability  # what the engine was built with (open_ledger says)
         self._writer = _engine.record_engine(engine)
