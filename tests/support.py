@@ -30,8 +30,8 @@ def loopback_policy(
 
     policy = Policy(
         name="test",
-        # Generous: a loopback answer takes milliseconds, but CI once saw a 1 s connect or 5 s
-        # read timeout fire on a loaded machine. Tests of timeouts set their own.
+        # Generous: a loopback answer takes milliseconds, but CI once saw the 1 s connect
+        # timeout fire on a loaded machine. Tests of timeouts set their own.
         local=LocalModel(host=url(ollama), read_timeout_s=30, connect_timeout_s=5),
         frontier=Frontier(
             models=(
