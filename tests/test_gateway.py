@@ -9,6 +9,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 import httpx
@@ -69,14 +70,20 @@ def client(gateway: Gateway) -> Iterator[openai.OpenAI]:
         yield sdk
 
 
+def query_ledger(gateway: Gateway, query: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Rows from the gateway's SQLite ledger, on a connection closed at once (`with
+    sqlite3.connect()` only commits: the connection would be left to the collector)."""
+    with closing(sqlite3.connect(gateway.ledger)) as db:
+        return db.execute(query, params).fetchall()
+
+
 def ledger_rows(gateway: Gateway, request_id: str) -> list[tuple[Any, ...]]:
     """The request's row, waited for: the gateway acknowledges a row once it is in its
     write-ahead journal and commits it within about 50 ms (router/ledger/_group.py)."""
     query = "SELECT team, app, tier, model, decision_rule, status FROM requests WHERE request_id=?"
     deadline = time.monotonic() + 5.0
     while True:
-        with sqlite3.connect(gateway.ledger) as db:
-            rows = db.execute(query, (request_id,)).fetchall()
+        rows = query_ledger(gateway, query, request_id)
         if rows or time.monotonic() > deadline:
             return rows
         time.sleep(0.01)
@@ -323,9 +330,8 @@ def test_a_client_leaving_mid_stream_is_recorded_as_cancelled(servers, gateway):
     deadline = time.monotonic() + 10
     while not ledger_rows(gateway, request_id) and time.monotonic() < deadline:
         time.sleep(0.05)
-    with sqlite3.connect(gateway.ledger) as db:
-        query = "SELECT status, error_class FROM requests WHERE request_id=?"
-        assert db.execute(query, (request_id,)).fetchall() == [("error", "RequestCancelledError")]
+    query = "SELECT status, error_class FROM requests WHERE request_id=?"
+    assert query_ledger(gateway, query, request_id) == [("error", "RequestCancelledError")]
 
 
 def test_a_caller_that_times_out_stops_the_request_and_it_is_recorded(servers, gateway):
@@ -335,9 +341,8 @@ def test_a_caller_that_times_out_stops_the_request_and_it_is_recorded(servers, g
         sdk.chat.completions.create(model="auto", messages=[{"role": "user", "content": "Slow?"}])
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        with sqlite3.connect(gateway.ledger) as db:
-            query = "SELECT error_class FROM requests ORDER BY created_at DESC LIMIT 1"
-            (last,) = db.execute(query).fetchone()
+        query = "SELECT error_class FROM requests ORDER BY created_at DESC LIMIT 1"
+        [(last,)] = query_ledger(gateway, query)
         if last == "RequestCancelledError":
             break
         time.sleep(0.05)
