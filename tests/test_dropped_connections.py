@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from router.budget import SqlBudgetStore
 from router.learning import LearningStore
@@ -50,6 +51,25 @@ def test_a_dropped_owner_closes_its_sqlite_connection(
     gc.collect()
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         raw.execute("SELECT 1")
+
+
+@pytest.mark.parametrize("store_class", [SqlBudgetStore, LearningStore])
+def test_a_store_that_cannot_reach_its_database_keeps_no_engine_per_attempt(
+    store_class: Callable[[str], Any],
+) -> None:
+    """The budget store retries on every budget check: during an outage each failed attempt
+    must not leave an engine behind (a finalizer registered before the schema check did)."""
+    store = store_class("postgresql+psycopg://u@127.0.0.1:1/x")  # refused at once
+
+    def engines() -> int:
+        gc.collect()
+        return sum(isinstance(o, Engine) for o in gc.get_objects())
+
+    before = engines()
+    for _ in range(20):
+        with pytest.raises(OperationalError):
+            store._connect()
+    assert engines() - before <= 1
 
 
 def test_no_code_leaves_a_sqlite3_connection_to_the_collector() -> None:

@@ -93,9 +93,12 @@ class SqlBudgetStore:
         with self._lock:
             if self._engine is None:
                 engine = create_ledger_engine(self._url, busy_timeout_ms=self._busy_timeout_ms)
-                disposed_with(self, engine)
-                check_schema(engine, auto_upgrade=engine.dialect.name == "sqlite")
-                self._engine = engine
+                try:
+                    check_schema(engine, auto_upgrade=engine.dialect.name == "sqlite")
+                except BaseException:
+                    engine.dispose()  # every budget check retries: keep no engine per attempt
+                    raise
+                self._engine = disposed_with(self, engine)
             return self._engine
 
     @contextmanager
