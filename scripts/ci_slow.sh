@@ -45,6 +45,7 @@ if [[ -n "${CI_OTHER_PYTHON:-}" ]] && ((elapsed_s > budget_s)); then
   CI_OTHER_PYTHON=""
 fi
 status_c=0
+other="not run"
 if [[ -n "${CI_OTHER_PYTHON:-}" ]]; then
   (unset ROUTER_TEST_POSTGRES_URL ROUTER_RELIABILITY_REPORT
    PYTHON="$CI_OTHER_PYTHON" bash scripts/fresh_clone_check.sh "$PWD") >"$logs/c.log" 2>&1 &
@@ -57,6 +58,7 @@ status_b=$?
 if [[ -n "${CI_OTHER_PYTHON:-}" ]]; then
   wait "$pid_c"
   status_c=$?
+  other="exit ${status_c}"
 fi
 
 for half in a b c; do
@@ -64,7 +66,7 @@ for half in a b c; do
   echo "ci_slow: job ${half^^}"
   cat "$logs/$half.log"
 done
-echo "ci_slow: half A exit ${status_a}, half B exit ${status_b}, other Python exit ${status_c}"
+echo "ci_slow: half A exit ${status_a}, half B exit ${status_b}, other Python ${other}"
 for status in "$status_a" "$status_b" "$status_c"; do
   if ((status != 0)); then
     exit "$status"
