@@ -245,6 +245,9 @@ def score_rows(dep: Deployment, model: Any, index: Sequence[int], tagged: bool) 
 PAIR_LABELS = "adapt (20%, pair labels)"
 """`router adapt` on a file that scores only its two models: the label is the pair's own
 difference (nothing to pool, no graded field), the minimal shared-data schema."""
+UNTAGGED = "adapt (20%, no task when scored)"
+"""The same artefact as "adapt (20%)", scoring the 80% from their prompts alone (a request that
+carries no `metadata["task"]`): the offsets its rows' tasks taught are inferred from the text."""
 
 
 def adapt_split(
@@ -266,9 +269,10 @@ def adapt_split(
     train, test = np.sort(perm[:k]), np.sort(perm[k:])
     p = dep.pair
     gains, _fields = label_gains([p.rows[i] for i in train], p.local_model, p.frontier_model)
-    out = {"adapt (20%)": _adapted(dep, train, test, gains, seed, params)}
+    tagged, untagged = _adapted(dep, train, test, gains, seed, params)
+    out = {"adapt (20%)": tagged, UNTAGGED: untagged}
     if pair_labels:
-        out[PAIR_LABELS] = _adapted(dep, train, test, None, seed, params)
+        out[PAIR_LABELS] = _adapted(dep, train, test, None, seed, params)[0]
     for name, scores in dep.static.items():
         out[name] = metrics(dep, test, [scores[i] for i in test])
     return out
@@ -281,9 +285,9 @@ def _adapted(
     gains: Sequence[float] | None,
     seed: int,
     params: Any,
-) -> tuple[float, float]:
+) -> tuple[tuple[float, float], tuple[float, float]]:
     """(APGR, saved@95) on `test` of the fit on `train` labelled `gains` (None: the pair's own
-    difference), each row with its task."""
+    difference), each row with its task, and the same with every test row scored without one."""
     from router.learning._adapt import file_fit_params
     from router.learning._fit import fit_candidate
 
@@ -293,7 +297,8 @@ def _adapted(
     params = params or file_fit_params()
     clf = fit_candidate(found, prior=dep.prior, seed=seed, params=params, tasks=tasks)
     scores = [clf.score_features(dep.features[i], task=rows[i].task) for i in test]
-    return metrics(dep, test, scores)
+    untagged = [clf.score_features(dep.features[i]) for i in test]
+    return metrics(dep, test, scores), metrics(dep, test, untagged)
 
 
 def summarise(splits: Sequence[Mapping[str, tuple[float, float]]]) -> dict[str, dict[str, float]]:
@@ -507,15 +512,20 @@ def pair_sweep(
 def format_sweep(sweep: Sequence[Mapping[str, Any]]) -> str:
     lines = [
         "\npair sweep: APGR on the other 80%, mean over splits: adapt (20%), prior (LOSO), adapt "
-        "minus prior; adapt with the pair's own labels"
+        "minus prior; adapt with the pair's own labels; adapt scored without tasks"
     ]
+    keys = ("adapt (20%)", "prior (LOSO)", PAIR_LABELS, UNTAGGED)
     for r in sweep:
-        ours, prior, own = (r[k]["apgr"] for k in ("adapt (20%)", "prior (LOSO)", PAIR_LABELS))
+        ours, prior, own, untagged = (r[k]["apgr"] for k in keys)
         pair = f"{r['file'][:16]:<16} {r['local']} -> {r['frontier']}"
-        lines.append(f"  {pair[:80]:<80} {ours:.4f} {prior:.4f} {ours - prior:+.4f}  {own:.4f}")
+        figures = f"{ours:.4f} {prior:.4f} {ours - prior:+.4f}  {own:.4f}  {untagged:.4f}"
+        lines.append(f"  {pair[:80]:<80} {figures}")
     if sweep:
-        mean, own = (fmean(r[k]["apgr"] for r in sweep) for k in ("adapt (20%)", PAIR_LABELS))
-        lines.append(f"  mean over {len(sweep)} pairs: adapt {mean:.4f}; pair's labels {own:.4f}")
+        mean, own, untagged = (fmean(r[k]["apgr"] for r in sweep) for k in keys[::2] + keys[3:])
+        lines.append(
+            f"  mean over {len(sweep)} pairs: adapt {mean:.4f}; pair's labels {own:.4f}; "
+            f"scored without tasks {untagged:.4f}"
+        )
     return "\n".join(lines)
 
 
@@ -610,7 +620,7 @@ def _cell(v: Mapping[str, float]) -> str:
 
 
 def format_adapt(table: Mapping[str, Mapping[str, Mapping[str, float]]]) -> str:
-    names = ["adapt (20%)", PAIR_LABELS, *STATIC]
+    names = ["adapt (20%)", UNTAGGED, PAIR_LABELS, *STATIC]
     lines = [
         "adapt on 20%, measured on the other 80%: APGR ± sd / cost saved at 95% ± sd (over splits)",
         f"{'file':<16}" + "".join(f"{n[:22]:>26}" for n in names),

@@ -97,8 +97,9 @@ def test_a_task_with_all_the_gain_moves_its_rows_towards_the_frontier(tmp_path: 
 
 
 def test_no_task_or_an_unseen_task_scores_exactly_as_without_offsets(tmp_path: Path) -> None:
+    """With inference from the text turned off (tests/test_inferred_offsets.py has it on)."""
     rows = _rows()
-    with_tasks = _fit(rows, [r["task"] for r in rows])
+    with_tasks = _fit(rows, [r["task"] for r in rows], task_infer_alpha=None)
     without = _fit(rows, None)
     assert with_tasks.gain_model is not None and with_tasks.gain_model.task_offsets
     for word in WORDS:
@@ -170,14 +171,14 @@ def test_the_offsets_survive_a_round_trip_and_are_checksummed(tmp_path: Path) ->
     trivia = TRIVIA.format("Oslo")
     assert loaded.score(trivia, task="alpha") == learned.score(trivia, task="alpha")
     doc = json.loads((tmp_path / "out" / "learned.json").read_text())
-    assert doc["format_version"] == 3  # a router without offsets or slopes refuses it by version
+    assert doc["format_version"] == 4  # a router without offsets or slopes refuses it by version
     doc["format_version"] = 2
     (tmp_path / "out" / "learned.json").write_text(json.dumps(doc))
     with pytest.raises(
         ClassifierError, match="per-task offsets are format_version 2, length slopes 3"
     ):
         load_learned(tmp_path / "out")
-    doc["format_version"] = 3
+    doc["format_version"] = 4
     doc["model"]["task_offsets"]["alpha"] += 1.0
     (tmp_path / "out" / "learned.json").write_text(json.dumps(doc))
     with pytest.raises(ClassifierError, match="checksum"):

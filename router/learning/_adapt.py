@@ -317,7 +317,8 @@ def _task_note(offsets: Mapping[str, float], counts: Mapping[str, int]) -> str:
     ranked = sorted(offsets.items(), key=lambda kv: (kv[1], kv[0]))
     (low, lo), (high, hi) = ranked[0], ranked[-1]
     return (
-        f"per-task offsets for {len(offsets)} tasks (pass a request's task when scoring): "
+        f"per-task offsets for {len(offsets)} tasks (pass a request's task when scoring; "
+        "without one, the offset is inferred from its text): "
         f"most towards the frontier {high} {hi:+.2f}, most local {low} {lo:+.2f}"
     )
 

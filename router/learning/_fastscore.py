@@ -23,24 +23,30 @@ from itertools import repeat
 from router.classifier import _features
 from router.learning._examples import gram_buckets
 
-Entry = tuple[complex, complex]  # (prior weight, idf^2 + 1j * idf * coef)
+Entry = tuple[complex, complex]  # (prior weight + 1j * idf * inferred, idf^2 + 1j * idf * coef)
 _PRIOR = operator.itemgetter(0)
 _IDF2_AND_DOT = operator.itemgetter(1)
 _MISS: Entry = (0j, 0j)  # a bucket no weight touches: contributes nothing
 
 
 def bucket_table(
-    prior: Mapping[int, float], idf: Mapping[int, float], coef: Mapping[int, float]
+    prior: Mapping[int, float],
+    idf: Mapping[int, float],
+    coef: Mapping[int, float],
+    inferred: Mapping[int, float],
 ) -> dict[int, Entry]:
-    """Every bucket with a prior weight or an idf: `(prior weight, idf^2 + 1j * idf * coef)`."""
+    """Every bucket with a prior weight or an idf: `(prior weight + 1j * idf * inferred weight,
+    idf^2 + 1j * idf * coef)`."""
     table = {b: (complex(w, 0.0), 0j) for b, w in prior.items()}
     for b, v in idf.items():
-        table[b] = (complex(prior.get(b, 0.0), 0.0), complex(v * v, v * coef.get(b, 0.0)))
+        first = complex(prior.get(b, 0.0), v * inferred.get(b, 0.0))
+        table[b] = (first, complex(v * v, v * coef.get(b, 0.0)))
     return table
 
 
 class TextSums:
-    """`(dense, sum of prior weights / sqrt(grams), sum idf^2, sum idf * coef)` of a prompt."""
+    """`(dense, sum of prior weights / sqrt(grams), sum idf^2, sum idf * coef, sum idf *
+    inferred weight)` of a prompt."""
 
     __slots__ = ("_table",)
 
@@ -49,16 +55,16 @@ class TextSums:
 
     def __call__(
         self, extracted: _features.PromptFeatures
-    ) -> tuple[list[float], float, float, float] | None:
+    ) -> tuple[list[float], float, float, float, float] | None:
         """The sums of a prompt's extracted features, or None when two of its grams share a
         bucket (general path)."""
         dense, grams = extracted
         if not grams:
-            return dense, 0.0, 0.0, 0.0
+            return dense, 0.0, 0.0, 0.0, 0.0
         buckets = gram_buckets(grams)
         if len(set(buckets)) != len(buckets):
             return None
         entries = list(map(self._table.get, buckets, repeat(_MISS)))
-        prior = sum(map(_PRIOR, entries)).real / math.sqrt(len(entries))
+        prior = sum(map(_PRIOR, entries))
         tfidf = sum(map(_IDF2_AND_DOT, entries))
-        return dense, prior, tfidf.real, tfidf.imag
+        return dense, prior.real / math.sqrt(len(entries)), tfidf.real, tfidf.imag, prior.imag

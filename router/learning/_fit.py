@@ -3,29 +3,30 @@
 The target is the gain, `quality(frontier) - quality(local)` for the deployment's own pair. The
 in-domain model is a ridge regression on TF-IDF of the hashed n-grams (the deployment's own
 vocabulary) and the prior's dense signals (length, structure, scripts, lexicon counts;
-standardised, at weight 0.05 next to the unit-norm TF-IDF rows). It is blended with the
-prior's logit, both standardised: `b = (1 - w) * z(prior) + w * z(ridge)`, with
-`w = n / (n + 50)` for `n` labels: the in-domain part earns weight as labels accumulate (a
-third at 25 labels, 95% at 1,000). `n` is the labels' effective number `(sum w)^2 / sum w^2`:
-their count for a file, far fewer for the ledger's importance-weighted labels, where a few
-shadows weighing 1 / shadow rate carry most of the weight. For a labelled file (a random
-sample of the traffic), all of it (`w = 1`) when the prior ranks the labels no better than
-chance (Spearman t <= 0; the prior never saw them). Fewer than 30 labels, or a ridge whose
-out-of-fold predictions (blocked 5-fold in time order; interleaved for a file, whose order
-need not be time) rank the held-out gains significantly worse than chance (Spearman t < -2),
-leave the prior alone. Finally the blend is calibrated to expected gain by least squares on
-the out-of-fold blend (`gain ~ a + c * b`; in sample when that slope is not positive), and
-`score = sigmoid(4 * (a + c * b))`: 0.5 means no expected gain. When the labels name two or
+standardised, at weight 0.05 next to the unit-norm TF-IDF rows). It is blended with the prior's
+logit, both standardised: `b = (1 - w) * z(prior) + w * z(ridge)`, with `w = n / (n + 50)` for `n`
+labels: the in-domain part earns weight as labels accumulate (a third at 25 labels, 95% at 1,000).
+`n` is the labels' effective number `(sum w)^2 / sum w^2`: their count for a file, far fewer for
+the ledger's importance-weighted labels, where a few shadows weighing 1 / shadow rate carry most of
+the weight. For a labelled file (a random sample of the traffic), all of it (`w = 1`) when the
+prior ranks the labels no better than chance (Spearman t <= 0; the prior never saw them). Fewer
+than 30 labels, or a ridge whose out-of-fold predictions (blocked 5-fold in time order; interleaved
+for a file, whose order need not be time) rank the held-out gains significantly worse than chance
+(Spearman t < -2), leave the prior alone. Finally the blend is calibrated to expected gain by least
+squares on the out-of-fold blend (`gain ~ a + c * b`; in sample when that slope is not positive),
+and `score = sigmoid(4 * (a + c * b))`: 0.5 means no expected gain. When the labels name two or
 more tasks (`tasks`, a request's tag) whose out-of-fold residuals `gain - (a + c * b)` differ
-(one-way ANOVA p < 0.1), each task gets an offset: its mean residual shrunk by `n / (n + 20)`,
-i.e. `b + offset / c` on the blend's scale, added to the logit as `4 * offset`; no task, or an
-unseen one, adds nothing. Last, a slope on the prompt's standardised log length is fitted to the
-same residual (less the task's offset), shrunk like a ridge of strength 50: one over every label,
-used for a request without a task (or with one it has no slope for), and one per task when two or
-more are named (a labelled file's fit only: `router adapt`). The constants were chosen once, on
-the mean over every shared-data source held out in turn (docs/learning-model.md), never per
-deployment; alternatives tried (choosing `w` or `alpha` by internal cross-validation) were
-noisier at a few hundred labels.
+(one-way ANOVA p < 0.1), each task gets an offset: its mean residual shrunk by `n / (n + 20)`, i.e.
+`b + offset / c` on the blend's scale, added to the logit as `4 * offset`. A request with no task,
+or an unseen one, gets the offset its text predicts: a ridge (strength 0.3) on the TF-IDF n-grams
+fitted to each labelled row's own task offset, so traffic tagged when it was labelled but scored
+untagged keeps part of what the tags taught. Last, a slope on the prompt's standardised log length
+is fitted to the same residual (less the task's offset), shrunk like a ridge of strength 50: one
+over every label, used for a request without a task (or with one it has no slope for), and one per
+task when two or more are named (a labelled file's fit only: `router adapt`). The constants were
+chosen once, on the mean over every shared-data source held out in turn (docs/learning-model.md),
+never per deployment; alternatives tried (choosing `w` or `alpha` by internal cross-validation)
+were noisier at a few hundred labels.
 """
 
 from __future__ import annotations
@@ -46,13 +47,20 @@ from router._scoring import Classifier
 from router.classifier._model import DifficultyClassifier
 from router.errors import ClassifierError
 from router.learning._examples import FEATURES_VERSION, LabelledExample, split_features
-from router.learning._model import LENGTH_SIGNAL, GainModel, HashedPrior, LearnedClassifier
+from router.learning._model import (
+    LENGTH_SIGNAL,
+    GainModel,
+    HashedPrior,
+    InferredOffsets,
+    LearnedClassifier,
+)
 
 FloatArray = NDArray[np.float64]
 _DECIMALS = 6
 TASK_SHRINK = 20.0
 LENGTH_SHRINK = 50.0
 MIN_SLOPE_LABELS = 10.0
+TASK_INFER_ALPHA = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +108,12 @@ class FitParams:
     # decision, which length sways, and on eight replayed streams per file the slopes moved
     # `router learn`'s curves by -0.006 to +0.010 (docs/learning.md, "Length slopes").
     length_shrink: float | None = None
+    # Task offsets inferred from the text for a request without a task (or with one the model
+    # has no offset for): a ridge of this strength on the TF-IDF columns, fitted to the offset of
+    # each labelled row's own task. Traffic tagged while it was labelled but scored untagged (an
+    # application that sets no `metadata["task"]`, a file scored from its prompts alone) then
+    # keeps most of what the tags taught. None: no inference, such a request gets no offset.
+    task_infer_alpha: float | None = TASK_INFER_ALPHA
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,8 +192,10 @@ def fit_candidate(
     residual = _blend_residual(design, blend, oof_blend, params)
     offsets = _task_offsets(design, residual, ordered_tasks, params)
     slopes = _length_slopes(design, residual, ordered_tasks, offsets, params)
-    model = replace(model, task_offsets=offsets, length_slopes=slopes)
+    inferred = _inferred_offsets(design, ordered_tasks, offsets, params)
+    model = replace(model, task_offsets=offsets, length_slopes=slopes, inferred_offsets=inferred)
     chosen += f", offsets for {len(offsets)} tasks" if offsets else ""
+    chosen += ", inferred from the text without a task" if inferred else ""
     chosen += f", length slopes for {len(slopes)} groups" if slopes else ""
     return LearnedClassifier(base, model, {**training, "chosen": chosen})
 
@@ -466,6 +482,22 @@ def _tasks_differ(residual: FloatArray, tasks: Sequence[str], max_p: float) -> b
         warnings.simplefilter("ignore")
         p = float(f_oneway(*groups.values()).pvalue)
     return math.isfinite(p) and p < max_p
+
+
+def _inferred_offsets(
+    design: _Design, tasks: Sequence[str], offsets: dict[str, float], params: FitParams
+) -> InferredOffsets | None:
+    """A ridge that predicts a labelled row's task offset from its TF-IDF n-grams, fitted on the
+    rows that name a task; None without offsets or with inference turned off."""
+    alpha = params.task_infer_alpha
+    named = np.array([bool(t) for t in tasks])
+    if alpha is None or not offsets or not named.any():
+        return None
+    target = np.array([offsets.get(t, 0.0) for t in tasks], dtype=np.float64)[named]
+    ngrams = design.x[:, : len(design.columns)][named]
+    intercept, coef = _ridge(ngrams, target, design.weight[named], alpha)
+    weights = {b: _round(float(c)) for b, c in zip(design.columns, coef, strict=True)}
+    return InferredOffsets(_round(intercept), {b: c for b, c in weights.items() if c})
 
 
 def _length_slopes(

@@ -2,7 +2,8 @@
 
     u = intercept + prior_coef * (z0 - prior_mean) / prior_scale
         + sum(dense_coef * (x - dense_mean) / dense_scale) + sum(ngram_coef[b] * tfidf[b])
-        + task_offsets.get(task, 0)
+        + task_offsets.get(task, inferred)
+    inferred = inferred_intercept + sum(inferred_coef[b] * tfidf[b])   (0 without inference)
     score = sigmoid(u)
 
 `z0` is the prior's logit of the prompt, computed from the same hashed features the learning store
@@ -10,7 +11,8 @@ keeps (`HashedPrior`), so training on stored features and scoring a live prompt 
 the prompt's hashed n-gram counts times the learned inverse document frequencies, L2-normalised
 over the buckets the model knows. `task` is the request's optional tag (the labelled rows'
 `task`): a task the model was fitted with moves the score by its learned offset; no task, or one
-it never saw, scores exactly as a model without offsets. Without a gain model (cold start) the
+it never saw, gets the offset its text predicts (`inferred`, a ridge fitted to the labelled rows'
+task offsets), or none when the model has no such ridge. Without a gain model (cold start) the
 score is the prior's own, whatever the task.
 
 The artefact is one JSON file, `DIR/learned.json`, that embeds the prior's artefact document, so a
@@ -51,6 +53,8 @@ them refuses the artefact by its version rather than by a checksum that leaves t
 without offsets is still written as version 1, readable by every router."""
 LENGTH_FORMAT_VERSION = 3
 """Written when the model has length slopes (`model.length_slopes`), for the same reason."""
+INFERRED_FORMAT_VERSION = 4
+"""Written when the model infers task offsets from the text (`model.inferred_offsets`)."""
 LENGTH_SIGNAL = _features.DENSE_NAMES.index("log_chars")
 """The dense signal a length slope is on (fitted in `_fit`, applied in `GainModel.offset`)."""
 LEARNED_FILE = "learned.json"
@@ -102,6 +106,23 @@ class HashedPrior:
 
 
 @dataclass(frozen=True, slots=True)
+class InferredOffsets:
+    """The task offset a request without a task gets: `intercept + sum(ngram_coef[b] *
+    tfidf[b])`, a ridge fitted to the labelled rows' own task offsets (logit units)."""
+
+    intercept: float
+    ngram_coef: Mapping[int, float]
+
+    def to_json(self) -> dict[str, Any]:
+        coef = {str(b): v for b, v in sorted(self.ngram_coef.items())}
+        return {"intercept": self.intercept, "ngram_coef": coef}
+
+    def value(self, squares: float, dot: float) -> float:
+        """Given the prompt's sum of squared TF-IDF values and its dot with `ngram_coef`."""
+        return self.intercept + dot / math.sqrt(squares) if squares > 0.0 else self.intercept
+
+
+@dataclass(frozen=True, slots=True)
 class GainModel:
     """The in-domain part, fitted by `fit_candidate`; every number as stored in the artefact."""
 
@@ -119,6 +140,8 @@ class GainModel:
     # Added to `u`: `coef * (log_chars - mean) / scale`, by the request's task, else under ""
     # (no task, or one without a slope of its own): `(mean, scale, coef)`.
     length_slopes: Mapping[str, tuple[float, float, float]] = field(default_factory=dict)
+    # The offset of a request without a task (or with one not in `task_offsets`), from its text.
+    inferred_offsets: InferredOffsets | None = None
     # The dense part folded once: sum(c * (x - m) / s) = bias + sum((c / s) * x).
     _dense_w: tuple[float, ...] = field(init=False, repr=False, compare=False)
     _dense_bias: float | None = field(init=False, repr=False, compare=False)
@@ -134,9 +157,11 @@ class GainModel:
         model without them keeps the document (and the version) it had before they existed."""
         offsets = {"task_offsets": dict(sorted(self.task_offsets.items()))}
         slopes = {"length_slopes": {t: list(v) for t, v in sorted(self.length_slopes.items())}}
+        inferred = self.inferred_offsets
         return {
             **(offsets if self.task_offsets else {}),
             **(slopes if self.length_slopes else {}),
+            **({"inferred_offsets": inferred.to_json()} if inferred is not None else {}),
             "intercept": self.intercept,
             "prior_coef": self.prior_coef,
             "prior_mean": self.prior_mean,
@@ -148,24 +173,35 @@ class GainModel:
             "ngram_coef": {str(b): v for b, v in sorted(self.ngram_coef.items())},
         }
 
-    def offset(self, task: str | None, dense: Sequence[float]) -> float:
-        """What the request's task and length add to `u`: the task's offset (0 for no task or
-        one the model was not fitted with) plus its length slope's term (the "" slope's when the
-        task has none)."""
-        found = self.task_offsets.get(task, 0.0) if task else 0.0
+    def offset(self, task: str | None, dense: Sequence[float], inferred: float = 0.0) -> float:
+        """What the request's task and length add to `u`: the task's offset (`inferred`, the
+        offset its text predicts, for no task or one the model was not fitted with) plus its
+        length slope's term (the "" slope's when the task has none)."""
+        found = self.task_offsets.get(task) if task else None
+        found = inferred if found is None else found
         slopes = self.length_slopes
         if not slopes:
             return found
         mean, scale, coef = slopes.get(task or "") or slopes.get("", (0.0, 1.0, 0.0))
         return found + coef * (dense[LENGTH_SIGNAL] - mean) / scale
 
-    def value(self, prior_logit: float, dense: list[float], grams: Mapping[int, float]) -> float:
-        """The gain model's logit from the prior's logit, the dense signals and hashed grams."""
+    def sums(self, grams: Mapping[int, float]) -> tuple[float, float, float]:
+        """The prompt's sum of squared TF-IDF values and its dots with the n-gram weights and
+        with the inferred offsets' weights (summed as complex numbers: see
+        HashedPrior.logit_parts)."""
         idf, coef = self.idf, self.ngram_coef
         tfidf = [(b, c * idf[b]) for b, c in grams.items() if b in idf]
-        squares = sum([v * v for _, v in tfidf], 0j).real  # complex: see HashedPrior.logit_parts
+        squares = sum([v * v for _, v in tfidf], 0j).real
         dot = sum([coef.get(b, 0.0) * v for b, v in tfidf], 0j).real
-        return self.value_from_sums(prior_logit, dense, squares, dot)
+        if self.inferred_offsets is None:
+            return squares, dot, 0.0
+        inferred = self.inferred_offsets.ngram_coef
+        return squares, dot, sum([inferred.get(b, 0.0) * v for b, v in tfidf], 0j).real
+
+    def inferred(self, squares: float, inferred_dot: float) -> float:
+        """The task offset the text predicts (0 without inference)."""
+        found = self.inferred_offsets
+        return 0.0 if found is None else found.value(squares, inferred_dot)
 
     def value_from_sums(
         self, prior_logit: float, dense: list[float], squares: float, dot: float
@@ -201,7 +237,13 @@ class LearnedClassifier:
         self._hashed = HashedPrior(prior)
         self._text_sums = None
         if gain_model is not None:
-            table = bucket_table(self._hashed.bucket_weights, gain_model.idf, gain_model.ngram_coef)
+            inferred = gain_model.inferred_offsets
+            table = bucket_table(
+                self._hashed.bucket_weights,
+                gain_model.idf,
+                gain_model.ngram_coef,
+                {} if inferred is None else inferred.ngram_coef,
+            )
             self._text_sums = TextSums(table)
         self.version = _checksum(self._content())[:16]
 
@@ -225,7 +267,9 @@ class LearnedClassifier:
         if self.gain_model is None:
             return _sigmoid(z0)
         model = self.gain_model
-        return _sigmoid(model.value(z0, dense, grams) + model.offset(task, dense))
+        squares, dot, inferred_dot = model.sums(grams)
+        u = model.value_from_sums(z0, dense, squares, dot)
+        return _sigmoid(u + model.offset(task, dense, model.inferred(squares, inferred_dot)))
 
     def score(self, prompt: str, response: str | None = None, *, task: str | None = None) -> float:
         if not isinstance(prompt, str):
@@ -251,9 +295,10 @@ class LearnedClassifier:
         sums = self._text_sums(extracted) if self._text_sums is not None else None
         if sums is None:  # two grams share a bucket: count them together
             return self._score_parts(*extracted_parts(extracted), task)
-        dense, prior_part, squares, dot = sums
+        dense, prior_part, squares, dot, inferred_dot = sums
         z0 = self._hashed.logit_from_sum(dense, prior_part)
-        return _sigmoid(model.value_from_sums(z0, dense, squares, dot) + model.offset(task, dense))
+        u = model.value_from_sums(z0, dense, squares, dot)
+        return _sigmoid(u + model.offset(task, dense, model.inferred(squares, inferred_dot)))
 
     def score_batch(
         self,
@@ -273,6 +318,8 @@ class LearnedClassifier:
     @property
     def format_version(self) -> int:
         model = self.gain_model
+        if model is not None and model.inferred_offsets is not None:
+            return INFERRED_FORMAT_VERSION
         if model is not None and model.length_slopes:
             return LENGTH_FORMAT_VERSION
         return TASKS_FORMAT_VERSION if model and model.task_offsets else LEARNED_FORMAT_VERSION
@@ -352,7 +399,15 @@ def parse_learned(doc: object, where: str) -> LearnedClassifier:
     if not isinstance(doc, dict) or doc.get("format") != LEARNED_FORMAT:
         raise ClassifierError(f"{where}: not a cost-router learned classifier; {_HINT}")
     for key, expected in (
-        ("format_version", (LEARNED_FORMAT_VERSION, TASKS_FORMAT_VERSION, LENGTH_FORMAT_VERSION)),
+        (
+            "format_version",
+            (
+                LEARNED_FORMAT_VERSION,
+                TASKS_FORMAT_VERSION,
+                LENGTH_FORMAT_VERSION,
+                INFERRED_FORMAT_VERSION,
+            ),
+        ),
         ("features_version", (FEATURES_VERSION,)),
     ):
         if doc.get(key) not in expected:
@@ -372,7 +427,7 @@ def parse_learned(doc: object, where: str) -> LearnedClassifier:
         raise ClassifierError(
             f"{where}: format_version {doc['format_version']} does not match the model "
             f"(per-task offsets are format_version {TASKS_FORMAT_VERSION}, length slopes "
-            f"{LENGTH_FORMAT_VERSION}); {_HINT}"
+            f"{LENGTH_FORMAT_VERSION}, inferred offsets {INFERRED_FORMAT_VERSION}); {_HINT}"
         )
     if doc.get("checksum") != _checksum(learned._content()):
         raise ClassifierError(
@@ -427,7 +482,15 @@ def _parse_gain_model(model: Any) -> GainModel:
         ngram_coef=_buckets(model["ngram_coef"]),
         task_offsets=_task_offsets(model.get("task_offsets", {})),
         length_slopes=_length_slopes(model.get("length_slopes", {})),
+        inferred_offsets=_inferred_offsets(model.get("inferred_offsets")),
     )
+
+
+def _inferred_offsets(values: Any) -> InferredOffsets | None:
+    """Absent in a model fitted without them; else an intercept and n-gram weights."""
+    if values is None:
+        return None
+    return InferredOffsets(_number(values["intercept"]), _buckets(values["ngram_coef"]))
 
 
 def _task_offsets(values: Mapping[str, Any]) -> dict[str, float]:
@@ -452,6 +515,7 @@ __all__ = [
     "LEARNED_FILE",
     "GainModel",
     "HashedPrior",
+    "InferredOffsets",
     "LearnedClassifier",
     "is_learned_artefact",
     "load_learned",
