@@ -74,18 +74,24 @@ def _loso_deployment(name: str) -> bench.Deployment:
     return bench.deployment(name, rows[name], prior, bench.peers())
 
 
+def _splits_with_and_without(name: str, **changed: Any) -> tuple[list[Any], list[Any]]:
+    """`adapt_split` of `name` (its LOSO deployment) on splits 0-2 with adapt's parameters, and
+    with `changed` ones; skips when the file is missing."""
+    if not (DEFAULT_DATA / f"{name}.jsonl").is_file():
+        pytest.skip(f"shared data file {name}.jsonl not found at {DEFAULT_DATA}")
+    dep = _loso_deployment(name)
+    without = replace(file_fit_params(), **changed)
+    results = [bench.adapt_split(dep, seed) for seed in range(3)]
+    return results, [bench.adapt_split(dep, seed, params=without) for seed in range(3)]
+
+
 @pytest.mark.slow
 @needs_data
 def test_length_slopes_lift_adapt_where_length_carries_the_gain() -> None:
     """m-ifeval on its own pair, the prior trained without it, tasks (the language) given: the
     longer an English prompt, the more instructions it has to break. Measured on splits 0-4:
     0.661 with slopes, 0.639 without, LiteLLM heuristic_v2 (the best static router) 0.618."""
-    if not (DEFAULT_DATA / "m-ifeval.jsonl").is_file():
-        pytest.skip(f"shared data file m-ifeval.jsonl not found at {DEFAULT_DATA}")
-    dep = _loso_deployment("m-ifeval")
-    without = replace(file_fit_params(), length_shrink=None)
-    results = [bench.adapt_split(dep, seed) for seed in range(3)]
-    plain = [bench.adapt_split(dep, seed, params=without) for seed in range(3)]
+    results, plain = _splits_with_and_without("m-ifeval", length_shrink=None)
     adapt = _mean(results, "adapt (20%)")
     assert adapt >= _mean(plain, "adapt (20%)") + 0.01, (results, plain)
     assert adapt >= _mean(results, "litellm-heuristic_v2") + 0.03, results
@@ -98,12 +104,7 @@ def test_offsets_inferred_from_the_text_lift_traffic_scored_without_its_task() -
     their subject as `task`, the other 80% scored from the prompt alone. Measured on splits 0-4:
     0.579 with inference, 0.571 without, the leave-one-out prior 0.555; with the tasks given
     0.597 either way (inference never changes a known task's score)."""
-    if not (DEFAULT_DATA / "mmlu-pro.jsonl").is_file():
-        pytest.skip(f"shared data file mmlu-pro.jsonl not found at {DEFAULT_DATA}")
-    dep = _loso_deployment("mmlu-pro")
-    without = replace(file_fit_params(), task_infer_alpha=None)
-    results = [bench.adapt_split(dep, seed) for seed in range(3)]
-    plain = [bench.adapt_split(dep, seed, params=without) for seed in range(3)]
+    results, plain = _splits_with_and_without("mmlu-pro", task_infer_alpha=None)
     untagged = _mean(results, bench.UNTAGGED)
     assert untagged >= _mean(plain, bench.UNTAGGED) + 0.005, (results, plain)
     assert untagged >= _mean(results, "prior (LOSO)") + 0.015, results
