@@ -521,7 +521,8 @@ def format_sweep(sweep: Sequence[Mapping[str, Any]]) -> str:
         figures = f"{ours:.4f} {prior:.4f} {ours - prior:+.4f}  {own:.4f}  {untagged:.4f}"
         lines.append(f"  {pair[:80]:<80} {figures}")
     if sweep:
-        mean, own, untagged = (fmean(r[k]["apgr"] for r in sweep) for k in keys[::2] + keys[3:])
+        means = {k: fmean(r[k]["apgr"] for r in sweep) for k in keys}
+        mean, own, untagged = (means[k] for k in ("adapt (20%)", PAIR_LABELS, UNTAGGED))
         lines.append(
             f"  mean over {len(sweep)} pairs: adapt {mean:.4f}; pair's labels {own:.4f}; "
             f"scored without tasks {untagged:.4f}"

@@ -171,7 +171,7 @@ def test_the_offsets_survive_a_round_trip_and_are_checksummed(tmp_path: Path) ->
     trivia = TRIVIA.format("Oslo")
     assert loaded.score(trivia, task="alpha") == learned.score(trivia, task="alpha")
     doc = json.loads((tmp_path / "out" / "learned.json").read_text())
-    assert doc["format_version"] == 4  # a router without offsets or slopes refuses it by version
+    assert doc["format_version"] == 4  # a router without offsets, slopes or inference refuses it
     doc["format_version"] = 2
     (tmp_path / "out" / "learned.json").write_text(json.dumps(doc))
     with pytest.raises(

@@ -18,7 +18,7 @@ import pytest
 
 from router.errors import ClassifierError
 from router.learning import LabelledExample, LearnedClassifier, hashed_features, load_learned
-from router.learning._adapt import file_fit_params
+from router.learning._adapt import describe, file_fit_params
 from router.learning._fit import fit_candidate
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -74,6 +74,9 @@ def test_a_request_without_a_task_gets_the_offset_its_words_predict() -> None:
     assert inferred.score(alpha, task="unseen") == inferred.score(alpha)
     for task in VOCAB:
         assert inferred.score(beta, task=task) == plain.score(beta, task=task)
+    # `router adapt` says so only when the artefact infers.
+    assert any("without one, it is inferred from the text" in line for line in describe(inferred))
+    assert not any("inferred" in line for line in describe(plain))
 
 
 def test_the_text_path_and_the_stored_features_path_agree_to_the_bit() -> None:

@@ -27,7 +27,7 @@ from router._scoring import Classifier
 from router.evaluation._data import OutcomeRow
 from router.evaluation._read import read_notes
 from router.learning._examples import LabelledExample, hashed_features
-from router.learning._model import LearnedClassifier
+from router.learning._model import GainModel, LearnedClassifier
 from router.learning._traffic import Pair, read_rows
 
 if TYPE_CHECKING:
@@ -284,7 +284,7 @@ def describe(learned: LearnedClassifier) -> list[str]:
     if learned.gain_model is None:
         lines.append(_why_prior(t, read))
     elif t.get("tasks"):
-        lines.append(_task_note(learned.gain_model.task_offsets, t["tasks"]))
+        lines.append(_task_note(learned.gain_model, t["tasks"]))
     if learned.gain_model is not None and learned.gain_model.length_slopes:
         lines.append(_slope_note(learned.gain_model.length_slopes))
     return lines
@@ -307,18 +307,23 @@ def _graded_note(pair: str, fields: Sequence[str]) -> str:
     )
 
 
-def _task_note(offsets: Mapping[str, float], counts: Mapping[str, int]) -> str:
-    """What the rows' tasks added: an offset per task, or why none."""
+def _task_note(model: GainModel, counts: Mapping[str, int]) -> str:
+    """What the rows' tasks added: an offset per task (inferred from the text for a request
+    without one, when the model does that), or why none."""
+    offsets = model.task_offsets
     if not offsets:
         return (
             f"the rows name {len(counts)} tasks, but the outcomes do not differ by task beyond "
             "what the prompts show: no per-task offsets"
         )
     ranked = sorted(offsets.items(), key=lambda kv: (kv[1], kv[0]))
+    inferred = (
+        "" if model.inferred_offsets is None else "; without one, it is inferred from the text"
+    )
     (low, lo), (high, hi) = ranked[0], ranked[-1]
     return (
-        f"per-task offsets for {len(offsets)} tasks (pass a request's task when scoring; "
-        "without one, the offset is inferred from its text): "
+        f"per-task offsets for {len(offsets)} tasks (pass a request's task when scoring"
+        f"{inferred}): "
         f"most towards the frontier {high} {hi:+.2f}, most local {low} {lo:+.2f}"
     )
 

@@ -195,7 +195,7 @@ def fit_candidate(
     inferred = _inferred_offsets(design, ordered_tasks, offsets, params)
     model = replace(model, task_offsets=offsets, length_slopes=slopes, inferred_offsets=inferred)
     chosen += f", offsets for {len(offsets)} tasks" if offsets else ""
-    chosen += ", inferred from the text without a task" if inferred else ""
+    chosen += ", inferred from the text without a task" if inferred is not None else ""
     chosen += f", length slopes for {len(slopes)} groups" if slopes else ""
     return LearnedClassifier(base, model, {**training, "chosen": chosen})
 
