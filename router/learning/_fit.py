@@ -418,8 +418,10 @@ def _gain_model(design: _Design, blend: _Blend, params: FitParams) -> GainModel:
             + ridge_factor * (blend.ridge_intercept - blend.ridge_mean)
         ),
         prior_coef=_round(k * (1 - blend.weight)),
-        prior_mean=blend.prior_mean,
-        prior_scale=blend.prior_scale,
+        # Rounded: the prior's logits differ in the last bit with the order of a prompt's
+        # n-grams, which two readings of the same traffic need not share.
+        prior_mean=_round(blend.prior_mean),
+        prior_scale=_round(blend.prior_scale),
         dense_mean=tuple(float(v) for v in design.dense_mean),
         dense_scale=tuple(float(v) for v in design.dense_scale),
         dense_coef=tuple(_round(float(c)) for c in dense_coef),
