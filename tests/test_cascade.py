@@ -156,13 +156,15 @@ def test_policy_posthoc_score_judges_the_local_answer_with_the_shipped_classifie
     policy = loopback_policy(*servers).model_copy(
         update={
             "routing": Routing(rule="classifier", threshold=0.5),
-            "verify": {"posthoc_score": {"threshold": 0.5}},
+            # Measured with the shipped artefact: 0.51 and 0.53 for the two committed answers,
+            # 0.75 for the hedge and for the changed mind.
+            "verify": {"posthoc_score": {"threshold": 0.6}},
         }
     )
     router, ledger, _ = make_router(policy, classifier=load_classifier())
     res = router.complete(MCQ)
     router.close()
-    assert res.decision.tier == "local"  # the prompt alone is easy (score ~0.17)
+    assert res.decision.tier == "local"  # the prompt alone is easy (score 0.24)
     assert res.tier == tier
     assert [v.verifier for v in res.verification.verdicts] == ["posthoc_score"]
     if tier == "frontier":

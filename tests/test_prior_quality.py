@@ -37,31 +37,63 @@ HARD = (
 )
 
 
-def _ordered_share() -> tuple[float, dict[str, float]]:
+# A second list, written while screening the fifth round (docs/classifier.md): the change was
+# judged on the cross-source figures, and on this list as well as the one above.
+TRIVIAL_2 = (
+    "Hello, how are you?",
+    "What is 10 minus 3?",
+    "Translate 'thank you' into Spanish.",
+    "What is the opposite of hot?",
+    "Name three colors.",
+    "How many legs does a dog have?",
+    "What day comes after Monday?",
+    "Spell the word cat.",
+    "Is water wet?",
+    "What is 5 times 2?",
+    "Who wrote Romeo and Juliet?",
+    "Thanks!",
+)
+HARD_2 = (
+    "Prove that P != NP.",
+    "Prove Fermat's Last Theorem for n = 3.",
+    "Design a distributed transaction protocol with serializable isolation across shards and "
+    "prove it correct.",
+    "Derive the Navier-Stokes equations from first principles.",
+    "Implement a garbage collector for a concurrent runtime with bounded pause times.",
+    "Prove the Poincaré conjecture.",
+    "Explain the proof of the classification of finite simple groups.",
+    "Write a compiler for a dependently typed language and prove its type checker sound.",
+    "Find all integer solutions of x^3 + y^3 = z^3 and prove there are no others.",
+    "Construct a zero-knowledge proof system for graph 3-colouring and prove its soundness.",
+    "Design a cache-coherence protocol for a 64-core chip and verify it is deadlock-free.",
+    "Prove that every planar graph is four-colourable.",
+)
+
+
+def _ordered_share(
+    trivial: tuple[str, ...] = TRIVIAL, hard: tuple[str, ...] = HARD
+) -> tuple[float, dict[str, float]]:
     """Share of (hard, trivial) pairs the prior orders correctly, and every score."""
     clf = load_classifier()
-    scores = {p: clf.score(p) for p in (*TRIVIAL, *HARD)}
-    right = sum(scores[h] > scores[t] for h in HARD for t in TRIVIAL)
-    return right / (len(HARD) * len(TRIVIAL)), scores
+    scores = {p: clf.score(p) for p in (*trivial, *hard)}
+    right = sum(scores[h] > scores[t] for h in hard for t in trivial)
+    return right / (len(hard) * len(trivial)), scores
 
 
-def test_the_prior_orders_most_hard_prompts_above_trivial_ones() -> None:
-    # The first prior ordered 11 of these 30 pairs (0.37): "What is the capital of France?"
-    # 0.668, "Prove the Riemann hypothesis." 0.308. The current one: 21 (0.70).
-    share, scores = _ordered_share()
-    assert share >= 0.65, scores
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: 'What is 2+2?' scores 0.59: the 65 short prompts with arithmetic in "
-    "shared/data fail the local model 55% of the time (42 are competition MATH problems) and "
-    "'is <number>' comes from mmlu-pro (67% fail); no trivially easy arithmetic to learn from "
-    "(docs/learning-model.md)",
-)
 def test_the_prior_scores_every_hard_prompt_above_every_trivial_one() -> None:
+    # The first prior ordered 11 of these 30 pairs (0.37): "What is the capital of France?"
+    # 0.668, "Prove the Riemann hypothesis." 0.308. The fourth round's: 21 (0.70), with "What
+    # is 2+2?" at 0.593. With the rates of short prompts smoothed (fifth round): all 30, 2+2
+    # at 0.385, Riemann 0.415. The closest pair is close (lock-free hash map 0.402 against
+    # "What color is the sky?" 0.400): the prior still knows little about short hard prompts.
     share, scores = _ordered_share()
     assert share == 1.0, scores
+
+
+def test_the_prior_orders_most_pairs_of_a_second_list() -> None:
+    # Fourth round 0.56 (80 of 144 pairs), fifth round 0.72 (103).
+    share, scores = _ordered_share(TRIVIAL_2, HARD_2)
+    assert share >= 0.70, scores
 
 
 def test_the_demo_prompts_are_not_in_the_priors_training_data() -> None:

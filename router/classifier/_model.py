@@ -27,6 +27,7 @@ from itertools import repeat
 from typing import Any
 
 from router.classifier import _answer, _features
+from router.classifier._smoothing import SMOOTHED_RATES, smoothed_rates
 from router.errors import ClassifierError
 
 ARTEFACT_FORMAT = "cost-router/difficulty-classifier"
@@ -44,6 +45,8 @@ class ModelWeights:
     dense_coef: tuple[float, ...]
     ngram_weights: Mapping[str, float]
     posthoc: PosthocWeights | None = None
+    # `_smoothing.SMOOTHED_RATES`: the dense rates are smoothed before the weights apply.
+    dense_transform: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -56,6 +59,8 @@ class ModelWeights:
         }
         if self.posthoc is not None:
             out["posthoc"] = self.posthoc.to_json()
+        if self.dense_transform is not None:
+            out["dense_transform"] = self.dense_transform
         return out
 
 
@@ -110,7 +115,7 @@ class DifficultyClassifier:
     ignored and the score is the prompt-only one.
     """
 
-    __slots__ = ("_bias", "_dense_w", "_grams", "metadata", "weights")
+    __slots__ = ("_bias", "_dense_w", "_grams", "_smooth", "metadata", "weights")
 
     def __init__(self, weights: ModelWeights, metadata: Mapping[str, Any] | None = None) -> None:
         if weights.dense_names != _features.DENSE_NAMES:
@@ -119,8 +124,14 @@ class DifficultyClassifier:
                 f"({len(weights.dense_names)} dense features, this version computes "
                 f"{len(_features.DENSE_NAMES)}); retrain it with 'router train'"
             )
+        if weights.dense_transform not in (None, SMOOTHED_RATES):
+            raise ClassifierError(
+                f"classifier artefact's dense_transform {weights.dense_transform!r} is not "
+                f"supported (this version reads {SMOOTHED_RATES!r}); retrain it with 'router train'"
+            )
         self.weights = weights
         self.metadata: Mapping[str, Any] = metadata or {}
+        self._smooth = weights.dense_transform == SMOOTHED_RATES
         # Fold standardisation into the weights once: z = bias + sum(w * x).
         self._dense_w = tuple(
             c / s for c, s in zip(weights.dense_coef, weights.dense_scale, strict=True)
@@ -149,11 +160,16 @@ class DifficultyClassifier:
     def logit(self, prompt: str) -> float:
         return self._logit(_features.extract(prompt))
 
+    def model_dense(self, dense: Sequence[float]) -> Sequence[float]:
+        """The dense signals as the weights read them: `dense` itself, or with its rates
+        smoothed when the artefact says so (`router.classifier._smoothing`)."""
+        return smoothed_rates(dense) if self._smooth else dense
+
     def _logit(self, extracted: _features.PromptFeatures) -> float:
         dense, grams = extracted
         # Plain `sum`, not `math.fsum`: differs in the last bits only (pinned to 1e-9 by
         # tests/test_score_stability.py), at a fraction of the cost.
-        z: float = self._bias + sum(map(operator.mul, self._dense_w, dense))
+        z: float = self._bias + sum(map(operator.mul, self._dense_w, self.model_dense(dense)))
         if grams:
             weights: float = sum(map(self._grams.get, grams, repeat(0.0)))
             z += weights / math.sqrt(len(grams))

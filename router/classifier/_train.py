@@ -39,6 +39,7 @@ from numpy.typing import NDArray
 
 from router.classifier import _answer, _features
 from router.classifier._model import ModelWeights, PosthocWeights
+from router.classifier._smoothing import SMOOTHED_RATES, smoothed_rates
 from router.errors import ClassifierError
 from router.evaluation import OutcomeRow
 
@@ -58,6 +59,7 @@ class TrainParams:
     tol: float = _TOL
     letter_grams_only: bool = True
     target: str = "difficulty"  # or "shortfall": beyond the task's best model's failures
+    smooth_rates: bool = True  # short prompts' rates pulled to the average (`_smoothing`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +175,8 @@ def _ngram_matrix(
 def fit(sources: Sequence[SourceFeatures], params: TrainParams) -> ModelWeights:
     """Fit on the given files and return exportable weights."""
     dense = np.vstack([s.dense for s in sources])
+    if params.smooth_rates:
+        dense = np.array([smoothed_rates(row) for row in dense], dtype=np.float64)
     target = np.concatenate([s.target for s in sources])
     weight = np.concatenate([np.full(len(s.target), 1.0 / len(s.target)) for s in sources])
     weight *= len(weight) / weight.sum()
@@ -197,6 +201,7 @@ def fit(sources: Sequence[SourceFeatures], params: TrainParams) -> ModelWeights:
         ngram_weights={
             _features.gram_name(g): _round_coef(float(coef[n_dense + i])) for g, i in vocab.items()
         },
+        dense_transform=SMOOTHED_RATES if params.smooth_rates else None,
     )
 
 

@@ -97,7 +97,8 @@ class HashedPrior:
 
     def logit_from_sum(self, dense: list[float], gram_part: float) -> float:
         """The logit given the n-gram block already summed (weights / sqrt(distinct grams))."""
-        z: float = self._bias + sum(map(operator.mul, self._dense_w, dense))
+        model_dense = self.classifier.model_dense(dense)
+        z: float = self._bias + sum(map(operator.mul, self._dense_w, model_dense))
         return z + gram_part
 
     @property
