@@ -1,9 +1,10 @@
 """Rates read from a short prompt, pulled towards the training prompts' average.
 
-Five dense signals are rates: digits and capitals per character, punctuation and characters per
-token, and characters per word. Read from "What is 2+2?" they are extreme (a third of its tokens
-are digits, its words are one character long), and in the training data such rates only come from
-competition maths, so the prior scored the sum as hard. A rate measured on a dozen characters
+Five dense signals are rates: the digit and capital shares per character, punctuation marks and
+characters per token, and the token count for the prompt's length (tokens per character). Read
+from "What is 2+2?" they are extreme (a sixth of its characters are digits, two characters a
+token), and in the training data such rates only come from competition maths, so the prior
+scored the sum as hard. A rate measured on a dozen characters
 says little; additive smoothing with a pseudo-prompt of the training data's median length (280
 characters, 80 tokens) at its average rates weighs it by how much text it was measured on.
 A prompt of median length keeps half of its own rate, a long one nearly all of it.
