@@ -4,10 +4,10 @@ Five dense signals are rates: the digit and capital shares per character, punctu
 characters per token, and the token count for the prompt's length (tokens per character). Read
 from "What is 2+2?" they are extreme (a sixth of its characters are digits, two characters a
 token), and in the training data such rates only come from competition maths, so the prior
-scored the sum as hard. A rate measured on a dozen characters
-says little; additive smoothing with a pseudo-prompt of the training data's median length (280
-characters, 80 tokens) at its average rates weighs it by how much text it was measured on.
-A prompt of median length keeps half of its own rate, a long one nearly all of it.
+scored the sum as hard. A rate measured on a dozen characters says little; additive smoothing
+with a pseudo-prompt of the training data's median length (280 characters, 80 tokens) at its
+average rates weighs it by how much text it was measured on. A prompt of median length keeps
+half of its own rate, a long one nearly all of it.
 
 The smoothing is a function of the stored dense vector (`_features.extract`'s, unchanged), so
 stored learning features stay valid; a prior applies it when its artefact says
