@@ -100,3 +100,9 @@ def test_removing_the_transform_breaks_the_checksum(tmp_path: Path) -> None:
     path.write_text(json.dumps(doc), encoding="utf-8")
     with pytest.raises(ClassifierError, match="checksum mismatch"):
         load_classifier(path)
+
+
+def test_weights_built_in_code_with_an_unknown_transform_are_refused() -> None:
+    weights = dataclasses.replace(_fitted(True).weights, dense_transform="smoothed-rates-v9")
+    with pytest.raises(ClassifierError, match=r"classifier artefact: model\.dense_transform"):
+        DifficultyClassifier(weights)

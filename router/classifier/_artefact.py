@@ -22,7 +22,7 @@ from router.classifier._model import (
     PosthocWeights,
     checksum,
 )
-from router.classifier._smoothing import SMOOTHED_RATES
+from router.classifier._smoothing import checked_transform
 from router.errors import ClassifierError
 
 DEFAULT_ARTEFACT = "default.json"
@@ -121,18 +121,7 @@ def _weights(model: Mapping[str, Any], where: str) -> ModelWeights:
         dense_coef=_floats(model, "dense_coef", n, where),
         ngram_weights={str(g): float(w) for g, w in grams.items()},
         posthoc=_posthoc(model.get("posthoc"), where),
-        dense_transform=_dense_transform(model.get("dense_transform"), where),
-    )
-
-
-def _dense_transform(value: object, where: str) -> str | None:
-    """Absent (the rates as extracted) or `smoothed-rates` (`router.classifier._smoothing`)."""
-    if value is None or value == SMOOTHED_RATES:
-        return value
-    shown = repr(value)[:40]
-    raise ClassifierError(
-        f"{where}: model.dense_transform {shown} is not supported (this cost-router reads "
-        f"{SMOOTHED_RATES!r}); {_HINT}"
+        dense_transform=checked_transform(model.get("dense_transform"), where),
     )
 
 

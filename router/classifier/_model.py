@@ -27,7 +27,7 @@ from itertools import repeat
 from typing import Any
 
 from router.classifier import _answer, _features
-from router.classifier._smoothing import SMOOTHED_RATES, smoothed_rates
+from router.classifier._smoothing import SMOOTHED_RATES, checked_transform, smoothed_rates
 from router.errors import ClassifierError
 
 ARTEFACT_FORMAT = "cost-router/difficulty-classifier"
@@ -124,14 +124,10 @@ class DifficultyClassifier:
                 f"({len(weights.dense_names)} dense features, this version computes "
                 f"{len(_features.DENSE_NAMES)}); retrain it with 'router train'"
             )
-        if weights.dense_transform not in (None, SMOOTHED_RATES):
-            raise ClassifierError(
-                f"classifier artefact's dense_transform {weights.dense_transform!r} is not "
-                f"supported (this version reads {SMOOTHED_RATES!r}); retrain it with 'router train'"
-            )
         self.weights = weights
         self.metadata: Mapping[str, Any] = metadata or {}
-        self._smooth = weights.dense_transform == SMOOTHED_RATES
+        transform = checked_transform(weights.dense_transform, "classifier artefact")
+        self._smooth = transform == SMOOTHED_RATES
         # Fold standardisation into the weights once: z = bias + sum(w * x).
         self._dense_w = tuple(
             c / s for c, s in zip(weights.dense_coef, weights.dense_scale, strict=True)

@@ -20,6 +20,7 @@ import math
 from collections.abc import Sequence
 
 from router.classifier._features import DENSE_NAMES
+from router.errors import ClassifierError
 
 SMOOTHED_RATES = "smoothed-rates"
 """The artefact's `model.dense_transform` value that turns the smoothing on."""
@@ -35,6 +36,17 @@ _CHARS = DENSE_NAMES.index("log_chars")
 _TOKENS = DENSE_NAMES.index("log_tokens")
 _BY_CHAR = tuple((DENSE_NAMES.index(n), r * PSEUDO_CHARS) for n, r in _PER_CHAR.items())
 _BY_TOKEN = tuple((DENSE_NAMES.index(n), r * PSEUDO_TOKENS) for n, r in _PER_TOKEN.items())
+
+
+def checked_transform(value: object, where: str) -> str | None:
+    """`value` as a `dense_transform`: absent (the rates as extracted) or `SMOOTHED_RATES`;
+    anything else is refused, `where` naming the artefact."""
+    if value is None or value == SMOOTHED_RATES:
+        return None if value is None else SMOOTHED_RATES
+    raise ClassifierError(
+        f"{where}: model.dense_transform {repr(value)[:40]} is not supported (this cost-router "
+        f"reads {SMOOTHED_RATES!r}); retrain it with 'router train'"
+    )
 
 
 def smoothed_rates(dense: Sequence[float]) -> list[float]:
